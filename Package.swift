@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers, top to bottom (dependencies point down only):
+//   liaison (CLI) → LiaisonServer → LiaisonSync → LiaisonConnectors → LiaisonStore → LiaisonCore → C shims
+let package = Package(
+    name: "Liaison",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "liaison", targets: ["liaison"]),
+    ],
+    targets: [
+        // C libraries from Debian, each behind a module map.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+
+        // Pure: model, configuration, policy, timing decisions. No I/O, no clock it is not given.
+        .target(name: "LiaisonCore", dependencies: ["CYAML", "COpenSSL"]),
+        // Durable state: event log, conversations, outbox, delivery ledger. SQL lives only here.
+        .target(name: "LiaisonStore", dependencies: ["LiaisonCore", "CSQLite"]),
+        // One folder per connected system: inbound decode/verify, outbound client.
+        .target(name: "LiaisonConnectors", dependencies: ["LiaisonCore"]),
+        // Pipeline, scheduler, outbox worker, retry policy.
+        .target(name: "LiaisonSync", dependencies: ["LiaisonCore", "LiaisonStore", "LiaisonConnectors"]),
+        // HTTP listener (libmicrohttpd), routes, metrics, service lifecycle.
+        .target(
+            name: "LiaisonServer",
+            dependencies: ["LiaisonCore", "LiaisonStore", "LiaisonConnectors", "LiaisonSync", "CMicroHTTPD"]
+        ),
+        .executableTarget(
+            name: "liaison",
+            dependencies: ["LiaisonCore", "LiaisonStore", "LiaisonConnectors", "LiaisonSync", "LiaisonServer"]
+        ),
+
+        .testTarget(name: "LiaisonCoreTests", dependencies: ["LiaisonCore"]),
+        .testTarget(name: "LiaisonStoreTests", dependencies: ["LiaisonStore", "LiaisonCore"]),
+        .testTarget(
+            name: "LiaisonServerTests",
+            dependencies: ["LiaisonServer", "LiaisonSync", "LiaisonConnectors", "LiaisonStore", "LiaisonCore"]
+        ),
+        // Drives the real `liaison` binary against real Synapse and BottleCRM (started by `make test`).
+        .testTarget(name: "IntegrationTests", dependencies: ["LiaisonCore"]),
+    ]
+)

@@ -1,0 +1,111 @@
+import Foundation
+import LiaisonCore
+
+/// The few BottleCRM REST calls the hub makes, with a personal access token.
+/// Every call returns an `HTTPOutcome`-derived value; classification into delivery
+/// outcomes happens in `BottleCRMArchiver`.
+struct BottleCRMClient: Sendable {
+    let baseURL: URL
+    let token: String
+    let http: HTTPClient
+
+    struct Contact: Decodable, Sendable {
+        var id: String
+        var email: String?
+        var phone: String?
+    }
+
+    struct NewContact: Encodable, Sendable {
+        var firstName: String
+        var lastName: String
+        var email: String?
+        var phone: String?
+        var sourceRef: String?
+
+        enum CodingKeys: String, CodingKey {
+            case firstName = "first_name"
+            case lastName = "last_name"
+            case email, phone
+            case sourceRef = "source_ref"
+        }
+    }
+
+    struct NewInteraction: Encodable, Sendable {
+        var kind: String
+        var direction: String
+        var subject: String
+        var body: String
+        var contact: String
+        var home = "contact"
+    }
+
+    struct Interaction: Decodable, Sendable {
+        var id: String
+        var body: String?
+    }
+
+    /// A call's result: the decoded value, or the outcome that explains its absence.
+    enum Reply<T: Sendable>: Sendable {
+        case ok(T)
+        case failed(HTTPOutcome)
+    }
+
+    private var headers: [String: String] { ["Authorization": "Bearer \(token)"] }
+
+    func url(_ path: String, query: [String: String] = [:]) -> URL {
+        var components = URLComponents(url: baseURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
+        if !query.isEmpty {
+            components.queryItems = query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) }
+        }
+        // URLComponents leaves "+" alone, but servers read it as a space.
+        components.percentEncodedQuery = components.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
+        var text = components.url!.absoluteString
+        if !path.hasSuffix("/"), components.percentEncodedQuery == nil { text += "/" }
+        return URL(string: text)!
+    }
+
+    func findContacts(_ query: [String: String]) async -> Reply<[Contact]> {
+        struct Page: Decodable { var results: [Contact] }
+        let outcome = await http.send("GET", url("api/contacts/", query: query.merging(["limit": "50"]) { a, _ in a }), headers: headers)
+        return decode(outcome, as: Page.self).map(\.results)
+    }
+
+    func createContact(_ contact: NewContact) async -> Reply<String> {
+        struct Created: Decodable { var id: String }
+        let outcome = await http.send("POST", url("api/contacts/"), headers: headers, json: contact)
+        return decode(outcome, as: Created.self).map(\.id)
+    }
+
+    func createInteraction(_ interaction: NewInteraction) async -> Reply<String> {
+        struct Created: Decodable { var id: String }
+        let outcome = await http.send("POST", url("api/interactions/"), headers: headers, json: interaction)
+        return decode(outcome, as: Created.self).map(\.id)
+    }
+
+    func interactions(contact: String) async -> Reply<[Interaction]> {
+        struct Page: Decodable { var results: [Interaction] }
+        let outcome = await http.send(
+            "GET", url("api/interactions/", query: ["contact": contact, "limit": "200"]), headers: headers
+        )
+        return decode(outcome, as: Page.self).map(\.results)
+    }
+
+    private func decode<T: Decodable & Sendable>(_ outcome: HTTPOutcome, as type: T.Type) -> Reply<T> {
+        guard case let .response(status, _, body) = outcome, (200..<300).contains(status) else { return .failed(outcome) }
+        do {
+            return .ok(try JSONDecoder().decode(T.self, from: body))
+        } catch {
+            let snippet = String(decoding: body.prefix(200), as: UTF8.self)
+            return .failed(.failed(reason: "unexpected BottleCRM reply (HTTP \(status)): \(snippet)", maybeApplied: true))
+        }
+    }
+}
+
+extension BottleCRMClient.Reply {
+    func map<U>(_ transform: (T) -> U) -> BottleCRMClient.Reply<U> {
+        switch self {
+        case .ok(let value): .ok(transform(value))
+        case .failed(let outcome): .failed(outcome)
+        }
+    }
+}

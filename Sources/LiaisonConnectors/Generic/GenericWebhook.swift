@@ -1,0 +1,70 @@
+import Foundation
+import LiaisonCore
+
+/// Any IM that can post JSON: `POST /hooks/generic/{source}` with
+/// `X-Liaison-Signature: sha256=<hex HMAC-SHA256 of the raw body>` under the source's secret.
+/// An optional `X-Liaison-Delivery` header makes redeliveries idempotent.
+///
+///     {"id": "m-1", "conversation": "thread-42", "type": "message",
+///      "sender": {"id": "u-7", "name": "Li Na", "email": "li.na@example.com", "role": "customer"},
+///      "text": "Budget is around 50k", "sent_at": "2026-11-24T10:00:00Z"}
+///
+/// `type` is `message` (the default) or `close`; `sent_at` is ISO 8601 or Unix milliseconds;
+/// `role` defaults to what the source's `employees` setting says, else `customer`.
+public struct GenericWebhook: InboundConnector {
+    public let name: String
+    public let settings: GenericSourceSettings
+    public var source: String { "generic.\(name)" }
+    public var channel: String { name }
+
+    public init(name: String, settings: GenericSourceSettings) {
+        self.name = name
+        self.settings = settings
+    }
+
+    public func admit(_ request: InboundRequest) -> Result<Admission, InboundRejection> {
+        guard let header = request.headers["x-liaison-signature"] else {
+            return .failure(InboundRejection(status: 401, code: "unsigned", message: "X-Liaison-Signature header is missing", reason: "unsigned"))
+        }
+        guard Self.verify(signature: header, body: request.body, secret: settings.secret) else {
+            return .failure(InboundRejection(status: 401, code: "bad_signature", message: "X-Liaison-Signature does not match the body", reason: "bad_signature"))
+        }
+        do {
+            _ = try GenericPayload.decode(request.body)
+        } catch {
+            return .failure(InboundRejection(status: 400, code: "malformed", message: error.problem, reason: "malformed"))
+        }
+        let delivery = request.headers["x-liaison-delivery"].flatMap { $0.isEmpty ? nil : $0 }
+        return .success(Admission(source: source, dedupeKey: delivery))
+    }
+
+    /// Checks `sha256=<hex>` against the body in constant time.
+    public static func verify(signature header: String, body: [UInt8], secret: String) -> Bool {
+        guard header.hasPrefix("sha256="), let given = Hex.decode(header.dropFirst(7)) else { return false }
+        return constantTimeEquals(given, HMACSHA256.authenticationCode(key: Array(secret.utf8), message: body))
+    }
+
+    public static func sign(body: [UInt8], secret: String) -> String {
+        "sha256=" + Hex.encode(HMACSHA256.authenticationCode(key: Array(secret.utf8), message: body))
+    }
+
+    public func decode(_ record: InboundRecord) throws -> [CanonicalEvent] {
+        let payload: GenericPayload
+        do {
+            payload = try GenericPayload.decode(record.body)
+        } catch {
+            throw DecodeError(error.problem)
+        }
+        let conversation = ConversationID(system: source, id: payload.conversation)
+        let sentAt = payload.sentAt ?? record.receivedAt
+        if payload.type == .close { return [.close(conversation, at: sentAt)] }
+        guard let sender = payload.sender, let text = payload.text else { return [] }
+        let role = sender.role ?? (settings.employees.matches(sender.id) ? .employee : .customer)
+        let person = Participant(
+            ref: SystemRef(system: source, kind: "user", id: sender.id), role: role, displayName: sender.name,
+            email: sender.email, phone: sender.phone
+        )
+        let message = Message(id: payload.id, conversation: conversation, sender: person.ref, sentAt: sentAt, text: text)
+        return [.participant(person, conversation: conversation), .message(message)]
+    }
+}

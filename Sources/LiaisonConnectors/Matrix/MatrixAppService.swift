@@ -1,0 +1,106 @@
+import Foundation
+import LiaisonCore
+
+/// Matrix as an application service: the homeserver pushes every event in the rooms of
+/// our namespace as transactions. Each transaction is logged once (its txnId is the
+/// dedupe key) and later decoded into participants, messages and close commands.
+public struct MatrixAppService: InboundConnector {
+    public let settings: MatrixSettings
+    public var source: String { "matrix" }
+    public var channel: String { "Matrix" }
+
+    public init(settings: MatrixSettings) {
+        self.settings = settings
+    }
+
+    /// The transaction id from `/_matrix/app/v1/transactions/{txnId}`.
+    public static func transactionID(fromPath path: String) -> String? {
+        let prefix = "/_matrix/app/v1/transactions/"
+        guard path.hasPrefix(prefix) else { return nil }
+        let id = String(path.dropFirst(prefix.count))
+        return id.isEmpty || id.contains("/") ? nil : id.removingPercentEncoding ?? id
+    }
+
+    public func admit(_ request: InboundRequest) -> Result<Admission, InboundRejection> {
+        if let refusal = authenticate(request.headers) { return .failure(refusal) }
+        guard let txnID = Self.transactionID(fromPath: request.path) else {
+            return .failure(InboundRejection(status: 404, code: "M_UNRECOGNIZED", message: "Unrecognized request", reason: "unknown_route"))
+        }
+        do {
+            _ = try JSONDecoder().decode(MatrixTransaction.self, from: Data(request.body))
+        } catch {
+            return .failure(
+                InboundRejection(status: 400, code: "M_NOT_JSON", message: "Body is not a transaction: an object with an events array", reason: "malformed")
+            )
+        }
+        return .success(Admission(source: source, dedupeKey: txnID))
+    }
+
+    /// The homeserver proves itself with the `hs_token` from the registration file.
+    public func authenticate(_ headers: [String: String]) -> InboundRejection? {
+        let expected = "Bearer \(settings.hsToken)"
+        guard let given = headers["authorization"], constantTimeEquals(Array(given.utf8), Array(expected.utf8)) else {
+            return InboundRejection(status: 403, code: "M_FORBIDDEN", message: "Bad or missing homeserver token", reason: "unauthenticated")
+        }
+        return nil
+    }
+
+    public func decode(_ record: InboundRecord) throws -> [CanonicalEvent] {
+        let transaction: MatrixTransaction
+        do {
+            transaction = try JSONDecoder().decode(MatrixTransaction.self, from: Data(record.body))
+        } catch {
+            throw DecodeError("not a Matrix transaction: \(error)")
+        }
+        return transaction.events.flatMap(events(from:))
+    }
+
+    private func events(from event: MatrixEvent) -> [CanonicalEvent] {
+        guard let room = event.roomID else { return [] }
+        let conversation = ConversationID(system: "matrix", id: room)
+        switch event.type {
+        case "m.room.member":
+            guard let user = event.stateKey, ["join", "invite"].contains(event.content?.membership) else { return [] }
+            let person = participant(user, displayName: event.content?.displayname)
+            return person.role == .other ? [] : [.participant(person, conversation: conversation)]
+        case "m.room.message":
+            guard let sender = event.sender, let eventID = event.eventID, let content = event.content else { return [] }
+            let person = participant(sender, displayName: nil)
+            guard person.role != .other, let text = Self.text(of: content) else { return [] }
+            let sentAt = Date(timeIntervalSince1970: Double(event.originServerTS ?? 0) / 1000)
+            if person.role == .employee, text.trimmingCharacters(in: .whitespaces) == settings.closeCommand {
+                return [.close(conversation, at: sentAt)]
+            }
+            let message = Message(id: eventID, conversation: conversation, sender: person.ref, sentAt: sentAt, text: text)
+            return [.participant(person, conversation: conversation), .message(message)]
+        default:
+            return []
+        }
+    }
+
+    private func participant(_ user: String, displayName: String?) -> Participant {
+        let configured = settings.profiles[user]
+        return Participant(
+            ref: SystemRef(system: "matrix", kind: "user", id: user), role: settings.role(of: user),
+            displayName: configured?.name ?? displayName, email: configured?.email, phone: configured?.phone
+        )
+    }
+
+    /// What a message says, as a transcript line; nil for nothing worth keeping.
+    static func text(of content: MatrixEvent.Content) -> String? {
+        if content.relatesTo?.relType == "m.replace" {
+            return (content.newContent?.body ?? content.body).map { "(edited) \($0)" }
+        }
+        guard let body = content.body, !body.isEmpty else { return nil }
+        switch content.msgtype {
+        case "m.text", "m.notice", nil: return body
+        case "m.emote": return "* \(body)"
+        case "m.image": return "[image: \(body)]"
+        case "m.file": return "[file: \(body)]"
+        case "m.audio": return "[audio: \(body)]"
+        case "m.video": return "[video: \(body)]"
+        case "m.location": return "[location: \(body)]"
+        default: return body
+        }
+    }
+}

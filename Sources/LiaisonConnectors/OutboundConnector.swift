@@ -1,0 +1,19 @@
+import Foundation
+import LiaisonCore
+
+/// Remembers which effects were already performed, and where they landed: the
+/// idempotency key of a delivery (or of a step inside it, such as creating a contact)
+/// mapped to the remote id. For systems without idempotency keys of their own, this is
+/// what makes a retry safe.
+public protocol DeliveryLedger: Sendable {
+    func remoteID(for key: IdempotencyKey) async throws -> String?
+    func record(_ key: IdempotencyKey, remoteID: String) async throws
+}
+
+/// One system's outbound side: performs a delivery and says how it went. Never throws
+/// for expected outcomes (refusals, rate limits, outages): those are `DeliveryOutcome`s.
+public protocol OutboundConnector: Sendable {
+    /// The `target` of the deliveries this connector performs.
+    var target: String { get }
+    func perform(_ delivery: Delivery, ledger: any DeliveryLedger, now: Date) async -> DeliveryOutcome
+}

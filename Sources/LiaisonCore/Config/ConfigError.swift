@@ -1,0 +1,26 @@
+/// One thing wrong with a configuration file: where (the key path and the line) and what.
+///
+///     matrix.hs_token (line 12): required, a non-empty string
+public struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let path: String
+    public let line: Int?
+    public let problem: String
+
+    public init(path: String, line: Int?, problem: String) {
+        self.path = path
+        self.line = line
+        self.problem = problem
+    }
+
+    public var description: String {
+        let place = path.isEmpty ? "(file)" : path
+        return line.map { "\(place) (line \($0)): \(problem)" } ?? "\(place): \(problem)"
+    }
+}
+
+/// Every problem found in a configuration file, in file order.
+public struct ConfigErrors: Error, Equatable, Sendable, CustomStringConvertible {
+    public let errors: [ConfigError]
+    public init(_ errors: [ConfigError]) { self.errors = errors }
+    public var description: String { errors.map(\.description).joined(separator: "\n") }
+}

@@ -1,0 +1,284 @@
+import Foundation
+
+/// Everything `liaison serve` needs, read from one YAML file. `Configuration.parse`
+/// reports every problem with its key path; nothing starts on a bad file.
+public struct Configuration: Sendable, Equatable {
+    public var server = ServerSettings()
+    public var store = StoreSettings()
+    public var log = LogSettings()
+    public var matrix: MatrixSettings?
+    public var bottleCRM: BottleCRMSettings?
+    public var archive = ArchiveSettings()
+    public var delivery = DeliverySettings()
+    /// Generic signed webhook sources by name (`POST /hooks/generic/{name}`).
+    public var genericSources: [String: GenericSourceSettings] = [:]
+
+    public init() {}
+}
+
+public struct ServerSettings: Sendable, Equatable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// Larger request bodies are refused with 413 before they are read into memory.
+    public var maxBodyBytes = 1 << 20
+    /// libmicrohttpd worker threads.
+    public var threads = 2
+}
+
+public struct StoreSettings: Sendable, Equatable {
+    public var path = "data/liaison.db"
+    /// Appends waiting longer than this are committed together (group commit window).
+    public var maxBatch = 4096
+}
+
+public enum LogFormat: String, Sendable, CaseIterable {
+    case auto, json, text
+}
+
+public enum LogLevel: String, Sendable, CaseIterable, Comparable {
+    case debug, info, warning, error
+
+    private var rank: Int { Self.allCases.firstIndex(of: self)! }
+    public static func < (lhs: LogLevel, rhs: LogLevel) -> Bool { lhs.rank < rhs.rank }
+}
+
+public struct LogSettings: Sendable, Equatable {
+    public var format = LogFormat.auto
+    public var level = LogLevel.info
+}
+
+/// A customer profile given in configuration, for IM users whose server does not say it.
+public struct ProfileOverride: Sendable, Equatable {
+    public var name: String?
+    public var email: String?
+    public var phone: String?
+}
+
+public struct MatrixSettings: Sendable, Equatable {
+    public var homeserver: URL
+    public var asToken: String
+    public var hsToken: String
+    /// The application service's own user, whose events are never part of a transcript.
+    public var botUser: String
+    public var employees: UserMatcher
+    /// Defaults to everyone who is not an employee and not the bot.
+    public var customers: UserMatcher?
+    public var profiles: [String: ProfileOverride]
+    /// An employee who sends this text in a room closes the conversation.
+    public var closeCommand: String
+
+    public func role(of user: String) -> ParticipantRole {
+        if user == botUser { return .other }
+        if employees.matches(user) { return .employee }
+        guard let customers else { return .customer }
+        return customers.matches(user) ? .customer : .other
+    }
+}
+
+public struct BottleCRMSettings: Sendable, Equatable {
+    public var baseURL: URL
+    public var token: String
+    /// The interaction `kind` transcripts are filed as.
+    public var interactionKind = "other"
+}
+
+/// When transcripts are archived.
+public enum ArchiveMode: String, Sendable, CaseIterable {
+    /// Each message as it arrives.
+    case realtime
+    /// What accumulated, every `intervalSeconds`.
+    case interval
+    /// The whole conversation when it is closed by command or goes idle.
+    case onClose = "on_close"
+}
+
+public struct ArchiveSettings: Sendable, Equatable {
+    public var mode = ArchiveMode.onClose
+    public var intervalSeconds = 300
+    public var idleTimeoutSeconds = 1800
+    /// The CRM connector transcripts go to.
+    public var target = "bottlecrm"
+}
+
+public struct DeliverySettings: Sendable, Equatable {
+    public var maxAttempts = 10
+    public var baseBackoffMilliseconds = 500
+    public var maxBackoffMilliseconds = 300_000
+    public var timeoutSeconds = 10
+    public var concurrency = 4
+}
+
+public struct GenericSourceSettings: Sendable, Equatable {
+    public var secret: String
+    public var employees: UserMatcher
+}
+
+extension Configuration {
+    /// Parses and validates a configuration file's text.
+    /// - Parameter environment: where `${NAME}` references are looked up.
+    public static func parse(yaml text: String, environment: [String: String] = [:]) throws(ConfigErrors) -> Configuration {
+        let root: YAMLNode
+        do {
+            root = try YAMLNode.parse(text)
+        } catch {
+            throw ConfigErrors([ConfigError(path: "", line: error.line, problem: "invalid YAML: \(error.problem)")])
+        }
+        let reader = ConfigReader(environment: environment)
+        let top = reader.section(root, path: "")
+        var config = Configuration()
+        config.read(top)
+        top.finish()
+        if !reader.errors.isEmpty { throw ConfigErrors(reader.errors) }
+        return config
+    }
+
+    private mutating func read(_ top: ConfigReader.Section) {
+        let server = top.section("server")
+        if let listen = server.string("listen") {
+            if let (host, port) = Self.hostPort(listen) {
+                self.server.host = host
+                self.server.port = port
+            } else {
+                server.reader.fail(server.keyPath("listen"), server.node("listen")?.line, "'\(listen)' is not host:port")
+            }
+        }
+        self.server.maxBodyBytes = server.int("max_body_bytes", default: self.server.maxBodyBytes, in: 1...(64 << 20))
+        self.server.threads = server.int("threads", default: self.server.threads, in: 1...64)
+        server.finish()
+
+        let store = top.section("store")
+        self.store.path = store.string("path") ?? self.store.path
+        self.store.maxBatch = store.int("max_batch", default: self.store.maxBatch, in: 1...100_000)
+        store.finish()
+
+        let log = top.section("log")
+        self.log.format = log.choice("format", default: self.log.format)
+        self.log.level = log.choice("level", default: self.log.level)
+        log.finish()
+
+        let matrix = top.section("matrix")
+        if matrix.present { self.matrix = Self.readMatrix(matrix) }
+        matrix.finish()
+
+        let crm = top.section("bottlecrm")
+        if crm.present {
+            let url = crm.url("base_url", required: true)
+            let token = crm.string("token", required: true)
+            var settings = BottleCRMSettings(baseURL: url ?? URL(string: "http://invalid")!, token: token ?? "")
+            settings.interactionKind = crm.string("interaction_kind") ?? settings.interactionKind
+            if url != nil, token?.isEmpty == false { bottleCRM = settings }
+        }
+        crm.finish()
+
+        let archive = top.section("archive")
+        self.archive.mode = archive.choice("mode", default: self.archive.mode)
+        self.archive.intervalSeconds = archive.int("interval_seconds", default: self.archive.intervalSeconds, in: 1...86_400)
+        self.archive.idleTimeoutSeconds = archive.int(
+            "idle_timeout_seconds", default: self.archive.idleTimeoutSeconds, in: 1...(30 * 86_400)
+        )
+        self.archive.target = archive.string("target") ?? self.archive.target
+        if self.archive.target != "bottlecrm" {
+            archive.reader.fail(
+                archive.keyPath("target"), archive.node("target")?.line,
+                "'\(self.archive.target)' is not a known CRM connector (bottlecrm)"
+            )
+        }
+        archive.finish()
+
+        let delivery = top.section("delivery")
+        self.delivery.maxAttempts = delivery.int("max_attempts", default: self.delivery.maxAttempts, in: 1...1000)
+        self.delivery.baseBackoffMilliseconds = delivery.int(
+            "base_backoff_ms", default: self.delivery.baseBackoffMilliseconds, in: 1...3_600_000
+        )
+        self.delivery.maxBackoffMilliseconds = delivery.int(
+            "max_backoff_ms", default: self.delivery.maxBackoffMilliseconds, in: 1...86_400_000
+        )
+        self.delivery.timeoutSeconds = delivery.int("timeout_seconds", default: self.delivery.timeoutSeconds, in: 1...600)
+        self.delivery.concurrency = delivery.int("concurrency", default: self.delivery.concurrency, in: 1...256)
+        delivery.finish()
+
+        let generic = top.section("generic_webhooks")
+        for name in generic.keys {
+            let source = generic.section(name)
+            if name.isEmpty || !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
+                source.reader.fail(source.path, source.line, "source names may hold only letters, digits, - and _")
+            }
+            let secret = source.string("secret", required: true) ?? ""
+            if !secret.isEmpty && secret.utf8.count < 16 {
+                source.reader.fail(source.keyPath("secret"), source.node("secret")?.line, "too short: use at least 16 characters")
+            }
+            let employees = Self.readMatcher(source.section("employees"))
+            genericSources[name] = GenericSourceSettings(secret: secret, employees: employees ?? .none)
+            source.finish()
+        }
+        // Something must receive the transcripts that the inbound side collects.
+        let crmProblems = top.reader.errors.contains { $0.path.hasPrefix("bottlecrm") }
+        if bottleCRM == nil, !crmProblems, matrix.present || !genericSources.isEmpty {
+            top.reader.fail("bottlecrm", nil, "required: transcripts are archived to BottleCRM but no bottlecrm section is configured")
+        }
+    }
+
+    private static func readMatrix(_ section: ConfigReader.Section) -> MatrixSettings? {
+        let homeserver = section.url("homeserver", required: true)
+        let asToken = section.string("as_token", required: true)
+        let hsToken = section.string("hs_token", required: true)
+        let bot = section.string("bot_user", required: true)
+        if let bot, !bot.isEmpty, !Self.isMatrixUserID(bot) {
+            section.reader.fail(section.keyPath("bot_user"), section.node("bot_user")?.line, "'\(bot)' is not a Matrix user id (@name:server)")
+        }
+        let employees = readMatcher(section.section("employees"))
+        if employees == nil || employees!.isEmpty {
+            section.reader.fail(section.keyPath("employees"), section.line, "required: list the employees (users and/or pattern)")
+        }
+        let customersSection = section.section("customers")
+        let customers = customersSection.present ? readMatcher(customersSection) : nil
+
+        var profiles: [String: ProfileOverride] = [:]
+        let profileSection = section.section("profiles")
+        for user in profileSection.keys {
+            let entry = profileSection.section(user)
+            if !isMatrixUserID(user) {
+                entry.reader.fail(entry.path, entry.line, "'\(user)' is not a Matrix user id (@name:server)")
+            }
+            profiles[user] = ProfileOverride(
+                name: entry.string("name"), email: entry.string("email"), phone: entry.string("phone")
+            )
+            entry.finish()
+        }
+        profileSection.finish()
+        let close = section.string("close_command") ?? "!close"
+        guard let homeserver, let asToken, let hsToken, let bot, let employees else { return nil }
+        return MatrixSettings(
+            homeserver: homeserver, asToken: asToken, hsToken: hsToken, botUser: bot, employees: employees,
+            customers: customers, profiles: profiles, closeCommand: close
+        )
+    }
+
+    /// `users: [...]` and/or `pattern: "regex"`.
+    private static func readMatcher(_ section: ConfigReader.Section) -> UserMatcher? {
+        defer { section.finish() }
+        guard section.present else { return nil }
+        let users = section.stringList("users")
+        let pattern = section.string("pattern")
+        do {
+            return try UserMatcher(users: Set(users), pattern: pattern)
+        } catch {
+            section.reader.fail(section.keyPath("pattern"), section.node("pattern")?.line, "not a valid regular expression")
+            return nil
+        }
+    }
+
+    static func isMatrixUserID(_ text: String) -> Bool {
+        guard text.hasPrefix("@"), let colon = text.firstIndex(of: ":") else { return false }
+        return colon > text.index(after: text.startIndex) && colon < text.index(before: text.endIndex)
+    }
+
+    static func hostPort(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        let host = String(text[..<colon])
+        guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            return nil
+        }
+        return (host, port)
+    }
+}

@@ -1,0 +1,77 @@
+import CMicroHTTPD
+import Foundation
+import Synchronization
+
+/// Why the listener could not start.
+public struct HTTPServerError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// The HTTP listener: libmicrohttpd with an epoll thread pool. Handlers may answer later
+/// from another thread (after a group commit): the connection is suspended meanwhile,
+/// so no thread waits on a request. Nothing above this type sees a C pointer.
+public final class HTTPServer: Sendable {
+    let handler: HTTPHandler
+    let maxBodyBytes: Int
+    /// The MHD daemon's address (0 when stopped), kept as an integer so the type stays Sendable.
+    private let daemonAddress = Atomic<Int>(0)
+    /// Requests between their last byte and their answer, for draining on shutdown.
+    let inFlight = Atomic<Int>(0)
+    public let host: String
+    private let requestedPort: Int
+    private let threads: Int
+    private let boundPort = Atomic<Int>(0)
+
+    public init(host: String, port: Int, threads: Int, maxBodyBytes: Int, handler: @escaping HTTPHandler) {
+        self.host = host
+        self.requestedPort = port
+        self.threads = threads
+        self.maxBodyBytes = maxBodyBytes
+        self.handler = handler
+    }
+
+    /// The port actually bound (useful with port 0).
+    public var port: Int { boundPort.load(ordering: .acquiring) }
+
+    public func start() throws {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(requestedPort).bigEndian)
+        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
+            throw HTTPServerError(description: "listen address '\(host)' is not an IPv4 address")
+        }
+        let flags = MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
+            | MHD_USE_TURBO.rawValue
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        let started = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                cmhd_start(flags, socketAddress, UInt32(threads), 60, accessHandler, context, requestCompleted, context)
+            }
+        }
+        guard let started else {
+            throw HTTPServerError(description: "cannot listen on \(host):\(requestedPort) (in use, or not allowed)")
+        }
+        let port = Int(cmhd_bound_port(started))
+        boundPort.store(port, ordering: .releasing)
+        daemonAddress.store(Int(bitPattern: UnsafeMutableRawPointer(started)), ordering: .releasing)
+    }
+
+    /// Stops accepting, waits (up to `grace`) for answers still owed, then closes.
+    public func stop(grace: Duration = .seconds(10)) async {
+        guard let running = OpaquePointer(bitPattern: daemonAddress.load(ordering: .acquiring)) else { return }
+        _ = MHD_quiesce_daemon(running)
+        let deadline = ContinuousClock.now + grace
+        while inFlight.load(ordering: .acquiring) > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        guard let daemon = OpaquePointer(bitPattern: daemonAddress.exchange(0, ordering: .acquiringAndReleasing)) else { return }
+        MHD_stop_daemon(daemon)
+    }
+
+    deinit {
+        if let daemon = OpaquePointer(bitPattern: daemonAddress.exchange(0, ordering: .acquiringAndReleasing)) {
+            MHD_stop_daemon(daemon)
+        }
+    }
+}
+

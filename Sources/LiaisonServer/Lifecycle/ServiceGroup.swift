@@ -1,0 +1,79 @@
+@preconcurrency import Dispatch
+import Foundation
+import LiaisonCore
+
+/// Runs the hub's services together. The first to exit (or fail), SIGTERM or SIGINT
+/// shuts the rest down: each is cancelled, drains what it holds and returns.
+public struct ServiceGroup: Sendable {
+    private let services: [any Service]
+    private let logger: Logger
+    private let signals: [Int32]
+
+    public init(services: [any Service], logger: Logger, signals: [Int32] = [SIGTERM, SIGINT]) {
+        self.services = services
+        self.logger = logger
+        self.signals = signals
+    }
+
+    public func run() async throws {
+        let stream = Self.signalStream(signals)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for service in services {
+                group.addTask {
+                    do {
+                        try await service.run()
+                    } catch is CancellationError {
+                    } catch {
+                        logger.error("service failed", ["service": service.name, "error": "\(error)"])
+                        throw error
+                    }
+                }
+            }
+            group.addTask {
+                for await signal in stream {
+                    logger.info("shutting down", ["signal": signal == SIGTERM ? "SIGTERM" : "SIGINT"])
+                    return
+                }
+            }
+            defer { group.cancelAll() }
+            _ = try await group.next()
+            group.cancelAll()
+            while !group.isEmpty { _ = try await group.next() }
+        }
+    }
+
+    private static func signalStream(_ signals: [Int32]) -> AsyncStream<Int32> {
+        AsyncStream { continuation in
+            let sources = signals.map { number -> any DispatchSourceSignal in
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler { continuation.yield(number) }
+                source.resume()
+                return source
+            }
+            continuation.onTermination = { _ in sources.forEach { $0.cancel() } }
+        }
+    }
+}
+
+/// The HTTP listener as a service: listens until cancelled, then stops accepting and
+/// drains the answers it still owes.
+public struct HTTPService: Service {
+    public var name: String { "http" }
+    public let server: HTTPServer
+    private let logger: Logger
+
+    public init(server: HTTPServer, logger: Logger) {
+        self.server = server
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        logger.info("listening", ["address": "\(server.host):\(server.port)"])
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(3600))
+        }
+        await server.stop()
+        logger.info("listener stopped")
+    }
+}

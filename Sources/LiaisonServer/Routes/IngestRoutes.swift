@@ -1,0 +1,94 @@
+import Foundation
+import LiaisonConnectors
+import LiaisonCore
+import LiaisonStore
+import LiaisonSync
+
+/// The webhook endpoints: admit (authenticate, check shape), append to the durable log,
+/// and answer only once the record is committed.
+struct IngestRoutes {
+    let store: any Store
+    let metrics: HubMetrics
+    let matrix: MatrixAppService?
+    let generic: [String: GenericWebhook]
+    let now: @Sendable () -> Date
+
+    func register(in router: inout Router) {
+        if let matrix {
+            router.on("PUT", "/_matrix/app/v1/transactions/{txnId}") { request, _, respond in
+                ingest(request, connector: matrix, style: .matrix, respond: respond)
+            }
+            // The homeserver asks whether users and aliases in our namespace exist: they don't.
+            for path in ["/_matrix/app/v1/users/{userId}", "/_matrix/app/v1/rooms/{alias}"] {
+                router.on("GET", path) { request, _, respond in
+                    if let refusal = matrix.authenticate(request.headers) {
+                        metrics.rejected(refusal.reason)
+                        return respond(Self.matrixError(refusal))
+                    }
+                    respond(.json(404, ["errcode": "M_NOT_FOUND", "error": "Not provided by this application service"]))
+                }
+            }
+            router.on("POST", "/_matrix/app/v1/ping") { request, _, respond in
+                if let refusal = matrix.authenticate(request.headers) {
+                    metrics.rejected(refusal.reason)
+                    return respond(Self.matrixError(refusal))
+                }
+                respond(.json(200, [String: String]()))
+            }
+        }
+        router.on("POST", "/hooks/generic/{source}") { request, parameters, respond in
+            guard let connector = parameters["source"].flatMap({ generic[$0] }) else {
+                metrics.eventsReceived.increment()
+                metrics.rejected("unknown_source")
+                return respond(.error(404, code: "unknown_source", message: "no generic webhook source '\(parameters["source"] ?? "")' is configured"))
+            }
+            ingest(request, connector: connector, style: .generic, respond: respond)
+        }
+    }
+
+    enum Style { case matrix, generic }
+
+    private func ingest(_ request: HTTPRequest, connector: any InboundConnector, style: Style, respond: @escaping HTTPResponder) {
+        let started = ContinuousClock.now
+        metrics.eventsReceived.increment()
+        let refuse = { (rejection: InboundRejection) in
+            metrics.rejected(rejection.reason)
+            respond(style == .matrix ? Self.matrixError(rejection) : .error(rejection.status, code: rejection.code, message: rejection.message))
+        }
+        if request.bodyTooLarge {
+            return refuse(InboundRejection(status: 413, code: style == .matrix ? "M_TOO_LARGE" : "too_large", message: "request body is over the configured limit", reason: "too_large"))
+        }
+        let inbound = InboundRequest(method: request.method, path: request.path, headers: request.headers, body: request.body)
+        let admission: Admission
+        switch connector.admit(inbound) {
+        case .failure(let rejection): return refuse(rejection)
+        case .success(let admitted): admission = admitted
+        }
+        let record = InboundRecord(source: admission.source, dedupeKey: admission.dedupeKey, receivedAt: now(), body: request.body)
+        store.append(record) { result in
+            switch result {
+            case .success(.stored(let sequence)):
+                metrics.eventsStored.increment()
+                respond(style == .matrix ? .json(200, [String: String]()) : .json(200, Stored(status: "stored", sequence: sequence)))
+            case .success(.duplicate):
+                metrics.eventsDuplicate.increment()
+                respond(style == .matrix ? .json(200, [String: String]()) : .json(200, Stored(status: "duplicate", sequence: nil)))
+            case .failure:
+                metrics.rejected("store_unavailable")
+                respond(style == .matrix
+                    ? .json(503, ["errcode": "M_UNKNOWN", "error": "event log unavailable, retry"])
+                    : .error(503, code: "store_unavailable", message: "event log unavailable, retry"))
+            }
+            metrics.ingestLatency.observe(ContinuousClock.now - started)
+        }
+    }
+
+    private struct Stored: Encodable {
+        var status: String
+        var sequence: Int64?
+    }
+
+    static func matrixError(_ rejection: InboundRejection) -> HTTPResponse {
+        .json(rejection.status, ["errcode": rejection.code, "error": rejection.message])
+    }
+}

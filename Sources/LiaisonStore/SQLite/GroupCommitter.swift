@@ -1,0 +1,98 @@
+import Foundation
+import LiaisonCore
+import Synchronization
+
+/// Batches appends to the event log so that many requests share one transaction and
+/// one fsync. A dedicated thread takes whatever has queued up while the previous commit
+/// was flushing, writes it in one transaction, then answers every waiter. Under light
+/// load a batch is one record and latency is one commit; under heavy load batches grow
+/// and the cost of the fsync is spread.
+final class GroupCommitter: Sendable {
+    typealias Completion = @Sendable (Result<AppendOutcome, any Error>) -> Void
+
+    private struct Queue {
+        var items: [(InboundRecord, Completion)] = []
+        var stopping = false
+    }
+
+    private let queue = Mutex(Queue())
+    private let wakeUp = DispatchSemaphore(value: 0)
+    private let stopped = DispatchSemaphore(value: 0)
+    private let maxBatch: Int
+    private let write: @Sendable ([InboundRecord]) throws -> [AppendOutcome]
+    private let committed: @Sendable () -> Void
+
+    /// - Parameters:
+    ///   - write: writes a batch in one transaction; runs on the committer thread only.
+    ///   - committed: called after each batch is durable (wakes the pipeline).
+    init(
+        maxBatch: Int, write: @escaping @Sendable ([InboundRecord]) throws -> [AppendOutcome],
+        committed: @escaping @Sendable () -> Void
+    ) {
+        self.maxBatch = maxBatch
+        self.write = write
+        self.committed = committed
+        let thread = Thread { [self] in self.loop() }
+        thread.name = "liaison-group-commit"
+        thread.start()
+    }
+
+    func append(_ record: InboundRecord, completion: @escaping Completion) {
+        enum Admission { case closed, wake, queued }
+        let admission = queue.withLock { queue -> Admission in
+            guard !queue.stopping else { return .closed }
+            queue.items.append((record, completion))
+            return queue.items.count == 1 ? .wake : .queued
+        }
+        switch admission {
+        case .closed: completion(.failure(StoreClosed()))
+        case .wake: wakeUp.signal()
+        case .queued: break
+        }
+    }
+
+    /// Commits what is queued, then stops the thread.
+    func stop() {
+        let first = queue.withLock { queue -> Bool in
+            defer { queue.stopping = true }
+            return !queue.stopping
+        }
+        guard first else { return }
+        wakeUp.signal()
+        stopped.wait()
+    }
+
+    private func loop() {
+        while true {
+            wakeUp.wait()
+            while true {
+                let (batch, stopping) = queue.withLock { queue -> ([(InboundRecord, Completion)], Bool) in
+                    let take = min(queue.items.count, maxBatch)
+                    let batch = Array(queue.items.prefix(take))
+                    queue.items.removeFirst(take)
+                    return (batch, queue.stopping)
+                }
+                if batch.isEmpty {
+                    if stopping {
+                        stopped.signal()
+                        return
+                    }
+                    break
+                }
+                let result = Result { try write(batch.map(\.0)) }
+                switch result {
+                case .success(let outcomes):
+                    committed()
+                    for ((_, completion), outcome) in zip(batch, outcomes) { completion(.success(outcome)) }
+                case .failure(let error):
+                    for (_, completion) in batch { completion(.failure(error)) }
+                }
+            }
+        }
+    }
+}
+
+/// The store was shut down; nothing more is accepted.
+public struct StoreClosed: Error, CustomStringConvertible {
+    public var description: String { "the store is shutting down" }
+}

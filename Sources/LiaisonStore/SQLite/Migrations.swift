@@ -1,0 +1,102 @@
+/// The schema as named steps applied in order, each recorded in `schema_migrations` in
+/// the same transaction. A step is never edited after it ships: add a new one.
+struct Migration {
+    let id: String
+    let sql: String
+}
+
+enum Migrations {
+    static let all: [Migration] = [
+        Migration(
+            id: "0001_event_log_outbox",
+            sql: """
+                CREATE TABLE inbound (
+                    seq INTEGER PRIMARY KEY,
+                    source TEXT NOT NULL,
+                    dedupe_key TEXT,
+                    received_at REAL NOT NULL,
+                    body BLOB NOT NULL
+                );
+                CREATE UNIQUE INDEX inbound_dedupe ON inbound(source, dedupe_key) WHERE dedupe_key IS NOT NULL;
+                CREATE INDEX inbound_received ON inbound(received_at);
+                CREATE TABLE inbound_rejections (
+                    seq INTEGER PRIMARY KEY REFERENCES inbound(seq),
+                    problem TEXT NOT NULL,
+                    rejected_at REAL NOT NULL
+                );
+                CREATE TABLE cursors (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
+                CREATE TABLE participants (
+                    ref TEXT PRIMARY KEY,
+                    role TEXT NOT NULL,
+                    display_name TEXT,
+                    email TEXT,
+                    phone TEXT,
+                    updated_at REAL NOT NULL
+                );
+                CREATE TABLE conversations (
+                    id TEXT PRIMARY KEY,
+                    channel TEXT NOT NULL,
+                    customer_ref TEXT,
+                    pending INTEGER NOT NULL DEFAULT 0,
+                    first_pending_at REAL,
+                    last_message_at REAL,
+                    close_requested INTEGER NOT NULL DEFAULT 0,
+                    archived_through INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX conversations_pending ON conversations(pending) WHERE pending > 0;
+                CREATE TABLE messages (
+                    seq INTEGER PRIMARY KEY,
+                    conversation TEXT NOT NULL,
+                    message_id TEXT NOT NULL,
+                    sender TEXT NOT NULL,
+                    sent_at REAL NOT NULL,
+                    text TEXT NOT NULL,
+                    inbound_seq INTEGER NOT NULL,
+                    UNIQUE (conversation, message_id)
+                );
+                CREATE TABLE deliveries (
+                    id INTEGER PRIMARY KEY,
+                    target TEXT NOT NULL,
+                    operation TEXT NOT NULL,
+                    partition_key TEXT NOT NULL,
+                    idempotency_key TEXT NOT NULL UNIQUE,
+                    payload BLOB NOT NULL,
+                    status TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at REAL NOT NULL,
+                    uncertain INTEGER NOT NULL DEFAULT 0,
+                    last_error TEXT,
+                    remote_id TEXT,
+                    created_at REAL NOT NULL,
+                    updated_at REAL NOT NULL
+                );
+                CREATE INDEX deliveries_due ON deliveries(status, next_attempt_at);
+                CREATE INDEX deliveries_partition ON deliveries(partition_key, id);
+                CREATE TABLE ledger (
+                    idempotency_key TEXT PRIMARY KEY,
+                    target TEXT NOT NULL,
+                    remote_id TEXT NOT NULL,
+                    recorded_at REAL NOT NULL
+                );
+                """
+        ),
+    ]
+
+    /// Applies the steps `database` has not seen yet; returns their ids.
+    @discardableResult
+    static func migrate(_ database: SQLiteDatabase, steps: [Migration] = all) throws -> [String] {
+        try database.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+        )
+        let applied = Set(try database.statement("SELECT id FROM schema_migrations").rows { $0.text(0) ?? "" })
+        var done: [String] = []
+        for step in steps where !applied.contains(step.id) {
+            try database.transaction {
+                try database.execute(step.sql)
+                try database.statement("INSERT INTO schema_migrations (id) VALUES (?)").run([.text(step.id)])
+            }
+            done.append(step.id)
+        }
+        return done
+    }
+}

@@ -1,0 +1,180 @@
+import CSQLite
+import Foundation
+
+/// An SQLite failure: the call, SQLite's code and message. SQL arguments are never part
+/// of it, so no customer data ends up in a log through an error.
+public struct SQLiteError: Error, CustomStringConvertible, Sendable {
+    public let code: Int32
+    public let message: String
+    public let context: String
+    public var description: String { "\(context): \(message) (SQLite code \(code))" }
+    public var isConstraintViolation: Bool { code & 0xff == SQLITE_CONSTRAINT }
+}
+
+/// One SQLite connection. Not thread-safe by itself: `SQLiteStore` owns each connection
+/// behind a lock and never lets the handle escape its closures.
+final class SQLiteDatabase {
+    private(set) var handle: OpaquePointer?
+    private var statements: [String: SQLiteStatement] = [:]
+
+    init(path: String, readOnly: Bool = false) throws {
+        let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+        let code = sqlite3_open_v2(path, &handle, flags | SQLITE_OPEN_NOMUTEX, nil)
+        guard code == SQLITE_OK else {
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close_v2(handle)
+            handle = nil
+            throw SQLiteError(code: code, message: message, context: "open \(path)")
+        }
+        sqlite3_busy_timeout(handle, 10_000)
+        sqlite3_extended_result_codes(handle, 1)
+    }
+
+    deinit {
+        statements.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    func execute(_ sql: String) throws {
+        var error: UnsafeMutablePointer<CChar>?
+        let code = sqlite3_exec(handle, sql, nil, nil, &error)
+        if code != SQLITE_OK {
+            let message = error.map { String(cString: $0) } ?? "unknown error"
+            sqlite3_free(error)
+            throw SQLiteError(code: code, message: message, context: "execute")
+        }
+    }
+
+    /// A prepared statement, cached by its SQL text for the life of the connection.
+    func statement(_ sql: String) throws -> SQLiteStatement {
+        if let cached = statements[sql] {
+            cached.reset()
+            return cached
+        }
+        var raw: OpaquePointer?
+        let code = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &raw, nil)
+        guard code == SQLITE_OK, let raw else { throw error(code, "prepare") }
+        let statement = SQLiteStatement(raw, database: self)
+        statements[sql] = statement
+        return statement
+    }
+
+    /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    var changes: Int { Int(sqlite3_changes(handle)) }
+    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    func error(_ code: Int32, _ context: String) -> SQLiteError {
+        SQLiteError(code: code, message: String(cString: sqlite3_errmsg(handle)), context: context)
+    }
+}
+
+/// A value bound to or read from a statement.
+enum SQLiteValue {
+    case null
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+    case blob([UInt8])
+}
+
+final class SQLiteStatement {
+    private let raw: OpaquePointer
+    private unowned let database: SQLiteDatabase
+
+    init(_ raw: OpaquePointer, database: SQLiteDatabase) {
+        self.raw = raw
+        self.database = database
+    }
+
+    deinit { sqlite3_finalize(raw) }
+
+    func reset() {
+        sqlite3_reset(raw)
+        sqlite3_clear_bindings(raw)
+    }
+
+    @discardableResult
+    func bind(_ values: [SQLiteValue]) -> SQLiteStatement {
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            switch value {
+            case .null: sqlite3_bind_null(raw, index)
+            case .integer(let v): sqlite3_bind_int64(raw, index, v)
+            case .real(let v): sqlite3_bind_double(raw, index, v)
+            case .text(let v): sqlite3_bind_text(raw, index, v, -1, csqlite_transient())
+            case .blob(let v):
+                v.withUnsafeBytes { bytes in
+                    _ = sqlite3_bind_blob64(raw, index, bytes.baseAddress, UInt64(bytes.count), csqlite_transient())
+                }
+            }
+        }
+        return self
+    }
+
+    /// Steps once; true while a row is available.
+    func step() throws -> Bool {
+        switch sqlite3_step(raw) {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        case let code: throw database.error(code, "step")
+        }
+    }
+
+    /// Runs a statement that returns no rows.
+    func run(_ values: [SQLiteValue] = []) throws {
+        bind(values)
+        defer { sqlite3_reset(raw) }
+        while try step() {}
+    }
+
+    /// Reads every row.
+    func rows<T>(_ values: [SQLiteValue] = [], _ read: (SQLiteRow) throws -> T) throws -> [T] {
+        bind(values)
+        defer { sqlite3_reset(raw) }
+        var out: [T] = []
+        while try step() { out.append(try read(SQLiteRow(raw: raw))) }
+        return out
+    }
+
+    func first<T>(_ values: [SQLiteValue] = [], _ read: (SQLiteRow) throws -> T) throws -> T? {
+        bind(values)
+        defer { sqlite3_reset(raw) }
+        return try step() ? try read(SQLiteRow(raw: raw)) : nil
+    }
+}
+
+/// The current row of a statement, read by column index.
+struct SQLiteRow {
+    let raw: OpaquePointer
+
+    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(raw, column) == SQLITE_NULL }
+    func int(_ column: Int32) -> Int64 { sqlite3_column_int64(raw, column) }
+    func double(_ column: Int32) -> Double { sqlite3_column_double(raw, column) }
+
+    func text(_ column: Int32) -> String? {
+        guard let pointer = sqlite3_column_text(raw, column) else { return nil }
+        return String(cString: pointer)
+    }
+
+    func blob(_ column: Int32) -> [UInt8] {
+        let count = Int(sqlite3_column_bytes(raw, column))
+        guard count > 0, let pointer = sqlite3_column_blob(raw, column) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+
+    func date(_ column: Int32) -> Date? {
+        isNull(column) ? nil : Date(timeIntervalSince1970: double(column))
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import LiaisonCore
+
+extension SQLiteStore {
+    public func apply(
+        _ events: [CanonicalEvent], channel: String, inbound: Int64, cursor: String, now: Date
+    ) throws -> ApplyResult {
+        try write { db in
+            var result = ApplyResult()
+            for event in events {
+                switch event {
+                case let .participant(participant, conversation):
+                    try Self.upsert(participant, now: now, in: db)
+                    if let conversation, participant.role == .customer {
+                        try Self.ensureConversation(conversation, channel: channel, customer: participant.ref, in: db)
+                    }
+                case let .message(message):
+                    guard try Self.insert(message, channel: channel, inbound: inbound, in: db) else { continue }
+                    result.newMessages += 1
+                    result.touchedConversations.insert(message.conversation)
+                case let .close(conversation, _):
+                    try db.statement("UPDATE conversations SET close_requested = 1 WHERE id = ? AND pending > 0")
+                        .run([.text(conversation.rawValue)])
+                    if db.changes > 0 { result.touchedConversations.insert(conversation) }
+                }
+            }
+            try Self.advance(cursor, to: inbound, in: db)
+            return result
+        }
+    }
+
+    public func reject(inbound: Int64, problem: String, cursor: String?, now: Date) throws {
+        try write { db in
+            try db.statement("INSERT OR REPLACE INTO inbound_rejections (seq, problem, rejected_at) VALUES (?, ?, ?)")
+                .run([.integer(inbound), .text(problem), .real(now.timeIntervalSince1970)])
+            try Self.advance(cursor, to: inbound, in: db)
+        }
+    }
+
+    private static func upsert(_ p: Participant, now: Date, in db: SQLiteDatabase) throws {
+        // What is known is kept when a later event knows less (a membership without a name).
+        try db.statement(
+            """
+            INSERT INTO participants (ref, role, display_name, email, phone, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT(ref) DO UPDATE SET role = excluded.role,
+                display_name = coalesce(excluded.display_name, display_name),
+                email = coalesce(excluded.email, email), phone = coalesce(excluded.phone, phone),
+                updated_at = excluded.updated_at
+            """
+        ).run([
+            .text(p.ref.description), .text(p.role.rawValue), optional(p.displayName), optional(p.email),
+            optional(p.phone), .real(now.timeIntervalSince1970),
+        ])
+    }
+
+    private static func ensureConversation(
+        _ id: ConversationID, channel: String, customer: SystemRef?, in db: SQLiteDatabase
+    ) throws {
+        try db.statement(
+            """
+            INSERT INTO conversations (id, channel, customer_ref) VALUES (?, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET customer_ref = coalesce(customer_ref, excluded.customer_ref)
+            """
+        ).run([.text(id.rawValue), .text(channel), customer.map { .text($0.description) } ?? .null])
+    }
+
+    /// False when the message was already known (a replay or a redelivery).
+    private static func insert(_ m: Message, channel: String, inbound: Int64, in db: SQLiteDatabase) throws -> Bool {
+        try db.statement(
+            """
+            INSERT OR IGNORE INTO messages (conversation, message_id, sender, sent_at, text, inbound_seq)
+            VALUES (?, ?, ?, ?, ?, ?)
+            """
+        ).run([
+            .text(m.conversation.rawValue), .text(m.id), .text(m.sender.description),
+            .real(m.sentAt.timeIntervalSince1970), .text(m.text), .integer(inbound),
+        ])
+        guard db.changes > 0 else { return false }
+        let senderIsCustomer = try db.statement("SELECT role FROM participants WHERE ref = ?")
+            .first([.text(m.sender.description)]) { $0.text(0) } == ParticipantRole.customer.rawValue
+        try ensureConversation(m.conversation, channel: channel, customer: senderIsCustomer ? m.sender : nil, in: db)
+        // A new message after a close starts the next stretch of the conversation.
+        try db.statement(
+            """
+            UPDATE conversations SET pending = pending + 1, close_requested = 0,
+                first_pending_at = CASE WHEN pending = 0 THEN ? ELSE first_pending_at END,
+                last_message_at = max(coalesce(last_message_at, 0), ?)
+            WHERE id = ?
+            """
+        ).run([.real(m.sentAt.timeIntervalSince1970), .real(m.sentAt.timeIntervalSince1970), .text(m.conversation.rawValue)])
+        return true
+    }
+
+    public func conversationsWithPendingMessages() throws -> [ConversationState] {
+        try read { db in
+            try db.statement(
+                """
+                SELECT id, pending, first_pending_at, last_message_at, close_requested
+                FROM conversations WHERE pending > 0 ORDER BY id
+                """
+            ).rows { row in
+                ConversationState(
+                    id: ConversationID(row.text(0) ?? ""), pendingMessages: Int(row.int(1)),
+                    firstPendingAt: row.date(2), lastMessageAt: row.date(3), closeRequested: row.int(4) != 0
+                )
+            }
+        }
+    }
+
+    public func pendingTranscript(for conversation: ConversationID) throws -> PendingTranscript? {
+        try read { db in
+            guard
+                let (channel, customerRef, through) = try db.statement(
+                    "SELECT channel, customer_ref, archived_through FROM conversations WHERE id = ?"
+                ).first([.text(conversation.rawValue)], { ($0.text(0) ?? "", $0.text(1), $0.int(2)) })
+            else { return nil }
+            let entries = try db.statement(
+                """
+                SELECT m.seq, m.message_id, m.sender, m.sent_at, m.text, p.role, p.display_name, p.email, p.phone
+                FROM messages m LEFT JOIN participants p ON p.ref = m.sender
+                WHERE m.conversation = ? AND m.seq > ? ORDER BY m.seq
+                """
+            ).rows([.text(conversation.rawValue), .integer(through)]) { row -> PendingTranscript.Entry in
+                let sender = SystemRef(row.text(2) ?? "") ?? SystemRef(system: "unknown", kind: "user", id: row.text(2) ?? "")
+                let message = Message(
+                    id: row.text(1) ?? "", conversation: conversation, sender: sender,
+                    sentAt: row.date(3) ?? .distantPast, text: row.text(4) ?? ""
+                )
+                let participant = row.text(5).flatMap(ParticipantRole.init(rawValue:)).map { role in
+                    Participant(ref: sender, role: role, displayName: row.text(6), email: row.text(7), phone: row.text(8))
+                }
+                return PendingTranscript.Entry(sequence: row.int(0), message: message, sender: participant)
+            }
+            let customer = try customerRef.flatMap(SystemRef.init).flatMap { try Self.participant($0, in: db) }
+            return PendingTranscript(conversation: conversation, channel: channel, customer: customer, entries: entries)
+        }
+    }
+
+    public func scheduleArchive(
+        of conversation: ConversationID, throughMessage: Int64, delivery: NewDelivery?, now: Date
+    ) throws {
+        try write { db in
+            if let delivery { try Self.enqueue(delivery, now: now, in: db) }
+            // Messages that arrived while the transcript was planned stay pending.
+            try db.statement(
+                """
+                UPDATE conversations SET archived_through = max(archived_through, ?1),
+                    pending = (SELECT count(*) FROM messages WHERE conversation = ?2 AND seq > max(archived_through, ?1)),
+                    first_pending_at = (SELECT min(sent_at) FROM messages WHERE conversation = ?2 AND seq > max(archived_through, ?1)),
+                    close_requested = 0
+                WHERE id = ?2
+                """
+            ).run([.integer(throughMessage), .text(conversation.rawValue)])
+        }
+    }
+
+    public func participant(_ ref: SystemRef) throws -> Participant? {
+        try read { db in try Self.participant(ref, in: db) }
+    }
+
+    static func participant(_ ref: SystemRef, in db: SQLiteDatabase) throws -> Participant? {
+        try db.statement("SELECT role, display_name, email, phone FROM participants WHERE ref = ?")
+            .first([.text(ref.description)]) { row in
+                Participant(
+                    ref: ref, role: ParticipantRole(rawValue: row.text(0) ?? "") ?? .other, displayName: row.text(1),
+                    email: row.text(2), phone: row.text(3)
+                )
+            }
+    }
+}
+
+func optional(_ text: String?) -> SQLiteValue { text.map(SQLiteValue.text) ?? .null }

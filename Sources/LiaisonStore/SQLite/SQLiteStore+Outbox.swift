@@ -1,0 +1,160 @@
+import Foundation
+import LiaisonCore
+
+extension SQLiteStore {
+    static func enqueue(_ d: NewDelivery, now: Date, in db: SQLiteDatabase) throws {
+        // The idempotency key is unique: planning the same effect twice enqueues it once.
+        try db.statement(
+            """
+            INSERT OR IGNORE INTO deliveries
+                (target, operation, partition_key, idempotency_key, payload, status, next_attempt_at, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)
+            """
+        ).run([
+            .text(d.target), .text(d.operation), .text(d.partition), .text(d.idempotencyKey.rawValue), .blob(d.payload),
+            .real(now.timeIntervalSince1970), .real(now.timeIntervalSince1970), .real(now.timeIntervalSince1970),
+        ])
+    }
+
+    private static let deliveryColumns = """
+        id, target, operation, partition_key, idempotency_key, payload, status, attempts, next_attempt_at,
+        uncertain, last_error, remote_id, created_at
+        """
+
+    private static func delivery(_ row: SQLiteRow) -> Delivery {
+        Delivery(
+            id: row.int(0), target: row.text(1) ?? "", operation: row.text(2) ?? "", partition: row.text(3) ?? "",
+            idempotencyKey: IdempotencyKey(row.text(4) ?? ""), payload: row.blob(5),
+            status: DeliveryStatus(rawValue: row.text(6) ?? "") ?? .pending, attempts: Int(row.int(7)),
+            nextAttemptAt: row.date(8) ?? .distantPast, uncertain: row.int(9) != 0, lastError: row.text(10),
+            remoteID: row.text(11), createdAt: row.date(12) ?? .distantPast
+        )
+    }
+
+    public func dueDeliveries(now: Date, limit: Int, excludingPartitions: Set<String>) throws -> [Delivery] {
+        try read { db in
+            // The head of each partition: its oldest pending delivery. Only a due head may run.
+            let heads = try db.statement(
+                """
+                SELECT \(Self.deliveryColumns) FROM deliveries d
+                WHERE d.status = 'pending' AND d.next_attempt_at <= ?
+                  AND NOT EXISTS (SELECT 1 FROM deliveries e
+                                  WHERE e.partition_key = d.partition_key AND e.status = 'pending' AND e.id < d.id)
+                ORDER BY d.next_attempt_at, d.id LIMIT ?
+                """
+            ).rows([.real(now.timeIntervalSince1970), .integer(Int64(limit + excludingPartitions.count))], Self.delivery)
+            return Array(heads.filter { !excludingPartitions.contains($0.partition) }.prefix(limit))
+        }
+    }
+
+    public func markDelivered(_ id: Int64, remoteID: String, now: Date) throws {
+        try write { db in
+            try db.statement(
+                """
+                UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, remote_id = ?, uncertain = 0,
+                    last_error = NULL, updated_at = ? WHERE id = ?
+                """
+            ).run([.text(remoteID), .real(now.timeIntervalSince1970), .integer(id)])
+        }
+    }
+
+    public func markRetry(_ id: Int64, error: String, uncertain: Bool, nextAttemptAt: Date, now: Date) throws {
+        try write { db in
+            // Once uncertain, a delivery stays so until it succeeds: an earlier write may have landed.
+            try db.statement(
+                """
+                UPDATE deliveries SET attempts = attempts + 1, last_error = ?, uncertain = max(uncertain, ?),
+                    next_attempt_at = ?, updated_at = ? WHERE id = ?
+                """
+            ).run([
+                .text(error), .integer(uncertain ? 1 : 0), .real(nextAttemptAt.timeIntervalSince1970),
+                .real(now.timeIntervalSince1970), .integer(id),
+            ])
+        }
+    }
+
+    public func markDead(_ id: Int64, error: String, now: Date) throws {
+        try write { db in
+            try db.statement(
+                "UPDATE deliveries SET status = 'dead', attempts = attempts + 1, last_error = ?, updated_at = ? WHERE id = ?"
+            ).run([.text(error), .real(now.timeIntervalSince1970), .integer(id)])
+        }
+    }
+
+    public func nextDeliveryDue() throws -> Date? {
+        try read { db in
+            try db.statement("SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'").first { $0.date(0) }
+                ?? nil
+        }
+    }
+
+    public func delivery(id: Int64) throws -> Delivery? {
+        try read { db in
+            try db.statement("SELECT \(Self.deliveryColumns) FROM deliveries WHERE id = ?").first([.integer(id)], Self.delivery)
+        }
+    }
+
+    public func deliveries(status: DeliveryStatus, limit: Int) throws -> [Delivery] {
+        try read { db in
+            try db.statement("SELECT \(Self.deliveryColumns) FROM deliveries WHERE status = ? ORDER BY id LIMIT ?")
+                .rows([.text(status.rawValue), .integer(Int64(limit))], Self.delivery)
+        }
+    }
+
+    public func requeueDead(ids: [Int64]?, now: Date) throws -> Int {
+        try write { db in
+            let reset = "status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?"
+            let time: [SQLiteValue] = [.real(now.timeIntervalSince1970), .real(now.timeIntervalSince1970)]
+            guard let ids else {
+                try db.statement("UPDATE deliveries SET \(reset) WHERE status = 'dead'").run(time)
+                return db.changes
+            }
+            var count = 0
+            for id in ids {
+                try db.statement("UPDATE deliveries SET \(reset) WHERE status = 'dead' AND id = ?").run(time + [.integer(id)])
+                count += db.changes
+            }
+            return count
+        }
+    }
+
+    public func ledgerEntry(_ key: IdempotencyKey) throws -> String? {
+        try read { db in
+            try db.statement("SELECT remote_id FROM ledger WHERE idempotency_key = ?").first([.text(key.rawValue)]) {
+                $0.text(0)
+            } ?? nil
+        }
+    }
+
+    public func recordLedger(_ key: IdempotencyKey, target: String, remoteID: String, now: Date) throws {
+        try write { db in
+            try db.statement(
+                "INSERT OR REPLACE INTO ledger (idempotency_key, target, remote_id, recorded_at) VALUES (?, ?, ?, ?)"
+            ).run([.text(key.rawValue), .text(target), .text(remoteID), .real(now.timeIntervalSince1970)])
+        }
+    }
+
+    public func status() throws -> StoreStatus {
+        try read { db in
+            func count(_ sql: String, _ values: [SQLiteValue] = []) throws -> Int {
+                Int(try db.statement(sql).first(values) { $0.int(0) } ?? 0)
+            }
+            let cursor = try db.statement("SELECT position FROM cursors WHERE name = ?")
+                .first([.text(Self.pipelineCursor)]) { $0.int(0) } ?? 0
+            return StoreStatus(
+                inboundRecords: try count("SELECT count(*) FROM inbound"),
+                inboundRejected: try count("SELECT count(*) FROM inbound_rejections"),
+                inboundUnprocessed: try count("SELECT count(*) FROM inbound WHERE seq > ?", [.integer(cursor)]),
+                conversations: try count("SELECT count(*) FROM conversations"),
+                conversationsWithPending: try count("SELECT count(*) FROM conversations WHERE pending > 0"),
+                messages: try count("SELECT count(*) FROM messages"),
+                deliveriesPending: try count("SELECT count(*) FROM deliveries WHERE status = 'pending' AND attempts = 0"),
+                deliveriesRetrying: try count("SELECT count(*) FROM deliveries WHERE status = 'pending' AND attempts > 0"),
+                deliveriesDelivered: try count("SELECT count(*) FROM deliveries WHERE status = 'delivered'"),
+                deliveriesDead: try count("SELECT count(*) FROM deliveries WHERE status = 'dead'"),
+                oldestPendingDeliveryAt: try db.statement("SELECT min(created_at) FROM deliveries WHERE status = 'pending'")
+                    .first { $0.date(0) } ?? nil
+            )
+        }
+    }
+}

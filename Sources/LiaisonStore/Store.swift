@@ -1,0 +1,118 @@
+import Foundation
+import LiaisonCore
+
+/// Durable state of the hub: the inbound event log, the conversation read model, the
+/// outbox and the delivery ledger. SQL lives behind this protocol only; `SQLiteStore`
+/// is the embedded default, and a PostgreSQL twin will implement the same contract
+/// and pass the same tests.
+public protocol Store: AnyObject, Sendable {
+    // MARK: Event log
+
+    /// Appends a record; `completion` runs once it is durable (or known a duplicate),
+    /// on the store's commit thread. Many appends share one commit.
+    func append(_ record: InboundRecord, completion: @escaping @Sendable (Result<AppendOutcome, any Error>) -> Void)
+    /// Records after `sequence`, in log order.
+    func inbound(after sequence: Int64, limit: Int) throws -> [InboundRecord]
+    func inbound(receivedFrom start: Date, to end: Date) throws -> [InboundRecord]
+    func cursor(_ name: String) throws -> Int64
+
+    // MARK: Pipeline
+
+    /// Applies what one inbound record meant, and moves `cursor` past it, atomically.
+    /// Idempotent: a message already known is ignored, so replays change nothing twice.
+    func apply(_ events: [CanonicalEvent], channel: String, inbound: Int64, cursor: String, now: Date) throws -> ApplyResult
+    /// Marks a record the pipeline could not use, with the reason, and moves `cursor` past it.
+    func reject(inbound: Int64, problem: String, cursor: String?, now: Date) throws
+
+    // MARK: Scheduler
+
+    func conversationsWithPendingMessages() throws -> [ConversationState]
+    func pendingTranscript(for conversation: ConversationID) throws -> PendingTranscript?
+    /// Turns the pending messages up to `throughMessage` into one outbox entry (or into
+    /// nothing, when there is nothing to archive), atomically. Messages that arrived
+    /// after the plan was made stay pending.
+    func scheduleArchive(of conversation: ConversationID, throughMessage: Int64, delivery: NewDelivery?, now: Date) throws
+
+    // MARK: Outbox
+
+    /// Due deliveries, oldest first, at most one per partition and none from a partition
+    /// with an older delivery still pending, so each partition is delivered in order.
+    func dueDeliveries(now: Date, limit: Int, excludingPartitions: Set<String>) throws -> [Delivery]
+    func markDelivered(_ id: Int64, remoteID: String, now: Date) throws
+    func markRetry(_ id: Int64, error: String, uncertain: Bool, nextAttemptAt: Date, now: Date) throws
+    func markDead(_ id: Int64, error: String, now: Date) throws
+    /// When the earliest pending delivery is due, if any.
+    func nextDeliveryDue() throws -> Date?
+    func delivery(id: Int64) throws -> Delivery?
+    func deliveries(status: DeliveryStatus, limit: Int) throws -> [Delivery]
+    /// Puts dead deliveries (all, or the given ids) back in the queue with a fresh budget.
+    func requeueDead(ids: [Int64]?, now: Date) throws -> Int
+
+    // MARK: Ledger
+
+    /// The remote id recorded for an effect already performed.
+    func ledgerEntry(_ key: IdempotencyKey) throws -> String?
+    func recordLedger(_ key: IdempotencyKey, target: String, remoteID: String, now: Date) throws
+
+    // MARK: Read models
+
+    func participant(_ ref: SystemRef) throws -> Participant?
+    func status() throws -> StoreStatus
+}
+
+/// What applying one inbound record changed.
+public struct ApplyResult: Sendable, Equatable {
+    public var newMessages: Int
+    public var touchedConversations: Set<ConversationID>
+
+    public init(newMessages: Int = 0, touchedConversations: Set<ConversationID> = []) {
+        self.newMessages = newMessages
+        self.touchedConversations = touchedConversations
+    }
+}
+
+/// The messages of a conversation that no transcript holds yet, with their speakers.
+public struct PendingTranscript: Sendable, Equatable {
+    public struct Entry: Sendable, Equatable {
+        public var sequence: Int64
+        public var message: Message
+        public var sender: Participant?
+    }
+
+    public var conversation: ConversationID
+    public var channel: String
+    public var customer: Participant?
+    public var entries: [Entry]
+}
+
+/// An outbox entry to create.
+public struct NewDelivery: Sendable, Equatable {
+    public var target: String
+    public var operation: String
+    public var partition: String
+    public var idempotencyKey: IdempotencyKey
+    public var payload: [UInt8]
+
+    public init(target: String, operation: String, partition: String, idempotencyKey: IdempotencyKey, payload: [UInt8]) {
+        self.target = target
+        self.operation = operation
+        self.partition = partition
+        self.idempotencyKey = idempotencyKey
+        self.payload = payload
+    }
+}
+
+/// Counts for `liaison status` and the metrics gauges.
+public struct StoreStatus: Sendable, Equatable, Codable {
+    public var inboundRecords: Int
+    public var inboundRejected: Int
+    public var inboundUnprocessed: Int
+    public var conversations: Int
+    public var conversationsWithPending: Int
+    public var messages: Int
+    public var deliveriesPending: Int
+    public var deliveriesRetrying: Int
+    public var deliveriesDelivered: Int
+    public var deliveriesDead: Int
+    public var oldestPendingDeliveryAt: Date?
+}

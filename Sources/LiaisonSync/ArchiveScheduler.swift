@@ -1,0 +1,104 @@
+import Foundation
+import LiaisonConnectors
+import LiaisonCore
+import LiaisonStore
+
+/// Decides when conversations are archived (realtime, interval, on close or idle) and
+/// turns their pending messages into transcripts in the outbox.
+public struct ArchiveScheduler: Service {
+    public var name: String { "scheduler" }
+    private let store: any Store
+    private let schedule: ArchiveSchedule
+    private let target: String
+    private let wakeup: Wakeup
+    private let planned: @Sendable () -> Void
+    private let metrics: HubMetrics
+    private let logger: Logger
+    private let now: @Sendable () -> Date
+
+    /// - Parameter planned: told when transcripts were put in the outbox (wakes the outbox worker).
+    public init(
+        store: any Store, schedule: ArchiveSchedule, target: String, wakeup: Wakeup, metrics: HubMetrics,
+        logger: Logger, now: @escaping @Sendable () -> Date = Date.init, planned: @escaping @Sendable () -> Void
+    ) {
+        self.store = store
+        self.schedule = schedule
+        self.target = target
+        self.wakeup = wakeup
+        self.metrics = metrics
+        self.logger = logger
+        self.now = now
+        self.planned = planned
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled {
+            let next = try tick()
+            let wait = next.map { max($0.timeIntervalSince(now()), 0.01) } ?? 60
+            await wakeup.wait(until: .now + .milliseconds(Int64(min(wait, 60) * 1000)))
+        }
+    }
+
+    /// Archives every conversation that is due; returns when the next one could be.
+    @discardableResult
+    public func tick() throws -> Date? {
+        let time = now()
+        var next: Date?
+        var count = 0
+        for state in try store.conversationsWithPendingMessages() {
+            if let trigger = schedule.trigger(for: state, now: time) {
+                if try archive(state.id, trigger: trigger, now: time) { count += 1 }
+            } else if let check = schedule.nextCheck(for: state) {
+                next = min(next ?? check, check)
+            }
+        }
+        if count > 0 { planned() }
+        return next
+    }
+
+    /// Archives a conversation's pending messages now, whatever the mode (the close command).
+    private func archive(_ conversation: ConversationID, trigger: ArchiveTrigger, now: Date) throws -> Bool {
+        guard let pending = try store.pendingTranscript(for: conversation), let last = pending.entries.last else {
+            return false
+        }
+        let delivery = Self.plan(pending, trigger: trigger, target: target)
+        try store.scheduleArchive(of: conversation, throughMessage: last.sequence, delivery: delivery, now: now)
+        if delivery != nil {
+            metrics.transcriptsPlanned.increment()
+            logger.info(
+                "transcript planned",
+                ["conversation": conversation.rawValue, "messages": "\(pending.entries.count)", "trigger": trigger.rawValue]
+            )
+        } else {
+            logger.debug("no customer in conversation; messages not archived", ["conversation": conversation.rawValue])
+        }
+        return delivery != nil
+    }
+
+    /// The outbox entry for a stretch of conversation, or nil when there is no customer
+    /// to file it under. The key depends only on the messages, so re-planning the same
+    /// stretch (after a crash, on replay) yields the same delivery.
+    static func plan(_ pending: PendingTranscript, trigger: ArchiveTrigger, target: String) -> NewDelivery? {
+        guard let customer = pending.customer, let first = pending.entries.first, let last = pending.entries.last else {
+            return nil
+        }
+        let key = IdempotencyKey(
+            "archive:" + SHA256Digest.hex("\(pending.conversation.rawValue)\n\(first.message.id)\n\(last.message.id)").prefix(32)
+        )
+        let lines = pending.entries.map { entry in
+            Transcript.Line(
+                sentAt: entry.message.sentAt, speaker: entry.sender?.displayName ?? entry.message.sender.id,
+                role: entry.sender?.role ?? .other, text: entry.message.text
+            )
+        }
+        let transcript = Transcript(
+            conversation: pending.conversation, channel: pending.channel, customer: customer, trigger: trigger,
+            lines: lines, key: key
+        )
+        guard let payload = try? transcript.encoded() else { return nil }
+        return NewDelivery(
+            target: target, operation: BottleCRMArchiver.archiveOperation, partition: customer.ref.description,
+            idempotencyKey: key, payload: payload
+        )
+    }
+}

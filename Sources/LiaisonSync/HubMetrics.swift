@@ -1,0 +1,82 @@
+import LiaisonCore
+import LiaisonStore
+
+/// The hub's named metrics, registered once and shared by the listener, the pipeline
+/// and the outbox.
+public struct HubMetrics: Sendable {
+    public let registry: MetricsRegistry
+    public let eventsReceived: Counter
+    public let eventsStored: Counter
+    public let eventsDuplicate: Counter
+    private let rejections: [String: Counter]
+    public let ingestLatency: Histogram
+    public let eventsProcessed: Counter
+    public let eventsUnusable: Counter
+    public let transcriptsPlanned: Counter
+    public let deliveriesOK: Counter
+    public let deliveriesRetried: Counter
+    public let deliveriesDead: Counter
+    public let deliveryLatency: Histogram
+    public let endToEndLatency: Histogram
+
+    public static let rejectionReasons = [
+        "unauthenticated", "unsigned", "bad_signature", "malformed", "too_large", "unknown_route",
+        "method_not_allowed", "unknown_source", "store_unavailable",
+    ]
+
+    public init(registry: MetricsRegistry = MetricsRegistry()) {
+        self.registry = registry
+        eventsReceived = registry.counter("liaison_events_received_total", help: "Inbound requests to event endpoints.")
+        eventsStored = registry.counter("liaison_events_stored_total", help: "Inbound events committed to the durable log.")
+        eventsDuplicate = registry.counter(
+            "liaison_events_duplicate_total", help: "Inbound events acknowledged as already stored (same dedupe key)."
+        )
+        var rejections: [String: Counter] = [:]
+        for reason in Self.rejectionReasons {
+            rejections[reason] = registry.counter(
+                "liaison_events_rejected_total", help: "Inbound requests refused, by reason.", labels: "reason=\"\(reason)\""
+            )
+        }
+        self.rejections = rejections
+        ingestLatency = registry.histogram(
+            "liaison_ingest_seconds", help: "From the last byte of a webhook to its answer, after the commit."
+        )
+        eventsProcessed = registry.counter("liaison_pipeline_events_total", help: "Log records the pipeline applied.")
+        eventsUnusable = registry.counter(
+            "liaison_pipeline_unusable_total", help: "Log records the pipeline could not decode (kept, with the reason)."
+        )
+        transcriptsPlanned = registry.counter("liaison_transcripts_planned_total", help: "Transcripts put in the outbox.")
+        deliveriesOK = registry.counter("liaison_deliveries_total", help: "Deliveries by outcome.", labels: "outcome=\"ok\"")
+        deliveriesRetried = registry.counter(
+            "liaison_deliveries_total", help: "Deliveries by outcome.", labels: "outcome=\"retried\""
+        )
+        deliveriesDead = registry.counter("liaison_deliveries_total", help: "Deliveries by outcome.", labels: "outcome=\"dead\"")
+        deliveryLatency = registry.histogram("liaison_delivery_attempt_seconds", help: "Duration of one delivery attempt.")
+        endToEndLatency = registry.histogram(
+            "liaison_delivery_age_seconds", help: "From a delivery's creation to its success.",
+            histogram: Histogram(bounds: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600])
+        )
+    }
+
+    public func rejected(_ reason: String) {
+        (rejections[reason] ?? rejections["malformed"])?.increment()
+    }
+
+    /// Queue depths, read from the store when scraped.
+    public func registerGauges(store: any Store) {
+        let status = { @Sendable in try? store.status() }
+        registry.gauge("liaison_queue_depth", help: "Work waiting, by queue.", labels: "queue=\"pipeline\"") {
+            Double(status()?.inboundUnprocessed ?? 0)
+        }
+        registry.gauge("liaison_queue_depth", help: "Work waiting, by queue.", labels: "queue=\"outbox\"") {
+            let s = status()
+            return Double((s?.deliveriesPending ?? 0) + (s?.deliveriesRetrying ?? 0))
+        }
+        registry.gauge("liaison_queue_depth", help: "Work waiting, by queue.", labels: "queue=\"dead_letter\"") {
+            Double(status()?.deliveriesDead ?? 0)
+        }
+        registry.gauge(
+            "liaison_conversations_pending", help: "Conversations with messages not yet archived."
+        ) { Double(status()?.conversationsWithPending ?? 0) }
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import LiaisonConnectors
+import LiaisonCore
+import LiaisonStore
+
+/// Reads the durable log in order and applies each record: its connector decodes it
+/// into canonical events, the store applies them and moves the cursor in the same
+/// transaction, so a crash between records repeats nothing and skips nothing.
+/// A record that cannot be decoded is kept, marked with the reason, and passed over.
+public struct Pipeline: Service {
+    public var name: String { "pipeline" }
+    private let store: any Store
+    private let connectors: [String: any InboundConnector]
+    private let wakeup: Wakeup
+    private let applied: @Sendable (ApplyResult) -> Void
+    private let metrics: HubMetrics
+    private let logger: Logger
+    private let now: @Sendable () -> Date
+
+    /// - Parameter applied: told what each record changed (wakes the scheduler).
+    public init(
+        store: any Store, connectors: [any InboundConnector], wakeup: Wakeup, metrics: HubMetrics, logger: Logger,
+        now: @escaping @Sendable () -> Date = Date.init, applied: @escaping @Sendable (ApplyResult) -> Void
+    ) {
+        self.store = store
+        self.connectors = Dictionary(connectors.map { ($0.source, $0) }, uniquingKeysWith: { first, _ in first })
+        self.wakeup = wakeup
+        self.metrics = metrics
+        self.logger = logger
+        self.now = now
+        self.applied = applied
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled {
+            let progressed = try drain(limit: 512)
+            if !progressed { await wakeup.wait(until: .now + .seconds(5)) }
+        }
+    }
+
+    /// Applies up to `limit` records after the cursor; true if there were any.
+    @discardableResult
+    public func drain(limit: Int) throws -> Bool {
+        let cursor = try store.cursor(SQLiteStore.pipelineCursor)
+        let records = try store.inbound(after: cursor, limit: limit)
+        for record in records { try process(record, cursor: SQLiteStore.pipelineCursor) }
+        return !records.isEmpty
+    }
+
+    /// Re-applies records (a replay). Applying is idempotent, so what was applied
+    /// before changes nothing; what was refused before is tried again.
+    public func replay(_ records: [InboundRecord]) throws -> ApplyResult {
+        var total = ApplyResult()
+        for record in records {
+            let result = try process(record, cursor: nil)
+            total.newMessages += result.newMessages
+            total.touchedConversations.formUnion(result.touchedConversations)
+        }
+        return total
+    }
+
+    @discardableResult
+    private func process(_ record: InboundRecord, cursor: String?) throws -> ApplyResult {
+        guard let connector = connectors[record.source] else {
+            try refuse(record, "no connector is configured for source '\(record.source)'", cursor: cursor)
+            return ApplyResult()
+        }
+        let events: [CanonicalEvent]
+        do {
+            events = try connector.decode(record)
+        } catch {
+            try refuse(record, "\(error)", cursor: cursor)
+            return ApplyResult()
+        }
+        let result = try store.apply(
+            events, channel: connector.channel, inbound: record.sequence, cursor: cursor ?? "replay", now: now()
+        )
+        metrics.eventsProcessed.increment()
+        if result.newMessages > 0 || !result.touchedConversations.isEmpty { applied(result) }
+        return result
+    }
+
+    private func refuse(_ record: InboundRecord, _ problem: String, cursor: String?) throws {
+        metrics.eventsUnusable.increment()
+        logger.warning("log record unusable", ["seq": "\(record.sequence)", "source": record.source, "problem": problem])
+        try store.reject(inbound: record.sequence, problem: problem, cursor: cursor, now: now())
+    }
+}
