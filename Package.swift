@@ -36,6 +36,7 @@ let package = Package(
 
         .testTarget(name: "LiaisonCoreTests", dependencies: ["LiaisonCore"]),
         .testTarget(name: "LiaisonStoreTests", dependencies: ["LiaisonStore", "LiaisonCore"]),
+        .testTarget(name: "LiaisonConnectorsTests", dependencies: ["LiaisonConnectors", "LiaisonCore", "LiaisonServer"]),
         .testTarget(
             name: "LiaisonServerTests",
             dependencies: ["LiaisonServer", "LiaisonSync", "LiaisonConnectors", "LiaisonStore", "LiaisonCore"]

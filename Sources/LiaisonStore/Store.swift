@@ -18,11 +18,10 @@ public protocol Store: AnyObject, Sendable {
 
     // MARK: Pipeline
 
-    /// Applies what one inbound record meant, and moves `cursor` past it, atomically.
-    /// Idempotent: a message already known is ignored, so replays change nothing twice.
-    func apply(_ events: [CanonicalEvent], channel: String, inbound: Int64, cursor: String, now: Date) throws -> ApplyResult
-    /// Marks a record the pipeline could not use, with the reason, and moves `cursor` past it.
-    func reject(inbound: Int64, problem: String, cursor: String?, now: Date) throws
+    /// Applies what a batch of inbound records meant and moves `cursor` past the last
+    /// one, in one transaction. Idempotent: a message already known is ignored, so
+    /// replays change nothing twice. Unusable records are kept with their reason.
+    func apply(_ batch: [DecodedRecord], cursor: String?, now: Date) throws -> ApplyResult
 
     // MARK: Scheduler
 
@@ -60,13 +59,31 @@ public protocol Store: AnyObject, Sendable {
     func status() throws -> StoreStatus
 }
 
-/// What applying one inbound record changed.
+/// What the pipeline made of one inbound record.
+public struct DecodedRecord: Sendable {
+    public enum Meaning: Sendable {
+        case events([CanonicalEvent], channel: String)
+        case unusable(problem: String)
+    }
+
+    public var sequence: Int64
+    public var meaning: Meaning
+
+    public init(sequence: Int64, meaning: Meaning) {
+        self.sequence = sequence
+        self.meaning = meaning
+    }
+}
+
+/// What applying inbound records changed.
 public struct ApplyResult: Sendable, Equatable {
     public var newMessages: Int
+    public var unusable: Int
     public var touchedConversations: Set<ConversationID>
 
-    public init(newMessages: Int = 0, touchedConversations: Set<ConversationID> = []) {
+    public init(newMessages: Int = 0, unusable: Int = 0, touchedConversations: Set<ConversationID> = []) {
         self.newMessages = newMessages
+        self.unusable = unusable
         self.touchedConversations = touchedConversations
     }
 }

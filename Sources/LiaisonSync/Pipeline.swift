@@ -38,51 +38,53 @@ public struct Pipeline: Service {
         }
     }
 
-    /// Applies up to `limit` records after the cursor; true if there were any.
+    /// Applies up to `limit` records after the cursor, in one transaction; true if there were any.
     @discardableResult
     public func drain(limit: Int) throws -> Bool {
         let cursor = try store.cursor(SQLiteStore.pipelineCursor)
         let records = try store.inbound(after: cursor, limit: limit)
-        for record in records { try process(record, cursor: SQLiteStore.pipelineCursor) }
-        return !records.isEmpty
+        guard !records.isEmpty else { return false }
+        try apply(records, cursor: SQLiteStore.pipelineCursor)
+        return true
     }
 
     /// Re-applies records (a replay). Applying is idempotent, so what was applied
     /// before changes nothing; what was refused before is tried again.
     public func replay(_ records: [InboundRecord]) throws -> ApplyResult {
         var total = ApplyResult()
-        for record in records {
-            let result = try process(record, cursor: nil)
+        for start in stride(from: 0, to: records.count, by: 512) {
+            let result = try apply(Array(records[start..<min(start + 512, records.count)]), cursor: nil)
             total.newMessages += result.newMessages
+            total.unusable += result.unusable
             total.touchedConversations.formUnion(result.touchedConversations)
         }
         return total
     }
 
     @discardableResult
-    private func process(_ record: InboundRecord, cursor: String?) throws -> ApplyResult {
-        guard let connector = connectors[record.source] else {
-            try refuse(record, "no connector is configured for source '\(record.source)'", cursor: cursor)
-            return ApplyResult()
-        }
-        let events: [CanonicalEvent]
-        do {
-            events = try connector.decode(record)
-        } catch {
-            try refuse(record, "\(error)", cursor: cursor)
-            return ApplyResult()
-        }
-        let result = try store.apply(
-            events, channel: connector.channel, inbound: record.sequence, cursor: cursor ?? "replay", now: now()
-        )
-        metrics.eventsProcessed.increment()
+    private func apply(_ records: [InboundRecord], cursor: String?) throws -> ApplyResult {
+        let decoded = records.map(decode)
+        let result = try store.apply(decoded, cursor: cursor, now: now())
+        metrics.eventsProcessed.increment(by: records.count - result.unusable)
+        metrics.eventsUnusable.increment(by: result.unusable)
         if result.newMessages > 0 || !result.touchedConversations.isEmpty { applied(result) }
         return result
     }
 
-    private func refuse(_ record: InboundRecord, _ problem: String, cursor: String?) throws {
-        metrics.eventsUnusable.increment()
-        logger.warning("log record unusable", ["seq": "\(record.sequence)", "source": record.source, "problem": problem])
-        try store.reject(inbound: record.sequence, problem: problem, cursor: cursor, now: now())
+    private func decode(_ record: InboundRecord) -> DecodedRecord {
+        let meaning: DecodedRecord.Meaning
+        if let connector = connectors[record.source] {
+            do {
+                meaning = .events(try connector.decode(record), channel: connector.channel)
+            } catch {
+                meaning = .unusable(problem: "\(error)")
+            }
+        } else {
+            meaning = .unusable(problem: "no connector is configured for source '\(record.source)'")
+        }
+        if case .unusable(let problem) = meaning {
+            logger.warning("log record unusable", ["seq": "\(record.sequence)", "source": record.source, "problem": problem])
+        }
+        return DecodedRecord(sequence: record.sequence, meaning: meaning)
     }
 }

@@ -63,5 +63,5 @@ enum Replay {
         return 0
     }
 
-    static func parseTime(_ text: String) -> Date? { ISO8601DateFormatter().date(from: text) }
+    static func parseTime(_ text: String) -> Date? { ISO8601.parse(text) }
 }

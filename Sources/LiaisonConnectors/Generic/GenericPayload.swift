@@ -35,7 +35,7 @@ struct GenericPayload: Decodable {
         if let millis = try? c.decodeIfPresent(Int64.self, forKey: .sentAt) {
             sentAt = Date(timeIntervalSince1970: Double(millis) / 1000)
         } else if let text = try c.decodeIfPresent(String.self, forKey: .sentAt) {
-            guard let date = ISO8601DateFormatter.lenientDate(text) else {
+            guard let date = ISO8601.parse(text) else {
                 throw DecodingError.dataCorruptedError(forKey: .sentAt, in: c, debugDescription: "not an ISO 8601 time")
             }
             sentAt = date
@@ -58,16 +58,6 @@ struct GenericPayload: Decodable {
         } catch {
             throw Problem(problem: "body is not JSON")
         }
-    }
-}
-
-extension ISO8601DateFormatter {
-    /// Parses with or without fractional seconds.
-    static func lenientDate(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
     }
 }
 

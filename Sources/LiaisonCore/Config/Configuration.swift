@@ -52,6 +52,12 @@ public struct ProfileOverride: Sendable, Equatable {
     public var name: String?
     public var email: String?
     public var phone: String?
+
+    public init(name: String? = nil, email: String? = nil, phone: String? = nil) {
+        self.name = name
+        self.email = email
+        self.phone = phone
+    }
 }
 
 public struct MatrixSettings: Sendable, Equatable {
@@ -67,6 +73,20 @@ public struct MatrixSettings: Sendable, Equatable {
     /// An employee who sends this text in a room closes the conversation.
     public var closeCommand: String
 
+    public init(
+        homeserver: URL, asToken: String, hsToken: String, botUser: String, employees: UserMatcher,
+        customers: UserMatcher?, profiles: [String: ProfileOverride], closeCommand: String
+    ) {
+        self.homeserver = homeserver
+        self.asToken = asToken
+        self.hsToken = hsToken
+        self.botUser = botUser
+        self.employees = employees
+        self.customers = customers
+        self.profiles = profiles
+        self.closeCommand = closeCommand
+    }
+
     public func role(of user: String) -> ParticipantRole {
         if user == botUser { return .other }
         if employees.matches(user) { return .employee }
@@ -80,6 +100,12 @@ public struct BottleCRMSettings: Sendable, Equatable {
     public var token: String
     /// The interaction `kind` transcripts are filed as.
     public var interactionKind = "other"
+
+    public init(baseURL: URL, token: String, interactionKind: String = "other") {
+        self.baseURL = baseURL
+        self.token = token
+        self.interactionKind = interactionKind
+    }
 }
 
 /// When transcripts are archived.
@@ -111,6 +137,11 @@ public struct DeliverySettings: Sendable, Equatable {
 public struct GenericSourceSettings: Sendable, Equatable {
     public var secret: String
     public var employees: UserMatcher
+
+    public init(secret: String, employees: UserMatcher = .none) {
+        self.secret = secret
+        self.employees = employees
+    }
 }
 
 extension Configuration {

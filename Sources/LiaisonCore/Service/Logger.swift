@@ -65,9 +65,5 @@ extension LogRecord {
 }
 
 extension Date {
-    public var iso8601Milliseconds: String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: self)
-    }
+    public var iso8601Milliseconds: String { ISO8601.format(self) }
 }

@@ -2,38 +2,44 @@ import Foundation
 import LiaisonCore
 
 extension SQLiteStore {
-    public func apply(
-        _ events: [CanonicalEvent], channel: String, inbound: Int64, cursor: String, now: Date
-    ) throws -> ApplyResult {
+    public func apply(_ batch: [DecodedRecord], cursor: String?, now: Date) throws -> ApplyResult {
         try write { db in
             var result = ApplyResult()
-            for event in events {
-                switch event {
-                case let .participant(participant, conversation):
-                    try Self.upsert(participant, now: now, in: db)
-                    if let conversation, participant.role == .customer {
-                        try Self.ensureConversation(conversation, channel: channel, customer: participant.ref, in: db)
-                    }
-                case let .message(message):
-                    guard try Self.insert(message, channel: channel, inbound: inbound, in: db) else { continue }
-                    result.newMessages += 1
-                    result.touchedConversations.insert(message.conversation)
-                case let .close(conversation, _):
-                    try db.statement("UPDATE conversations SET close_requested = 1 WHERE id = ? AND pending > 0")
-                        .run([.text(conversation.rawValue)])
-                    if db.changes > 0 { result.touchedConversations.insert(conversation) }
+            for record in batch {
+                switch record.meaning {
+                case let .events(events, channel):
+                    try Self.apply(events, channel: channel, inbound: record.sequence, now: now, into: &result, in: db)
+                case let .unusable(problem):
+                    try db.statement("INSERT OR REPLACE INTO inbound_rejections (seq, problem, rejected_at) VALUES (?, ?, ?)")
+                        .run([.integer(record.sequence), .text(problem), .real(now.timeIntervalSince1970)])
+                    result.unusable += 1
                 }
+                if let cursor { try Self.advance(cursor, to: record.sequence, in: db) }
             }
-            try Self.advance(cursor, to: inbound, in: db)
             return result
         }
     }
 
-    public func reject(inbound: Int64, problem: String, cursor: String?, now: Date) throws {
-        try write { db in
-            try db.statement("INSERT OR REPLACE INTO inbound_rejections (seq, problem, rejected_at) VALUES (?, ?, ?)")
-                .run([.integer(inbound), .text(problem), .real(now.timeIntervalSince1970)])
-            try Self.advance(cursor, to: inbound, in: db)
+    private static func apply(
+        _ events: [CanonicalEvent], channel: String, inbound: Int64, now: Date, into result: inout ApplyResult,
+        in db: SQLiteDatabase
+    ) throws {
+        for event in events {
+            switch event {
+            case let .participant(participant, conversation):
+                try upsert(participant, now: now, in: db)
+                if let conversation, participant.role == .customer {
+                    try ensureConversation(conversation, channel: channel, customer: participant.ref, in: db)
+                }
+            case let .message(message):
+                guard try insert(message, channel: channel, inbound: inbound, in: db) else { continue }
+                result.newMessages += 1
+                result.touchedConversations.insert(message.conversation)
+            case let .close(conversation, _):
+                try db.statement("UPDATE conversations SET close_requested = 1 WHERE id = ? AND pending > 0")
+                    .run([.text(conversation.rawValue)])
+                if db.changes > 0 { result.touchedConversations.insert(conversation) }
+            }
         }
     }
 

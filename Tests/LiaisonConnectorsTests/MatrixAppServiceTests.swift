@@ -1,0 +1,84 @@
+import Foundation
+import LiaisonConnectors
+import LiaisonCore
+import Testing
+
+@Suite("Matrix application service")
+struct MatrixAppServiceTests {
+    static let settings = MatrixSettings(
+        homeserver: URL(string: "http://127.0.0.1:8008")!, asToken: "as", hsToken: "hs-secret",
+        botUser: "@liaison_bot:localhost", employees: try! UserMatcher(users: ["@agent:localhost"]), customers: nil,
+        profiles: ["@alice:localhost": ProfileOverride(name: "Alice Smith", email: "alice@example.com", phone: nil)],
+        closeCommand: "!close"
+    )
+    let service = MatrixAppService(settings: Self.settings)
+
+    func request(_ body: String, token: String? = "hs-secret", txn: String = "t1") -> InboundRequest {
+        InboundRequest(
+            method: "PUT", path: "/_matrix/app/v1/transactions/\(txn)",
+            headers: token.map { ["authorization": "Bearer \($0)"] } ?? [:], body: Array(body.utf8)
+        )
+    }
+
+    @Test("the homeserver token is required", arguments: [nil, "wrong", "hs-secre"])
+    func token(token: String?) {
+        guard case .failure(let rejection) = service.admit(request(#"{"events":[]}"#, token: token)) else {
+            Issue.record("admitted without the right token")
+            return
+        }
+        #expect(rejection.status == 403)
+        #expect(rejection.code == "M_FORBIDDEN")
+    }
+
+    @Test("a transaction is admitted with its txnId as the dedupe key")
+    func admit() throws {
+        let admission = try service.admit(request(#"{"events":[]}"#, txn: "abc%20def")).get()
+        #expect(admission == Admission(source: "matrix", dedupeKey: "abc def"))
+    }
+
+    @Test("a body that is not a transaction is refused", arguments: ["not json", "{}", #"{"events":{}}"#, "[]"])
+    func malformed(body: String) {
+        guard case .failure(let rejection) = service.admit(request(body)) else {
+            Issue.record("admitted a malformed body")
+            return
+        }
+        #expect(rejection.status == 400)
+    }
+
+    static let transaction = """
+        {"events":[
+          {"type":"m.room.member","state_key":"@alice:localhost","sender":"@alice:localhost","room_id":"!r",
+           "event_id":"$1","origin_server_ts":1795514400000,"content":{"membership":"join","displayname":"alice"}},
+          {"type":"m.room.message","sender":"@alice:localhost","room_id":"!r","event_id":"$2",
+           "origin_server_ts":1795514401000,"content":{"msgtype":"m.text","body":"Budget is 50k"}},
+          {"type":"m.room.message","sender":"@agent:localhost","room_id":"!r","event_id":"$3",
+           "origin_server_ts":1795514402000,"content":{"msgtype":"m.image","body":"quote.png"}},
+          {"type":"m.room.message","sender":"@liaison_bot:localhost","room_id":"!r","event_id":"$4",
+           "origin_server_ts":1795514403000,"content":{"msgtype":"m.notice","body":"bot noise"}},
+          {"type":"m.room.message","sender":"@agent:localhost","room_id":"!r","event_id":"$5",
+           "origin_server_ts":1795514404000,"content":{"msgtype":"m.text","body":"!close"}},
+          {"type":"m.reaction","sender":"@alice:localhost","room_id":"!r","event_id":"$6","content":{}},
+          {"type":"m.room.message","sender":"@alice:localhost","room_id":"!r","event_id":"$7",
+           "origin_server_ts":1795514405000,"content":{"body":12}}
+        ]}
+        """
+
+    @Test("room events become participants, messages and a close; bots and noise are dropped")
+    func decode() throws {
+        let events = try service.decode(
+            InboundRecord(sequence: 1, source: "matrix", dedupeKey: "t1", receivedAt: Date(), body: Array(Self.transaction.utf8))
+        )
+        let room = ConversationID("matrix:!r")
+        let alice = SystemRef(system: "matrix", kind: "user", id: "@alice:localhost")
+        let agent = SystemRef(system: "matrix", kind: "user", id: "@agent:localhost")
+        let aliceProfile = Participant(ref: alice, role: .customer, displayName: "Alice Smith", email: "alice@example.com")
+        #expect(events == [
+            .participant(aliceProfile, conversation: room),
+            .participant(aliceProfile, conversation: room),
+            .message(Message(id: "$2", conversation: room, sender: alice, sentAt: Date(timeIntervalSince1970: 1_795_514_401), text: "Budget is 50k")),
+            .participant(Participant(ref: agent, role: .employee), conversation: room),
+            .message(Message(id: "$3", conversation: room, sender: agent, sentAt: Date(timeIntervalSince1970: 1_795_514_402), text: "[image: quote.png]")),
+            .close(room, at: Date(timeIntervalSince1970: 1_795_514_404)),
+        ])
+    }
+}

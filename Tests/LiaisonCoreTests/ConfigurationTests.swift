@@ -1,0 +1,99 @@
+import Foundation
+import LiaisonCore
+import Testing
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    static let valid = """
+        server: {listen: "127.0.0.1:9000", max_body_bytes: 2048}
+        store: {path: /tmp/x.db}
+        matrix:
+          homeserver: http://127.0.0.1:8008
+          as_token: ${AS_TOKEN}
+          hs_token: hs-secret
+          bot_user: "@liaison_bot:localhost"
+          employees: {users: ["@agent:localhost"], pattern: "@staff_.*:localhost"}
+          profiles:
+            "@alice:localhost": {name: Alice Smith, email: alice@example.com}
+        bottlecrm: {base_url: "http://127.0.0.1:8000", token: "${CRM_TOKEN:-fallback}"}
+        archive: {mode: interval, interval_seconds: 30}
+        generic_webhooks:
+          acme: {secret: 0123456789abcdef0123}
+        """
+
+    @Test("a valid file yields every setting, with environment references expanded")
+    func valid() throws {
+        let config = try Configuration.parse(yaml: Self.valid, environment: ["AS_TOKEN": "as-secret"])
+        #expect(config.server.port == 9000)
+        #expect(config.server.maxBodyBytes == 2048)
+        #expect(config.store.path == "/tmp/x.db")
+        #expect(config.matrix?.asToken == "as-secret")
+        #expect(config.bottleCRM?.token == "fallback")
+        #expect(config.archive.mode == .interval)
+        #expect(config.archive.intervalSeconds == 30)
+        #expect(config.archive.idleTimeoutSeconds == 1800)
+        #expect(config.genericSources["acme"]?.secret == "0123456789abcdef0123")
+        let matrix = try #require(config.matrix)
+        #expect(matrix.role(of: "@agent:localhost") == .employee)
+        #expect(matrix.role(of: "@staff_bob:localhost") == .employee)
+        #expect(matrix.role(of: "@alice:localhost") == .customer)
+        #expect(matrix.role(of: "@liaison_bot:localhost") == .other)
+        #expect(matrix.profiles["@alice:localhost"]?.email == "alice@example.com")
+    }
+
+    @Test("every problem is reported with its key path and line")
+    func problems() {
+        let yaml = """
+            server:
+              listen: nowhere
+              threads: many
+            archive:
+              mode: sometimes
+              idle_timout_seconds: 5
+            generic_webhooks:
+              acme: {secret: short}
+            """
+        #expect {
+            _ = try Configuration.parse(yaml: yaml)
+        } throws: { error in
+            guard let errors = error as? ConfigErrors else { return false }
+            let lines = errors.errors.map(\.description)
+            return lines.contains("server.listen (line 2): 'nowhere' is not host:port")
+                && lines.contains("server.threads (line 3): must be a whole number between 1 and 64")
+                && lines.contains("archive.mode (line 5): 'sometimes' is not one of: realtime, interval, on_close")
+                && lines.contains("archive.idle_timout_seconds (line 6): unknown key")
+                && lines.contains("generic_webhooks.acme.secret (line 8): too short: use at least 16 characters")
+                && lines.contains { $0.hasPrefix("bottlecrm: required") }
+        }
+    }
+
+    @Test("an unset environment variable is an error, not an empty secret")
+    func unsetEnvironment() {
+        #expect(throws: ConfigErrors.self) {
+            try Configuration.parse(yaml: Self.valid, environment: [:])
+        }
+    }
+
+    @Test("invalid YAML names the line")
+    func invalidYAML() {
+        #expect {
+            _ = try Configuration.parse(yaml: "server:\n  listen: [unclosed\n")
+        } throws: { error in
+            (error as? ConfigErrors)?.errors.first?.problem.hasPrefix("invalid YAML") == true
+        }
+    }
+
+    @Test("duplicate keys are refused")
+    func duplicateKeys() {
+        #expect(throws: ConfigErrors.self) {
+            try Configuration.parse(yaml: "server: {threads: 1}\nserver: {threads: 2}\n")
+        }
+    }
+
+    @Test("an empty file is the defaults")
+    func empty() throws {
+        let config = try Configuration.parse(yaml: "")
+        #expect(config == Configuration())
+        #expect(config.archive.mode == .onClose)
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import LiaisonCore
+import Testing
+
+@Suite("Crypto and encodings")
+struct CryptoTests {
+    // RFC 4231, test cases 1 and 2.
+    @Test("HMAC-SHA256 matches RFC 4231", arguments: [
+        ([UInt8](repeating: 0x0b, count: 20), Array("Hi There".utf8),
+         "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
+        (Array("Jefe".utf8), Array("what do ya want for nothing?".utf8),
+         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+    ])
+    func hmac(key: [UInt8], message: [UInt8], expected: String) {
+        #expect(Hex.encode(HMACSHA256.authenticationCode(key: key, message: message)) == expected)
+    }
+
+    @Test("hex decoding refuses odd lengths and non-hex characters")
+    func hex() {
+        #expect(Hex.decode("00ff10") == [0, 255, 16])
+        #expect(Hex.decode("ABcd") == [0xab, 0xcd])
+        #expect(Hex.decode("abc") == nil)
+        #expect(Hex.decode("zz") == nil)
+    }
+
+    @Test("constant-time comparison")
+    func compare() {
+        #expect(constantTimeEquals([1, 2, 3], [1, 2, 3]))
+        #expect(!constantTimeEquals([1, 2, 3], [1, 2, 4]))
+        #expect(!constantTimeEquals([1, 2], [1, 2, 3]))
+    }
+}
+
+@Suite("ISO 8601")
+struct ISO8601Tests {
+    @Test("parses what RFC 3339 allows", arguments: [
+        ("2026-11-24T10:00:00Z", 1_795_514_400.0),
+        ("2026-11-24T10:00:00.250Z", 1_795_514_400.25),
+        ("2026-11-24T18:00:00+08:00", 1_795_514_400.0),
+        ("2026-11-24 10:00:00z", 1_795_514_400.0),
+        ("2024-02-29T00:00:00Z", 1_709_164_800.0),
+        ("1970-01-01T00:00:00Z", 0.0),
+    ])
+    func parse(text: String, seconds: Double) throws {
+        let date = try #require(ISO8601.parse(text))
+        #expect(abs(date.timeIntervalSince1970 - seconds) < 0.0005)
+    }
+
+    @Test("refuses what is not a time", arguments: [
+        "", "2026-11-24", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "2025-02-29T00:00:00Z",
+        "2026-11-24T10:00:00", "2026-11-24T25:00:00Z", "2026-11-24T10:00:00.Z", "2026-11-24T10:00:00Zjunk",
+    ])
+    func refuse(text: String) {
+        #expect(ISO8601.parse(text) == nil)
+    }
+
+    @Test("formats with milliseconds and round-trips")
+    func format() {
+        let date = Date(timeIntervalSince1970: 1_795_514_400.123)
+        #expect(ISO8601.format(date) == "2026-11-24T10:00:00.123Z")
+        #expect(ISO8601.format(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
+        #expect(ISO8601.parse(ISO8601.format(date)).map { abs($0.timeIntervalSince(date)) < 0.001 } == true)
+    }
+}
+
+@Suite("Retry policy")
+struct RetryPolicyTests {
+    struct Seeded: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return state
+        }
+    }
+
+    @Test("backoff grows exponentially within jitter bounds, capped")
+    func backoff() throws {
+        let policy = RetryPolicy(maxAttempts: 10, base: .milliseconds(100), cap: .seconds(2))
+        var random = Seeded(state: 42)
+        for attempts in 1...9 {
+            let delay = try #require(policy.delay(afterAttempts: attempts, retryAfter: nil, using: &random))
+            let ceiling = min(Duration.milliseconds(100) * (1 << (attempts - 1)), .seconds(2))
+            #expect(delay <= ceiling)
+            #expect(delay >= ceiling / 2)
+        }
+    }
+
+    @Test("Retry-After is honoured even above the cap")
+    func retryAfter() {
+        let policy = RetryPolicy(maxAttempts: 5, base: .milliseconds(100), cap: .seconds(1))
+        var random = Seeded(state: 1)
+        #expect(policy.delay(afterAttempts: 1, retryAfter: .seconds(30), using: &random) == .seconds(30))
+    }
+
+    @Test("the budget runs out at maxAttempts")
+    func deadLetter() {
+        let policy = RetryPolicy(maxAttempts: 3, base: .milliseconds(100), cap: .seconds(1))
+        var random = Seeded(state: 1)
+        #expect(policy.delay(afterAttempts: 2, retryAfter: nil, using: &random) != nil)
+        #expect(policy.delay(afterAttempts: 3, retryAfter: nil, using: &random) == nil)
+    }
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Ingest benchmark: signed generic webhooks at 64 connections against `liaison serve`
+# (release build, durable SQLite log), then the same load against nginx answering a
+# static 200 on loopback, in the same run. Last line:
+#   ingest events_per_s=N p99_ms=X nginx_req_per_s=M ratio=N/M
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DURATION=${DURATION:-15}
+CONNECTIONS=${CONNECTIONS:-64}
+PORT=${PORT:-18480}
+NGINX_PORT=${NGINX_PORT:-18481}
+WORK=$(mktemp -d /tmp/liaison-bench.XXXXXX)
+SECRET=bench-secret-0123456789abcdef
+
+command -v wrk >/dev/null && command -v nginx >/dev/null || apt-get install -y -q wrk nginx-light >&2
+swift build -c release --product liaison >&2
+BIN=$(swift build -c release --show-bin-path)/liaison
+
+cat > "$WORK/liaison.yaml" <<YAML
+server: {listen: 127.0.0.1:$PORT, threads: 2}
+store: {path: $WORK/liaison.db}
+log: {level: warning, format: json}
+archive: {mode: on_close, idle_timeout_seconds: 86400}
+bottlecrm: {base_url: "http://127.0.0.1:9", token: unused}
+generic_webhooks:
+  bench: {secret: $SECRET}
+YAML
+
+# 2000 distinct signed bodies, rotated by the wrk script (wrk's Lua cannot sign).
+python3 - "$WORK/bench.lua" "$SECRET" <<'PY'
+import hmac, hashlib, json, sys
+out, secret = sys.argv[1], sys.argv[2].encode()
+lines = ["local bodies = {}", "local signatures = {}"]
+for i in range(2000):
+    body = json.dumps({"id": f"m{i}", "conversation": f"c{i % 200}", "text": f"message number {i} about the API plan",
+                       "sender": {"id": f"u{i % 200}", "name": "Customer %d" % (i % 200), "email": f"c{i % 200}@example.com"},
+                       "sent_at": "2026-11-24T10:00:00Z"}, separators=(",", ":"))
+    sig = hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()
+    lines.append("bodies[%d] = %s; signatures[%d] = 'sha256=%s'" % (i + 1, json.dumps(body), i + 1, sig))
+lines.append("""
+-- Requests are formatted in init(), once wrk knows the Host header.
+local requests = {}
+init = function(args)
+  for i = 1, #bodies do
+    requests[i] = wrk.format('POST', '/hooks/generic/bench',
+      {['Content-Type'] = 'application/json', ['X-Liaison-Signature'] = signatures[i]}, bodies[i])
+  end
+end
+local counter = 0
+request = function()
+  counter = counter + 1
+  return requests[(counter % #requests) + 1]
+end
+""")
+open(out, "w").write("\n".join(lines))
+PY
+
+"$BIN" serve --config "$WORK/liaison.yaml" 2> "$WORK/liaison.log" &
+LIAISON=$!
+trap 'kill $LIAISON 2>/dev/null || true; [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+
+wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/bench.lua" "http://127.0.0.1:$PORT" > "$WORK/wrk-liaison.txt"
+cat "$WORK/wrk-liaison.txt" >&2
+kill -TERM $LIAISON; wait $LIAISON || true
+
+cat > "$WORK/nginx.conf" <<NGINX
+worker_processes 2;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx-body;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / { return 200 '{"status":"stored"}'; }
+  }
+}
+NGINX
+nginx -c "$WORK/nginx.conf"
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$NGINX_PORT/" >/dev/null && break; sleep 0.1; done
+wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/bench.lua" "http://127.0.0.1:$NGINX_PORT" > "$WORK/wrk-nginx.txt"
+cat "$WORK/wrk-nginx.txt" >&2
+
+python3 - "$WORK" "$BIN" <<'PY'
+import re, sqlite3, sys
+work = sys.argv[1]
+def parse(path):
+    text = open(path).read()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    m = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", text)
+    p99 = float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
+    total = int(re.search(r"(\d+) requests in", text).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    return rps, p99, total, int(non2xx.group(1)) if non2xx else 0
+rps, p99, total, bad = parse(f"{work}/wrk-liaison.txt")
+nginx, _, _, _ = parse(f"{work}/wrk-nginx.txt")
+stored = sqlite3.connect(f"{work}/liaison.db").execute("select count(*) from inbound").fetchone()[0]
+# wrk counts requests answered; every 2xx must be in the log (some in flight at the end may add a few more).
+acked = total - bad
+print(f"acked={acked} stored={stored} non2xx={bad}", file=sys.stderr)
+if stored < acked:
+    sys.exit(f"LOST EVENTS: {acked} acknowledged, {stored} in the log")
+print(f"ingest events_per_s={rps:.0f} p99_ms={p99:.2f} nginx_req_per_s={nginx:.0f} ratio={rps / nginx:.2f}")
+PY
+rm -rf "$WORK"
