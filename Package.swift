@@ -34,14 +34,22 @@ let package = Package(
             dependencies: ["LiaisonCore", "LiaisonStore", "LiaisonConnectors", "LiaisonSync", "LiaisonServer"]
         ),
 
+        // Contract simulators and helpers shared by the test targets (never linked into liaison).
+        .target(name: "LiaisonTestSupport", dependencies: ["LiaisonServer", "LiaisonCore"], path: "Tests/Support"),
+
         .testTarget(name: "LiaisonCoreTests", dependencies: ["LiaisonCore"]),
         .testTarget(name: "LiaisonStoreTests", dependencies: ["LiaisonStore", "LiaisonCore"]),
-        .testTarget(name: "LiaisonConnectorsTests", dependencies: ["LiaisonConnectors", "LiaisonCore", "LiaisonServer"]),
+        .testTarget(
+            name: "LiaisonConnectorsTests",
+            dependencies: ["LiaisonConnectors", "LiaisonCore", "LiaisonTestSupport"]
+        ),
         .testTarget(
             name: "LiaisonServerTests",
-            dependencies: ["LiaisonServer", "LiaisonSync", "LiaisonConnectors", "LiaisonStore", "LiaisonCore"]
+            dependencies: [
+                "LiaisonServer", "LiaisonSync", "LiaisonConnectors", "LiaisonStore", "LiaisonCore", "LiaisonTestSupport",
+            ]
         ),
         // Drives the real `liaison` binary against real Synapse and BottleCRM (started by `make test`).
-        .testTarget(name: "IntegrationTests", dependencies: ["LiaisonCore"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["LiaisonCore", "LiaisonTestSupport"]),
     ]
 )

@@ -104,7 +104,7 @@ public struct BottleCRMArchiver: OutboundConnector {
     private static func digits(_ text: String?) -> String { (text ?? "").filter(\.isNumber) }
 
     /// First and last name for a contact; BottleCRM requires both.
-    static func split(_ name: String) -> (first: String, last: String) {
+    public static func split(_ name: String) -> (first: String, last: String) {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
         let words = trimmed.split(whereSeparator: \.isWhitespace)
         if words.count >= 2 {

@@ -29,6 +29,21 @@ final class ConnectionContext: Sendable {
         self.connection = connection
         self.state = Mutex(state)
     }
+
+    /// Sets the answer if none is set yet, and wakes the connection if it is parked.
+    /// The first answer wins: a handler answering after shutdown forced a 503 is ignored.
+    @discardableResult
+    func respond(_ response: HTTPResponse, server: HTTPServer) -> Bool {
+        let (won, resume) = state.withLock { state -> (Bool, Bool) in
+            guard state.response == nil else { return (false, false) }
+            state.response = response
+            return (true, state.suspended)
+        }
+        guard won else { return false }
+        server.inFlight.subtract(1, ordering: .relaxed)
+        if resume { MHD_resume_connection(connection) }
+        return true
+    }
 }
 
 func accessHandler(
@@ -92,24 +107,21 @@ func accessHandler(
             ), nil
         )
     }
-    if let ready { return queue(ready, on: connection) }
+    if let ready {
+        server.parked(context, false)
+        return queue(ready, on: connection)
+    }
     guard let request else { return .YES }
 
     server.inFlight.add(1, ordering: .relaxed)
-    server.handler(request) { response in
-        // May run on this thread (inside the handler) or later on another one.
-        let resume = context.state.withLock { state -> Bool in
-            state.response = response
-            return state.suspended
-        }
-        if resume { MHD_resume_connection(context.connection) }
-        server.inFlight.subtract(1, ordering: .relaxed)
-    }
+    // The responder may run on this thread (inside the handler) or later on another one.
+    server.handler(request) { response in context.respond(response, server: server) }
     // If the answer came synchronously, send it; otherwise park the connection. The
     // suspend happens under the lock, so a responder racing us resumes only after it.
     return context.state.withLock { state -> MHD_Result in
         if let response = state.response { return queue(response, on: connection) }
         state.suspended = true
+        server.parked(context, true)
         MHD_suspend_connection(connection)
         return .YES
     }

@@ -17,6 +17,9 @@ public final class HTTPServer: Sendable {
     private let daemonAddress = Atomic<Int>(0)
     /// Requests between their last byte and their answer, for draining on shutdown.
     let inFlight = Atomic<Int>(0)
+    /// Connections parked until their answer is ready. MHD refuses to stop while any
+    /// is parked, so shutdown answers what is still owed after the grace period.
+    private let parkedConnections = Mutex<[ObjectIdentifier: ConnectionContext]>([:])
     public let host: String
     private let requestedPort: Int
     private let threads: Int
@@ -56,12 +59,25 @@ public final class HTTPServer: Sendable {
         daemonAddress.store(Int(bitPattern: UnsafeMutableRawPointer(started)), ordering: .releasing)
     }
 
-    /// Stops accepting, waits (up to `grace`) for answers still owed, then closes.
+    func parked(_ context: ConnectionContext, _ isParked: Bool) {
+        parkedConnections.withLock { $0[ObjectIdentifier(context)] = isParked ? context : nil }
+    }
+
+    /// Stops accepting, waits (up to `grace`) for answers still owed, answers 503 to
+    /// whatever is left, then closes.
     public func stop(grace: Duration = .seconds(10)) async {
         guard let running = OpaquePointer(bitPattern: daemonAddress.load(ordering: .acquiring)) else { return }
         _ = MHD_quiesce_daemon(running)
         let deadline = ContinuousClock.now + grace
         while inFlight.load(ordering: .acquiring) > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        for context in parkedConnections.withLock({ Array($0.values) }) {
+            context.respond(.error(503, code: "shutting_down", message: "the server is shutting down; retry"), server: self)
+        }
+        // Let MHD send what was resumed, so that no connection is still parked.
+        let flushDeadline = ContinuousClock.now + .seconds(2)
+        while !parkedConnections.withLock({ $0.isEmpty }) && ContinuousClock.now < flushDeadline {
             try? await Task.sleep(for: .milliseconds(5))
         }
         guard let daemon = OpaquePointer(bitPattern: daemonAddress.exchange(0, ordering: .acquiringAndReleasing)) else { return }

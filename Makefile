@@ -1,0 +1,36 @@
+# The two set-up commands (see README): `make run` and `make test`.
+SWIFT ?= swift
+CONFIG ?= config/liaison.example.yaml
+
+.PHONY: run build test unit-test peers-start peers-stop bench-ingest clean
+
+run: build
+	$$($(SWIFT) build -c release --show-bin-path)/liaison serve --config $(CONFIG)
+
+build:
+	scripts/install-deps.sh build
+	$(SWIFT) build -c release --product liaison
+
+# Everything: unit tests, store and HTTP tests, and the integration tests against real
+# Matrix Synapse and BottleCRM, which this target installs and starts (and stops after).
+test:
+	scripts/install-deps.sh test
+	scripts/test.sh
+
+# Without the peers: what runs in seconds.
+unit-test:
+	scripts/install-deps.sh build
+	$(SWIFT) test --skip IntegrationTests
+
+peers-start:
+	scripts/peers/all.sh start
+
+peers-stop:
+	scripts/peers/all.sh stop
+
+bench-ingest:
+	scripts/install-deps.sh bench
+	scripts/bench/bench-ingest.sh
+
+clean:
+	rm -rf .build data

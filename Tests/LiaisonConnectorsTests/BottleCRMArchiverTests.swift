@@ -1,0 +1,154 @@
+import Foundation
+import LiaisonConnectors
+import LiaisonCore
+import LiaisonTestSupport
+import Synchronization
+import Testing
+
+/// A ledger in memory, as the outbox keeps it in the store.
+final class MemoryLedger: DeliveryLedger {
+    private let entries = Mutex<[IdempotencyKey: String]>([:])
+    func remoteID(for key: IdempotencyKey) async throws -> String? { entries.withLock { $0[key] } }
+    func record(_ key: IdempotencyKey, remoteID: String) async throws { entries.withLock { $0[key] = remoteID } }
+}
+
+@Suite("BottleCRM archiver against the contract simulator", .serialized)
+struct BottleCRMArchiverTests {
+    static let customer = Participant(
+        ref: SystemRef(system: "matrix", kind: "user", id: "@li.na:corp"), role: .customer, displayName: "李娜",
+        email: "li.na@example.com", phone: "+8613800138000"
+    )
+
+    func delivery(key: String = "archive:k1", customer: Participant = customer, uncertain: Bool = false) throws -> Delivery {
+        let transcript = Transcript(
+            conversation: ConversationID("matrix:!r"), channel: "Matrix", customer: customer, trigger: .closed,
+            lines: [.init(sentAt: Date(timeIntervalSince1970: 1_795_514_400), speaker: "李娜", role: .customer, text: "预算五万")],
+            key: IdempotencyKey(key)
+        )
+        return Delivery(
+            id: 1, target: "bottlecrm", operation: BottleCRMArchiver.archiveOperation, partition: customer.ref.description,
+            idempotencyKey: IdempotencyKey(key), payload: try transcript.encoded(), nextAttemptAt: Date(), uncertain: uncertain,
+            createdAt: Date()
+        )
+    }
+
+    func archiver(_ simulator: BottleCRMSimulator, token: String? = nil, timeout: TimeInterval = 2) -> BottleCRMArchiver {
+        BottleCRMArchiver(settings: BottleCRMSettings(baseURL: simulator.baseURL, token: token ?? simulator.token), timeout: timeout)
+    }
+
+    @Test("creates the contact once, files the transcript, and a retry changes nothing")
+    func createsOnce() async throws {
+        let simulator = try BottleCRMSimulator()
+        let ledger = MemoryLedger()
+        let archiver = archiver(simulator)
+        let outcome = await archiver.perform(try delivery(), ledger: ledger, now: Date())
+        guard case .delivered(let id) = outcome else { Issue.record("\(outcome)"); return }
+        #expect(simulator.contacts.count == 1)
+        #expect(simulator.contacts.first?.lastName == "李")
+        #expect(simulator.contacts.first?.firstName == "娜")
+        #expect(simulator.interactions.map(\.id) == [id])
+        #expect(simulator.interactions.first?.body.contains("预算五万") == true)
+        #expect(simulator.interactions.first?.body.hasSuffix("liaison-ref: archive:k1") == true)
+        #expect(await archiver.perform(try delivery(), ledger: ledger, now: Date()) == .delivered(remoteID: id))
+        #expect(simulator.interactions.count == 1)
+        // A second transcript for the same customer reuses the contact.
+        _ = await archiver.perform(try delivery(key: "archive:k2"), ledger: ledger, now: Date())
+        #expect(simulator.contacts.count == 1)
+        #expect(simulator.interactions.count == 2)
+        await simulator.stop()
+    }
+
+    @Test("finds an existing contact by e-mail, then by phone, before creating one")
+    func findsExisting() async throws {
+        let simulator = try BottleCRMSimulator()
+        let archiver = archiver(simulator)
+        var byPhone = Self.customer
+        byPhone.email = nil
+        byPhone.ref = SystemRef(system: "matrix", kind: "user", id: "@other:corp")
+        _ = await archiver.perform(try delivery(key: "archive:a"), ledger: MemoryLedger(), now: Date())
+        _ = await archiver.perform(try delivery(key: "archive:b", customer: byPhone), ledger: MemoryLedger(), now: Date())
+        #expect(simulator.contacts.count == 1)
+        #expect(simulator.interactions.count == 2)
+        await simulator.stop()
+    }
+
+    @Test("429 is retryable after the server's Retry-After; 503 too; 400 is permanent")
+    func statusClassification() async throws {
+        let simulator = try BottleCRMSimulator()
+        let archiver = archiver(simulator)
+        simulator.inject([.status(429, retryAfter: 7)])
+        let limited = await archiver.perform(try delivery(), ledger: MemoryLedger(), now: Date())
+        guard case .retryable(_, let after, let uncertain) = limited else { Issue.record("\(limited)"); return }
+        #expect(after == .seconds(7))
+        #expect(!uncertain)
+        simulator.inject([.status(503, retryAfter: nil)])
+        guard case .retryable = await archiver.perform(try delivery(), ledger: MemoryLedger(), now: Date()) else {
+            Issue.record("503 not retryable"); return
+        }
+        simulator.inject([.status(400, retryAfter: nil)])
+        guard case .permanent = await archiver.perform(try delivery(), ledger: MemoryLedger(), now: Date()) else {
+            Issue.record("400 not permanent"); return
+        }
+        await simulator.stop()
+    }
+
+    @Test("a bad token is permanent: retrying cannot fix configuration")
+    func badToken() async throws {
+        let simulator = try BottleCRMSimulator()
+        let outcome = await archiver(simulator, token: "wrong").perform(try delivery(), ledger: MemoryLedger(), now: Date())
+        guard case .permanent(let reason) = outcome else { Issue.record("\(outcome)"); return }
+        #expect(reason.contains("403"))
+        #expect(simulator.contacts.isEmpty)
+        await simulator.stop()
+    }
+
+    @Test("after a 500 that saved the row, the retry finds it instead of writing twice")
+    func uncertainServerError() async throws {
+        let simulator = try BottleCRMSimulator()
+        let ledger = MemoryLedger()
+        let archiver = archiver(simulator)
+        _ = await archiver.perform(try delivery(key: "archive:warm"), ledger: ledger, now: Date())  // contact exists
+        simulator.inject([.saveThen500])
+        let first = await archiver.perform(try delivery(), ledger: ledger, now: Date())
+        guard case .retryable(_, _, let uncertain) = first else { Issue.record("\(first)"); return }
+        #expect(uncertain)
+        let retry = await archiver.perform(try delivery(uncertain: true), ledger: ledger, now: Date())
+        guard case .delivered = retry else { Issue.record("\(retry)"); return }
+        #expect(simulator.interactions.filter { $0.body.contains("archive:k1") }.count == 1)
+        await simulator.stop()
+    }
+
+    @Test("a timeout is uncertain; the retry looks before writing")
+    func timeout() async throws {
+        let simulator = try BottleCRMSimulator()
+        let ledger = MemoryLedger()
+        let archiver = archiver(simulator, timeout: 0.5)
+        _ = await archiver.perform(try delivery(key: "archive:warm"), ledger: ledger, now: Date())
+        simulator.inject([.saveThenDelay(seconds: 1.5)])
+        let first = await archiver.perform(try delivery(), ledger: ledger, now: Date())
+        guard case .retryable(let reason, _, let uncertain) = first else { Issue.record("\(first)"); return }
+        #expect(uncertain, "\(reason)")
+        let retry = await archiver.perform(try delivery(uncertain: true), ledger: ledger, now: Date())
+        guard case .delivered = retry else { Issue.record("\(retry)"); return }
+        #expect(simulator.interactions.filter { $0.body.contains("archive:k1") }.count == 1)
+        await simulator.stop()
+    }
+
+    @Test("an unreachable CRM is retryable and certainly not applied")
+    func unreachable() async throws {
+        let archiver = BottleCRMArchiver(
+            settings: BottleCRMSettings(baseURL: URL(string: "http://127.0.0.1:9")!, token: "x"), timeout: 2
+        )
+        let outcome = await archiver.perform(try delivery(), ledger: MemoryLedger(), now: Date())
+        guard case .retryable(_, _, let uncertain) = outcome else { Issue.record("\(outcome)"); return }
+        #expect(!uncertain)
+    }
+
+    @Test("names are split for BottleCRM's required first and last name", arguments: [
+        ("Alice Smith", "Alice", "Smith"), ("Mary Ann Lee", "Mary Ann", "Lee"), ("李娜", "娜", "李"),
+        ("alice", "alice", "-"), ("  ", "Unknown", "-"),
+    ])
+    func split(name: String, first: String, last: String) {
+        #expect(BottleCRMArchiver.split(name) == (first, last))
+    }
+}

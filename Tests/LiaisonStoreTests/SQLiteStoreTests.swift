@@ -1,0 +1,195 @@
+import Foundation
+import LiaisonCore
+import LiaisonStore
+import Testing
+
+/// A store in a fresh temporary file, closed and removed at the end.
+func withStore<T>(_ body: (SQLiteStore) async throws -> T) async throws -> T {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-store-\(UUID().uuidString)")
+    let store = try SQLiteStore(path: directory.appendingPathComponent("test.db").path)
+    defer {
+        store.close()
+        try? FileManager.default.removeItem(at: directory)
+    }
+    return try await body(store)
+}
+
+extension Store {
+    func append(_ record: InboundRecord) async throws -> AppendOutcome {
+        try await withCheckedThrowingContinuation { continuation in
+            append(record) { continuation.resume(with: $0) }
+        }
+    }
+}
+
+let t0 = Date(timeIntervalSince1970: 1_795_514_400)
+let room = ConversationID("matrix:!r")
+let alice = Participant(ref: SystemRef(system: "matrix", kind: "user", id: "@alice:x"), role: .customer, displayName: "Alice", email: "a@x.org")
+let agent = Participant(ref: SystemRef(system: "matrix", kind: "user", id: "@agent:x"), role: .employee, displayName: "Agent")
+
+func message(_ id: String, from sender: Participant, at offset: TimeInterval, _ text: String = "hello") -> [CanonicalEvent] {
+    [.participant(sender, conversation: room),
+     .message(Message(id: id, conversation: room, sender: sender.ref, sentAt: t0.addingTimeInterval(offset), text: text))]
+}
+
+@Suite("SQLite store")
+struct SQLiteStoreTests {
+    @Test("appends are durable, ordered, and deduplicated by source and key")
+    func appendAndDedupe() async throws {
+        try await withStore { store in
+            let first = try await store.append(InboundRecord(source: "matrix", dedupeKey: "t1", receivedAt: t0, body: [1]))
+            let again = try await store.append(InboundRecord(source: "matrix", dedupeKey: "t1", receivedAt: t0, body: [2]))
+            let otherSource = try await store.append(InboundRecord(source: "generic.a", dedupeKey: "t1", receivedAt: t0, body: [3]))
+            let unkeyed = try await store.append(InboundRecord(source: "generic.a", dedupeKey: nil, receivedAt: t0, body: [4]))
+            #expect(first == .stored(sequence: 1))
+            #expect(again == .duplicate)
+            #expect(otherSource == .stored(sequence: 2))
+            #expect(unkeyed == .stored(sequence: 3))
+            #expect(try store.inbound(after: 0, limit: 10).map(\.body) == [[1], [3], [4]])
+            #expect(try store.inbound(after: 2, limit: 10).map(\.sequence) == [3])
+        }
+    }
+
+    @Test("concurrent appends share commits and every one is answered")
+    func groupCommit() async throws {
+        try await withStore { store in
+            let outcomes = try await withThrowingTaskGroup(of: AppendOutcome.self) { group in
+                for index in 0..<500 {
+                    group.addTask {
+                        try await store.append(InboundRecord(source: "g", dedupeKey: "k\(index % 250)", receivedAt: t0, body: Array("\(index)".utf8)))
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(outcomes.count == 500)
+            #expect(outcomes.filter { $0 == .duplicate }.count == 250)
+            #expect(try store.status().inboundRecords == 250)
+        }
+    }
+
+    @Test("the log survives reopening")
+    func reopen() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-reopen-\(UUID().uuidString).db").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var store: SQLiteStore? = try SQLiteStore(path: path)
+        _ = try await store!.append(InboundRecord(source: "matrix", dedupeKey: "t9", receivedAt: t0, body: [9]))
+        store!.close()
+        store = nil
+        let reopened = try SQLiteStore(path: path)
+        defer { reopened.close() }
+        #expect(try await reopened.append(InboundRecord(source: "matrix", dedupeKey: "t9", receivedAt: t0, body: [9])) == .duplicate)
+        #expect(try reopened.inbound(after: 0, limit: 5).count == 1)
+    }
+
+    @Test("applying is idempotent: a replayed record adds no message twice")
+    func applyIdempotent() async throws {
+        try await withStore { store in
+            let batch = [DecodedRecord(sequence: 1, meaning: .events(message("$1", from: alice, at: 0) + message("$2", from: agent, at: 5), channel: "Matrix"))]
+            let first = try store.apply(batch, cursor: "pipeline", now: t0)
+            #expect(first.newMessages == 2)
+            #expect(first.touchedConversations == [room])
+            let replay = try store.apply(batch, cursor: nil, now: t0)
+            #expect(replay.newMessages == 0)
+            #expect(try store.cursor("pipeline") == 1)
+            let pending = try #require(try store.pendingTranscript(for: room))
+            #expect(pending.customer?.ref == alice.ref)
+            #expect(pending.entries.map(\.message.id) == ["$1", "$2"])
+            #expect(pending.entries.map(\.sender?.displayName) == ["Alice", "Agent"])
+        }
+    }
+
+    @Test("unusable records are kept with their reason and passed over")
+    func unusable() async throws {
+        try await withStore { store in
+            let stored = try await store.append(InboundRecord(source: "matrix", dedupeKey: nil, receivedAt: t0, body: [0]))
+            guard case .stored(let sequence) = stored else { Issue.record("not stored"); return }
+            let result = try store.apply([DecodedRecord(sequence: sequence, meaning: .unusable(problem: "bad"))], cursor: "pipeline", now: t0)
+            #expect(result.unusable == 1)
+            #expect(try store.cursor("pipeline") == sequence)
+            #expect(try store.status().inboundRejected == 1)
+        }
+    }
+
+    @Test("scheduling an archive enqueues one delivery and leaves later messages pending")
+    func scheduleArchive() async throws {
+        try await withStore { store in
+            _ = try store.apply([DecodedRecord(sequence: 1, meaning: .events(message("$1", from: alice, at: 0), channel: "Matrix"))], cursor: nil, now: t0)
+            let pending = try #require(try store.pendingTranscript(for: room))
+            // A message arrives between planning and scheduling.
+            _ = try store.apply([DecodedRecord(sequence: 2, meaning: .events(message("$2", from: alice, at: 9), channel: "Matrix"))], cursor: nil, now: t0)
+            let delivery = NewDelivery(target: "crm", operation: "archive", partition: "p", idempotencyKey: IdempotencyKey("k1"), payload: [1])
+            try store.scheduleArchive(of: room, throughMessage: pending.entries.last!.sequence, delivery: delivery, now: t0)
+            try store.scheduleArchive(of: room, throughMessage: pending.entries.last!.sequence, delivery: delivery, now: t0)
+            #expect(try store.deliveries(status: .pending, limit: 10).count == 1)
+            let states = try store.conversationsWithPendingMessages()
+            #expect(states.count == 1)
+            #expect(states.first?.pendingMessages == 1)
+            #expect(states.first?.firstPendingAt == t0.addingTimeInterval(9))
+            #expect(try store.pendingTranscript(for: room)?.entries.map(\.message.id) == ["$2"])
+        }
+    }
+
+    @Test("a close request sticks until the next message")
+    func close() async throws {
+        try await withStore { store in
+            _ = try store.apply([DecodedRecord(sequence: 1, meaning: .events(message("$1", from: alice, at: 0) + [.close(room, at: t0)], channel: "Matrix"))], cursor: nil, now: t0)
+            #expect(try store.conversationsWithPendingMessages().first?.closeRequested == true)
+            _ = try store.apply([DecodedRecord(sequence: 2, meaning: .events(message("$2", from: alice, at: 1), channel: "Matrix"))], cursor: nil, now: t0)
+            #expect(try store.conversationsWithPendingMessages().first?.closeRequested == false)
+        }
+    }
+
+    func enqueue(_ store: SQLiteStore, key: String, partition: String) throws {
+        _ = try store.apply([DecodedRecord(sequence: 1, meaning: .events(message("$\(key)", from: alice, at: 0), channel: "Matrix"))], cursor: nil, now: t0)
+        try store.scheduleArchive(
+            of: room, throughMessage: Int64.max,
+            delivery: NewDelivery(target: "crm", operation: "archive", partition: partition, idempotencyKey: IdempotencyKey(key), payload: [0]),
+            now: t0
+        )
+    }
+
+    @Test("due deliveries: one head per partition, in order, skipping busy partitions")
+    func duePerPartition() async throws {
+        try await withStore { store in
+            try enqueue(store, key: "a1", partition: "A")
+            try enqueue(store, key: "a2", partition: "A")
+            try enqueue(store, key: "b1", partition: "B")
+            #expect(try store.dueDeliveries(now: t0, limit: 10, excludingPartitions: []).map(\.idempotencyKey.rawValue) == ["a1", "b1"])
+            #expect(try store.dueDeliveries(now: t0, limit: 10, excludingPartitions: ["A"]).map(\.idempotencyKey.rawValue) == ["b1"])
+            let a1 = try #require(try store.dueDeliveries(now: t0, limit: 1, excludingPartitions: []).first)
+            // A retrying head holds its partition back, even when not due yet.
+            try store.markRetry(a1.id, error: "503", uncertain: true, nextAttemptAt: t0.addingTimeInterval(60), now: t0)
+            #expect(try store.dueDeliveries(now: t0, limit: 10, excludingPartitions: []).map(\.idempotencyKey.rawValue) == ["b1"])
+            let retried = try #require(try store.delivery(id: a1.id))
+            #expect(retried.attempts == 1 && retried.uncertain && retried.lastError == "503")
+            try store.markDelivered(a1.id, remoteID: "r1", now: t0)
+            #expect(try store.dueDeliveries(now: t0, limit: 10, excludingPartitions: []).map(\.idempotencyKey.rawValue) == ["a2", "b1"])
+        }
+    }
+
+    @Test("dead letters are requeued with a fresh budget, all or by id")
+    func requeue() async throws {
+        try await withStore { store in
+            try enqueue(store, key: "a1", partition: "A")
+            try enqueue(store, key: "b1", partition: "B")
+            for delivery in try store.deliveries(status: .pending, limit: 10) {
+                try store.markDead(delivery.id, error: "gone", now: t0)
+            }
+            #expect(try store.status().deliveriesDead == 2)
+            let first = try #require(try store.deliveries(status: .dead, limit: 10).first)
+            #expect(try store.requeueDead(ids: [first.id, 999], now: t0) == 1)
+            #expect(try store.delivery(id: first.id)?.attempts == 0)
+            #expect(try store.requeueDead(ids: nil, now: t0) == 1)
+            #expect(try store.status().deliveriesDead == 0)
+        }
+    }
+
+    @Test("the ledger remembers remote ids")
+    func ledger() async throws {
+        try await withStore { store in
+            #expect(try store.ledgerEntry(IdempotencyKey("k")) == nil)
+            try store.recordLedger(IdempotencyKey("k"), target: "crm", remoteID: "r-1", now: t0)
+            #expect(try store.ledgerEntry(IdempotencyKey("k")) == "r-1")
+        }
+    }
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole suite: builds, starts the real peers (Synapse, BottleCRM), runs every test
+# (the integration tests drive the real `liaison` binary against them), stops the peers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PEERS_HOME="${PEERS_HOME:-/tmp/liaison-peers}"
+swift build --build-tests
+trap 'scripts/peers/all.sh stop >/dev/null 2>&1 || true' EXIT
+scripts/peers/all.sh start
+export LIAISON_PEERS="$PEERS_HOME/run"
+export LIAISON_BINARY="$(swift build --show-bin-path)/liaison"
+swift test --skip-build
