@@ -66,13 +66,13 @@ public final class Hub: Sendable {
         ) { request, respond in routes.handle(request, respond: respond) }
     }
 
-    /// Starts listening and runs every service until SIGTERM/SIGINT (or cancellation),
+    /// Starts listening and runs every service until one of `signals` (or cancellation),
     /// then drains and closes the store.
-    public func run() async throws {
+    public func run(signals: [Int32] = [SIGTERM, SIGINT]) async throws {
         try server.start()
         defer { store.close() }
         let services: [any Service] = [HTTPService(server: server, logger: logger.with(label: "http")), pipeline, scheduler, outbox]
-        try await ServiceGroup(services: services, logger: logger.with(label: "hub")).run()
+        try await ServiceGroup(services: services, logger: logger.with(label: "hub"), signals: signals).run()
         logger.info("stopped")
     }
 }

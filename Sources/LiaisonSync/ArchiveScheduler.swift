@@ -34,8 +34,9 @@ public struct ArchiveScheduler: Service {
     public func run() async throws {
         while !Task.isCancelled {
             let next = try tick()
-            let wait = next.map { max($0.timeIntervalSince(now()), 0.01) } ?? 60
-            await wakeup.wait(until: .now + .milliseconds(Int64(min(wait, 60) * 1000)))
+            // At most 2 s between looks: a replay from another process adds messages silently.
+            let wait = next.map { max($0.timeIntervalSince(now()), 0.01) } ?? 2
+            await wakeup.wait(until: .now + .milliseconds(Int64(min(wait, 2) * 1000)))
         }
     }
 

@@ -51,8 +51,10 @@ public struct OutboxWorker: Service {
                     continue
                 }
                 if due.isEmpty {
+                    // Polls at least every second: `liaison replay` in another process
+                    // requeues dead letters without a way to wake this one.
                     let next = try store.nextDeliveryDue()
-                    let wait = next.map { min(max($0.timeIntervalSince(now()), 0.005), 30) } ?? 30
+                    let wait = next.map { min(max($0.timeIntervalSince(now()), 0.005), 1) } ?? 1
                     await wakeup.wait(until: .now + .milliseconds(Int64(wait * 1000)))
                 }
             }

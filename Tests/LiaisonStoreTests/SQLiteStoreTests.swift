@@ -116,7 +116,7 @@ struct SQLiteStoreTests {
             _ = try store.apply([DecodedRecord(sequence: 1, meaning: .events(message("$1", from: alice, at: 0), channel: "Matrix"))], cursor: nil, now: t0)
             let pending = try #require(try store.pendingTranscript(for: room))
             // A message arrives between planning and scheduling.
-            _ = try store.apply([DecodedRecord(sequence: 2, meaning: .events(message("$2", from: alice, at: 9), channel: "Matrix"))], cursor: nil, now: t0)
+            _ = try store.apply([DecodedRecord(sequence: 2, meaning: .events(message("$2", from: alice, at: 9), channel: "Matrix"))], cursor: nil, now: t0.addingTimeInterval(30))
             let delivery = NewDelivery(target: "crm", operation: "archive", partition: "p", idempotencyKey: IdempotencyKey("k1"), payload: [1])
             try store.scheduleArchive(of: room, throughMessage: pending.entries.last!.sequence, delivery: delivery, now: t0)
             try store.scheduleArchive(of: room, throughMessage: pending.entries.last!.sequence, delivery: delivery, now: t0)
@@ -124,7 +124,7 @@ struct SQLiteStoreTests {
             let states = try store.conversationsWithPendingMessages()
             #expect(states.count == 1)
             #expect(states.first?.pendingMessages == 1)
-            #expect(states.first?.firstPendingAt == t0.addingTimeInterval(9))
+            #expect(states.first?.firstPendingAt == t0.addingTimeInterval(30))
             #expect(try store.pendingTranscript(for: room)?.entries.map(\.message.id) == ["$2"])
         }
     }

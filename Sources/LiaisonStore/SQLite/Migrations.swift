@@ -51,6 +51,7 @@ enum Migrations {
                     sender TEXT NOT NULL,
                     sent_at REAL NOT NULL,
                     text TEXT NOT NULL,
+                    received_at REAL NOT NULL,
                     inbound_seq INTEGER NOT NULL,
                     UNIQUE (conversation, message_id)
                 );

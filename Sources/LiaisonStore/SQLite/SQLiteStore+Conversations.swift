@@ -32,7 +32,7 @@ extension SQLiteStore {
                     try ensureConversation(conversation, channel: channel, customer: participant.ref, in: db)
                 }
             case let .message(message):
-                guard try insert(message, channel: channel, inbound: inbound, in: db) else { continue }
+                guard try insert(message, channel: channel, inbound: inbound, now: now, in: db) else { continue }
                 result.newMessages += 1
                 result.touchedConversations.insert(message.conversation)
             case let .close(conversation, _):
@@ -70,16 +70,17 @@ extension SQLiteStore {
         ).run([.text(id.rawValue), .text(channel), customer.map { .text($0.description) } ?? .null])
     }
 
-    /// False when the message was already known (a replay or a redelivery).
-    private static func insert(_ m: Message, channel: String, inbound: Int64, in db: SQLiteDatabase) throws -> Bool {
+    /// False when the message was already known (a replay or a redelivery). Timing uses
+    /// the hub's clock (`now`), not the IM's timestamps, which may be skewed or late.
+    private static func insert(_ m: Message, channel: String, inbound: Int64, now: Date, in db: SQLiteDatabase) throws -> Bool {
         try db.statement(
             """
-            INSERT OR IGNORE INTO messages (conversation, message_id, sender, sent_at, text, inbound_seq)
-            VALUES (?, ?, ?, ?, ?, ?)
+            INSERT OR IGNORE INTO messages (conversation, message_id, sender, sent_at, text, received_at, inbound_seq)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
             """
         ).run([
             .text(m.conversation.rawValue), .text(m.id), .text(m.sender.description),
-            .real(m.sentAt.timeIntervalSince1970), .text(m.text), .integer(inbound),
+            .real(m.sentAt.timeIntervalSince1970), .text(m.text), .real(now.timeIntervalSince1970), .integer(inbound),
         ])
         guard db.changes > 0 else { return false }
         let senderIsCustomer = try db.statement("SELECT role FROM participants WHERE ref = ?")
@@ -93,7 +94,7 @@ extension SQLiteStore {
                 last_message_at = max(coalesce(last_message_at, 0), ?)
             WHERE id = ?
             """
-        ).run([.real(m.sentAt.timeIntervalSince1970), .real(m.sentAt.timeIntervalSince1970), .text(m.conversation.rawValue)])
+        ).run([.real(now.timeIntervalSince1970), .real(now.timeIntervalSince1970), .text(m.conversation.rawValue)])
         return true
     }
 
@@ -152,7 +153,7 @@ extension SQLiteStore {
                 """
                 UPDATE conversations SET archived_through = max(archived_through, ?1),
                     pending = (SELECT count(*) FROM messages WHERE conversation = ?2 AND seq > max(archived_through, ?1)),
-                    first_pending_at = (SELECT min(sent_at) FROM messages WHERE conversation = ?2 AND seq > max(archived_through, ?1)),
+                    first_pending_at = (SELECT min(received_at) FROM messages WHERE conversation = ?2 AND seq > max(archived_through, ?1)),
                     close_requested = 0
                 WHERE id = ?2
                 """

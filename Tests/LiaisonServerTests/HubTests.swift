@@ -1,0 +1,233 @@
+import Foundation
+import LiaisonConnectors
+import LiaisonCore
+import LiaisonServer
+import LiaisonStore
+import LiaisonTestSupport
+import Testing
+
+/// A hub on a free loopback port with its own SQLite file, archiving to the BottleCRM
+/// simulator; stopped (as by SIGTERM) and removed at the end.
+struct RunningHub {
+    static let secret = "acme-secret-0123456789"
+    static let hsToken = "hs-token-for-tests"
+
+    let hub: Hub
+    let task: Task<Void, any Error>
+    let client: HTTPTestClient
+    let directory: URL
+
+    static func start(mode: ArchiveMode, crm: BottleCRMSimulator, maxBody: Int = 4096) async throws -> RunningHub {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-hub-\(UUID().uuidString)")
+        var configuration = Configuration()
+        configuration.server.port = 0
+        configuration.server.maxBodyBytes = maxBody
+        configuration.store.path = directory.appendingPathComponent("liaison.db").path
+        configuration.archive.mode = mode
+        configuration.archive.intervalSeconds = 1
+        configuration.archive.idleTimeoutSeconds = 1
+        configuration.delivery.baseBackoffMilliseconds = 50
+        configuration.delivery.maxBackoffMilliseconds = 200
+        configuration.delivery.maxAttempts = 3
+        configuration.delivery.timeoutSeconds = 2
+        configuration.bottleCRM = BottleCRMSettings(baseURL: crm.baseURL, token: crm.token)
+        configuration.genericSources["acme"] = GenericSourceSettings(secret: secret, employees: try UserMatcher(pattern: "agent-.*"))
+        configuration.matrix = MatrixSettings(
+            homeserver: URL(string: "http://127.0.0.1:9")!, asToken: "as", hsToken: hsToken, botUser: "@bot:x",
+            employees: try UserMatcher(users: ["@agent:x"]), customers: nil,
+            profiles: ["@alice:x": ProfileOverride(name: "Alice Smith", email: "alice@example.com")], closeCommand: "!close"
+        )
+        let hub = try Hub(configuration: configuration, logger: .silent)
+        let task = Task { try await hub.run(signals: []) }
+        let started = await eventually { hub.server.port != 0 }
+        #expect(started, "listener did not start")
+        return RunningHub(
+            hub: hub, task: task, client: HTTPTestClient(base: URL(string: "http://127.0.0.1:\(hub.server.port)")!),
+            directory: directory
+        )
+    }
+
+    func stop() async {
+        task.cancel()
+        _ = await task.result
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func post(_ object: [String: Any], delivery: String? = nil, signature: String? = nil) async throws -> HTTPTestClient.Reply {
+        let body = try JSONSerialization.data(withJSONObject: object, options: .sortedKeys)
+        var headers = ["X-Liaison-Signature": signature ?? GenericWebhook.sign(body: Array(body), secret: Self.secret)]
+        if let delivery { headers["X-Liaison-Delivery"] = delivery }
+        return try await client.send("POST", "/hooks/generic/acme", headers: headers, body: body)
+    }
+
+    var status: StoreStatus { get throws { try hub.store.status() } }
+}
+
+func chat(_ id: String, from sender: String, _ text: String, conversation: String = "t1") -> [String: Any] {
+    ["id": id, "conversation": conversation, "text": text, "sent_at": "2026-11-24T10:00:00Z",
+     "sender": ["id": sender, "name": sender == "c-1" ? "Li Na" : "Agent Wu", "email": sender == "c-1" ? "li.na@example.com" : "wu@corp"]]
+}
+
+@Suite("Hub over HTTP", .serialized)
+struct HubTests {
+    @Test("health and metrics answer")
+    func operations() async throws {
+        let crm = try BottleCRMSimulator()
+        let hub = try await RunningHub.start(mode: .onClose, crm: crm)
+        let health = try await hub.client.send("GET", "/healthz")
+        #expect(health.status == 200)
+        #expect(health.json["status"] as? String == "ok")
+        let metrics = try await hub.client.send("GET", "/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
+        for name in ["liaison_events_received_total", "liaison_events_rejected_total{reason=\"bad_signature\"}",
+                     "liaison_deliveries_total{outcome=\"dead\"}", "liaison_queue_depth{queue=\"outbox\"}",
+                     "liaison_ingest_seconds_bucket{le=\"0.001\"}"] {
+            #expect(metrics.text.contains(name), "missing \(name)")
+        }
+        await hub.stop()
+        await crm.stop()
+    }
+
+    @Test("bad input gets a precise 4xx, a counter, and stores nothing")
+    func badInput() async throws {
+        let crm = try BottleCRMSimulator()
+        let hub = try await RunningHub.start(mode: .onClose, crm: crm, maxBody: 512)
+        let message = chat("m1", from: "c-1", "hello")
+        let unsigned = try await hub.client.send("POST", "/hooks/generic/acme", body: Data("{}".utf8))
+        #expect(unsigned.status == 401)
+        #expect((unsigned.json["error"] as? [String: Any])?["code"] as? String == "unsigned")
+        #expect(try await hub.post(message, signature: "sha256=" + String(repeating: "ab", count: 32)).status == 401)
+        let garbage = Data("{not json".utf8)
+        let malformed = try await hub.client.send(
+            "POST", "/hooks/generic/acme",
+            headers: ["X-Liaison-Signature": GenericWebhook.sign(body: Array(garbage), secret: RunningHub.secret)], body: garbage
+        )
+        #expect(malformed.status == 400)
+        #expect(try await hub.post(["id": "m", "conversation": "c"]).status == 400)
+        var big = message
+        big["text"] = String(repeating: "x", count: 600)
+        let oversized = try await hub.post(big)
+        #expect(oversized.status == 413)
+        #expect(try await hub.client.send("POST", "/hooks/generic/nobody", body: Data("{}".utf8)).status == 404)
+        #expect(try await hub.client.send("GET", "/nowhere").status == 404)
+        let wrongMethod = try await hub.client.send("GET", "/hooks/generic/acme")
+        #expect(wrongMethod.status == 405)
+        #expect(wrongMethod.headers["allow"] == "POST")
+        let noToken = try await hub.client.json("PUT", "/_matrix/app/v1/transactions/1", ["events": []])
+        #expect(noToken.status == 403)
+        #expect(noToken.json["errcode"] as? String == "M_FORBIDDEN")
+        let wrongToken = try await hub.client.json(
+            "PUT", "/_matrix/app/v1/transactions/1", headers: ["Authorization": "Bearer nope"], ["events": []]
+        )
+        #expect(wrongToken.status == 403)
+
+        #expect(try hub.status.inboundRecords == 0)
+        let metrics = try await hub.client.send("GET", "/metrics").text
+        for (reason, count) in [("unsigned", 1), ("bad_signature", 1), ("malformed", 2), ("too_large", 1),
+                                ("unknown_source", 1), ("unknown_route", 1), ("method_not_allowed", 1), ("unauthenticated", 2)] {
+            #expect(metrics.contains("liaison_events_rejected_total{reason=\"\(reason)\"} \(count)\n"), "\(reason) ≠ \(count)")
+        }
+        #expect(metrics.contains("liaison_events_stored_total 0\n"))
+        await hub.stop()
+        await crm.stop()
+    }
+
+    @Test("a repeated Matrix transaction or webhook delivery is acknowledged and stored once")
+    func duplicates() async throws {
+        let crm = try BottleCRMSimulator()
+        let hub = try await RunningHub.start(mode: .onClose, crm: crm)
+        let headers = ["Authorization": "Bearer \(RunningHub.hsToken)"]
+        let transaction: [String: Any] = ["events": [[
+            "type": "m.room.message", "sender": "@alice:x", "room_id": "!r", "event_id": "$1", "origin_server_ts": 1_795_514_400_000,
+            "content": ["msgtype": "m.text", "body": "hello"],
+        ]]]
+        for _ in 0..<3 {
+            let reply = try await hub.client.json("PUT", "/_matrix/app/v1/transactions/txn-1", headers: headers, transaction)
+            #expect(reply.status == 200)
+            #expect(reply.text == "{}")
+        }
+        let first = try await hub.post(chat("m1", from: "c-1", "hi"), delivery: "d-1")
+        let second = try await hub.post(chat("m1", from: "c-1", "hi"), delivery: "d-1")
+        #expect(first.json["status"] as? String == "stored")
+        #expect(second.status == 200)
+        #expect(second.json["status"] as? String == "duplicate")
+        #expect(try hub.status.inboundRecords == 2)
+        #expect(await eventually { (try? hub.status.messages) == 2 })
+        await hub.stop()
+        await crm.stop()
+    }
+
+    @Test("realtime mode: each message reaches the CRM as it arrives, once")
+    func realtime() async throws {
+        let crm = try BottleCRMSimulator()
+        let hub = try await RunningHub.start(mode: .realtime, crm: crm)
+        #expect(try await hub.post(chat("m1", from: "c-1", "We need the API plan")).status == 200)
+        #expect(await eventually { crm.interactions.count == 1 })
+        #expect(try await hub.post(chat("m2", from: "agent-7", "Sending a quote")).status == 200)
+        #expect(await eventually { crm.interactions.count == 2 })
+        #expect(crm.contacts.count == 1)
+        #expect(crm.contacts.first?.email == "li.na@example.com")
+        #expect(crm.interactions[0].body.contains("Li Na: We need the API plan"))
+        #expect(crm.interactions[1].body.contains("Agent Wu: Sending a quote"))
+        // The same message again (a redelivery without a delivery id) changes nothing.
+        #expect(try await hub.post(chat("m1", from: "c-1", "We need the API plan")).status == 200)
+        #expect(await eventually { (try? hub.status.inboundUnprocessed) == 0 })
+        #expect(try hub.status.deliveriesDelivered == 2)
+        #expect(crm.interactions.count == 2)
+        await hub.stop()
+        await crm.stop()
+    }
+
+    @Test("on-close mode: one transcript when an employee closes, or when the conversation goes idle")
+    func onClose() async throws {
+        let crm = try BottleCRMSimulator()
+        let hub = try await RunningHub.start(mode: .onClose, crm: crm)
+        #expect(try await hub.post(chat("m1", from: "c-1", "Budget around 50k")).status == 200)
+        #expect(try await hub.post(chat("m2", from: "agent-7", "Noted")).status == 200)
+        #expect(try await hub.post(["id": "x", "conversation": "t1", "type": "close"]).status == 200)
+        #expect(await eventually { crm.interactions.count == 1 })
+        let body = try #require(crm.interactions.first?.body)
+        #expect(body.contains("Li Na: Budget around 50k") && body.contains("Agent Wu: Noted"))
+        // Idle timeout (1 s here) archives the next stretch without a close.
+        #expect(try await hub.post(chat("m3", from: "c-1", "Any discount?", conversation: "t1")).status == 200)
+        #expect(await eventually { crm.interactions.count == 2 })
+        #expect(crm.interactions.last?.body.contains("Any discount?") == true)
+        #expect(crm.interactions.last?.body.contains("Budget") == false)
+        await hub.stop()
+        await crm.stop()
+    }
+
+    @Test("interval mode batches what accumulated")
+    func interval() async throws {
+        let crm = try BottleCRMSimulator()
+        let hub = try await RunningHub.start(mode: .interval, crm: crm)
+        for index in 1...3 {
+            #expect(try await hub.post(chat("m\(index)", from: "c-1", "line \(index)")).status == 200)
+        }
+        #expect(await eventually { crm.interactions.count == 1 })
+        #expect(crm.interactions.first.map { ["line 1", "line 2", "line 3"].allSatisfy($0.body.contains) } == true)
+        await hub.stop()
+        await crm.stop()
+    }
+
+    @Test("a CRM outage delays but loses nothing; an exhausted budget dead-letters and replay re-drives once")
+    func outageAndReplay() async throws {
+        let crm = try BottleCRMSimulator()
+        let hub = try await RunningHub.start(mode: .realtime, crm: crm)
+        crm.inject([.status(503, retryAfter: nil), .status(429, retryAfter: 0)])
+        #expect(try await hub.post(chat("m1", from: "c-1", "first")).status == 200)
+        #expect(await eventually { crm.interactions.count == 1 })
+        // Three failures exhaust the budget (max_attempts 3).
+        crm.inject([.status(503, retryAfter: nil), .status(503, retryAfter: nil), .status(503, retryAfter: nil)])
+        #expect(try await hub.post(chat("m2", from: "c-1", "second")).status == 200)
+        #expect(await eventually { (try? hub.status.deliveriesDead) == 1 })
+        #expect(crm.interactions.count == 1)
+        #expect(try hub.hub.store.requeueDead(ids: nil, now: Date()) == 1)
+        #expect(await eventually { crm.interactions.count == 2 })
+        #expect(try hub.status.deliveriesDead == 0)
+        #expect(try hub.hub.store.requeueDead(ids: nil, now: Date()) == 0)
+        await hub.stop()
+        await crm.stop()
+    }
+}
