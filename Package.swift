@@ -50,6 +50,6 @@ let package = Package(
             ]
         ),
         // Drives the real `liaison` binary against real Synapse and BottleCRM (started by `make test`).
-        .testTarget(name: "IntegrationTests", dependencies: ["LiaisonCore", "LiaisonTestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["LiaisonCore", "LiaisonStore", "LiaisonConnectors", "LiaisonTestSupport"]),
     ]
 )

@@ -1,0 +1,143 @@
+import Foundation
+import LiaisonConnectors
+import LiaisonCore
+import LiaisonStore
+import LiaisonTestSupport
+import Synchronization
+import Testing
+
+@Suite("The real binary", .serialized)
+struct BinaryTests {
+    static let secret = "crash-test-secret-0123456789"
+
+    func config(directory: URL, port: Int) throws -> URL {
+        let url = directory.appendingPathComponent("liaison.yaml")
+        try """
+            server: {listen: "127.0.0.1:\(port)"}
+            store: {path: "\(directory.path)/liaison.db"}
+            log: {format: json, level: info}
+            bottlecrm: {base_url: "http://127.0.0.1:9", token: unused}
+            generic_webhooks:
+              load: {secret: \(Self.secret)}
+            """.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
+    func temporaryDirectory() throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-bin-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    @Test("kill -9 during a stream of webhooks: every event answered 2xx is in the log")
+    func crash() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let port = freePort()
+        let liaison = try LiaisonProcess(
+            arguments: ["serve", "--config", try config(directory: directory, port: port).path],
+            log: directory.appendingPathComponent("log")
+        )
+        let client = HTTPTestClient(base: URL(string: "http://127.0.0.1:\(port)")!)
+        #expect(await eventually { (try? await client.send("GET", "/healthz").status) == 200 }, "\(liaison.log)")
+
+        let acked = AckedIDs()
+        // 16 senders stream until the process dies; the kill lands mid-stream.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for sender in 0..<16 {
+                group.addTask {
+                    var index = 0
+                    while true {
+                        let id = "s\(sender)-\(index)"
+                        let body = try JSONSerialization.data(withJSONObject: [
+                            "id": id, "conversation": "c\(sender)", "text": "message \(index)", "sender": ["id": "u\(sender)"],
+                        ])
+                        do {
+                            let reply = try await client.send(
+                                "POST", "/hooks/generic/load",
+                                headers: ["X-Liaison-Signature": GenericWebhook.sign(body: Array(body), secret: Self.secret)], body: body
+                            )
+                            if (200..<300).contains(reply.status) { acked.insert(id) }
+                        } catch {
+                            return  // the server is gone
+                        }
+                        index += 1
+                    }
+                }
+            }
+            group.addTask {
+                _ = await eventually(timeout: .seconds(20)) { acked.all.count >= 1500 }
+                await liaison.killHard()
+            }
+            try await group.waitForAll()
+        }
+        let confirmed = acked.all
+        #expect(confirmed.count >= 1500)
+
+        let store = try SQLiteStore(path: directory.appendingPathComponent("liaison.db").path)
+        defer { store.close() }
+        var logged = Set<String>()
+        var after: Int64 = 0
+        while true {
+            let page = try store.inbound(after: after, limit: 5000)
+            guard let last = page.last else { break }
+            for record in page {
+                let object = try JSONSerialization.jsonObject(with: Data(record.body)) as? [String: Any]
+                if let id = object?["id"] as? String { logged.insert(id) }
+            }
+            after = last.sequence
+        }
+        let lost = confirmed.subtracting(logged)
+        #expect(lost.isEmpty, "\(lost.count) acknowledged events lost, e.g. \(lost.prefix(5))")
+    }
+
+    @Test("SIGTERM drains and exits 0; a restart keeps the log")
+    func gracefulRestart() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let port = freePort()
+        let configURL = try config(directory: directory, port: port)
+        let client = HTTPTestClient(base: URL(string: "http://127.0.0.1:\(port)")!)
+        let body = Data(#"{"id":"m1","conversation":"c","text":"hi","sender":{"id":"u"}}"#.utf8)
+        let headers = ["X-Liaison-Signature": GenericWebhook.sign(body: Array(body), secret: Self.secret), "X-Liaison-Delivery": "once"]
+        for round in 0..<2 {
+            let liaison = try LiaisonProcess(arguments: ["serve", "--config", configURL.path], log: directory.appendingPathComponent("log\(round)"))
+            #expect(await eventually { (try? await client.send("GET", "/healthz").status) == 200 }, "\(liaison.log)")
+            let reply = try await client.send("POST", "/hooks/generic/load", headers: headers, body: body)
+            #expect(reply.json["status"] as? String == (round == 0 ? "stored" : "duplicate"))
+            #expect(await liaison.terminate() == 0, "\(liaison.log)")
+            #expect(liaison.log.contains("\"msg\":\"stopped\""))
+        }
+        let status = try LiaisonProcess.run(["status", "--config", configURL.path, "--output", "json"])
+        #expect(status.code == 0)
+        #expect(status.output.contains("\"inboundRecords\" : 1"), "\(status.output)")
+    }
+
+    @Test("a bad configuration is refused with exit code 2 and the key path")
+    func badConfig() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("bad.yaml")
+        try "server: {listen: nowhere}\narchive: {mode: sometimes}\n".write(to: url, atomically: true, encoding: .utf8)
+        for command in ["serve", "check"] {
+            let result = try LiaisonProcess.run([command, "--config", url.path])
+            #expect(result.code == 2)
+            #expect(result.output.contains("server.listen (line 1): 'nowhere' is not host:port"), "\(result.output)")
+            #expect(result.output.contains("archive.mode (line 2)"))
+        }
+        #expect(try LiaisonProcess.run(["check", "--config", directory.appendingPathComponent("missing.yaml").path]).code == 2)
+        #expect(try LiaisonProcess.run(["serve", "--bogus"]).code == 2)
+        #expect(try LiaisonProcess.run(["frobnicate"]).code == 2)
+        for command in ["serve", "check", "status", "replay"] {
+            let help = try LiaisonProcess.run([command, "--help"])
+            #expect(help.code == 0 && help.output.contains("Usage: liaison \(command)"))
+        }
+    }
+}
+
+/// Ids of the events the server acknowledged, from many senders.
+final class AckedIDs: Sendable {
+    private let ids = Mutex<Set<String>>([])
+    func insert(_ id: String) { ids.withLock { _ = $0.insert(id) } }
+    var all: Set<String> { ids.withLock { $0 } }
+}
