@@ -152,3 +152,38 @@ struct BottleCRMArchiverTests {
         #expect(BottleCRMArchiver.split(name) == (first, last))
     }
 }
+
+@Suite("BottleCRM transcript parts")
+struct BottleCRMPartsTests {
+    @Test("a transcript over BottleCRM's 10,000-character body limit is split at lines, each part marked, and written once")
+    func split() async throws {
+        let simulator = try BottleCRMSimulator()
+        let customer = BottleCRMArchiverTests.customer
+        let lines = (0..<300).map { index in
+            Transcript.Line(sentAt: Date(timeIntervalSince1970: 1_795_514_400 + Double(index)), speaker: "李娜", role: .customer,
+                            text: "第\(index)条消息：" + String(repeating: "长", count: 60))
+        }
+        let transcript = Transcript(conversation: ConversationID("matrix:!r"), channel: "Matrix", customer: customer,
+                                    trigger: .closed, lines: lines, key: IdempotencyKey("archive:long"))
+        let parts = BottleCRMArchiver.parts(of: transcript)
+        #expect(parts.count >= 2)
+        #expect(parts.allSatisfy { $0.body.unicodeScalars.count <= 10_000 && $0.subject.unicodeScalars.count <= 200 })
+        #expect(parts.map(\.body).joined().contains("第299条消息"))
+        let delivery = Delivery(
+            id: 1, target: "bottlecrm", operation: BottleCRMArchiver.archiveOperation, partition: "p",
+            idempotencyKey: transcript.key, payload: try transcript.encoded(), nextAttemptAt: Date(), createdAt: Date()
+        )
+        let archiver = BottleCRMArchiver(settings: BottleCRMSettings(baseURL: simulator.baseURL, token: simulator.token), timeout: 2)
+        let ledger = MemoryLedger()
+        // Contact and part 1 are written, part 2 fails: the retry writes only what is missing.
+        simulator.inject([.pass, .pass, .status(503, retryAfter: nil)])
+        guard case .retryable = await archiver.perform(delivery, ledger: ledger, now: Date()) else { Issue.record("not retryable"); return }
+        #expect(simulator.interactions.count == 1)
+        guard case .delivered = await archiver.perform(delivery, ledger: ledger, now: Date()) else { Issue.record("not delivered"); return }
+        #expect(simulator.interactions.count == parts.count)
+        #expect(simulator.interactions.first?.subject.hasSuffix("(1/\(parts.count))") == true)
+        _ = await archiver.perform(delivery, ledger: ledger, now: Date())
+        #expect(simulator.interactions.count == parts.count)
+        await simulator.stop()
+    }
+}

@@ -9,6 +9,8 @@ import Synchronization
 /// Shapes follow the real server (see scripts/peers/BOTTLECRM_NOTES.md).
 public final class BottleCRMSimulator: Sendable {
     public enum Fault: Sendable, Equatable {
+        /// No fault for this request.
+        case pass
         case status(Int, retryAfter: Int?)
         /// Performs the write, then answers 500 (BottleCRM does this when a side effect fails).
         case saveThen500
@@ -115,6 +117,12 @@ public final class BottleCRMSimulator: Sendable {
             guard let contact = body["contact"] as? String, let subject = body["subject"] as? String,
                 let text = body["body"] as? String, let kind = body["kind"] as? String
             else { return .json(400, ["error": true]) }
+            guard ["call", "meeting", "email", "whatsapp", "sms"].contains(kind) else {
+                return .json(400, ErrorBody(errors: ["kind": ["\"\(kind)\" is not a valid choice."]]))
+            }
+            guard text.unicodeScalars.count <= 10_000, subject.unicodeScalars.count <= 200 else {
+                return .json(400, ErrorBody(errors: ["body": ["Ensure this field has no more than 10000 characters."]]))
+            }
             return state.withLock { state in
                 guard state.contacts.contains(where: { $0.id == contact }) else {
                     return HTTPResponse.json(400, ErrorBody(errors: ["contact": ["Invalid pk"]]))
@@ -125,9 +133,12 @@ public final class BottleCRMSimulator: Sendable {
                 return HTTPResponse.json(201, Created(id: id))
             }
         case ("GET", "/api/interactions/"):
-            let contact = request.query["contact"]
-            let found = interactions.filter { contact == nil || $0.contact == contact }
-            return .json(200, InteractionPage(count: found.count, results: found.map { InteractionJSON(id: $0.id, body: $0.body, subject: $0.subject) }))
+            guard let contact = request.query["contact"] else {
+                return .json(400, ErrorBody(errors: ["non_field_errors": ["Name exactly one record: lead, contact, account, opportunity or case."]]))
+            }
+            // Newest first, at most 200, as the real server answers.
+            let found = interactions.filter { $0.contact == contact }.reversed().prefix(200)
+            return .json(200, InteractionPage(interactions: found.map { InteractionJSON(id: $0.id, body: $0.body, subject: $0.subject) }, count: found.count))
         default:
             return .json(404, ["detail": "Not found."])
         }
@@ -142,7 +153,7 @@ public final class BottleCRMSimulator: Sendable {
     }
     private struct ContactPage: Encodable { var count: Int; var results: [ContactJSON] }
     private struct InteractionJSON: Encodable { var id: String; var body: String; var subject: String }
-    private struct InteractionPage: Encodable { var count: Int; var results: [InteractionJSON] }
+    private struct InteractionPage: Encodable { var interactions: [InteractionJSON]; var count: Int }
 }
 
 /// Lets the listener's handler reach the simulator, which is created after the listener.

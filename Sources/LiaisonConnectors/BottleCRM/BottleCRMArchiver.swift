@@ -19,6 +19,10 @@ public struct BottleCRMArchiver: OutboundConnector {
         client = BottleCRMClient(baseURL: settings.baseURL, token: settings.token, http: HTTPClient(timeout: timeout))
     }
 
+    /// BottleCRM's limits, in Unicode scalars as Django counts them.
+    static let maxBody = 10_000
+    static let maxSubject = 200
+
     public func perform(_ delivery: Delivery, ledger: any DeliveryLedger, now: Date) async -> DeliveryOutcome {
         guard delivery.operation == Self.archiveOperation else {
             return .permanent(reason: "bottlecrm cannot perform '\(delivery.operation)'")
@@ -36,30 +40,84 @@ public struct BottleCRMArchiver: OutboundConnector {
             case .ok(let id): contact = id
             case .failed(let outcome): return Self.classify(outcome, step: "find or create contact", now: now)
             }
-            if delivery.uncertain, let found = try await existing(transcript, contact: contact) {
-                try await ledger.record(delivery.idempotencyKey, remoteID: found)
-                return .delivered(remoteID: found)
+            // A long transcript becomes several interactions, each written once under its own key.
+            let parts = Self.parts(of: transcript)
+            var firstID: String?
+            for part in parts {
+                if let written = try await ledger.remoteID(for: part.key) {
+                    firstID = firstID ?? written
+                    continue
+                }
+                if delivery.uncertain, let found = try await existing(part.marker, contact: contact) {
+                    try await ledger.record(part.key, remoteID: found)
+                    firstID = firstID ?? found
+                    continue
+                }
+                let interaction = BottleCRMClient.NewInteraction(
+                    kind: settings.interactionKind, direction: "inbound", subject: part.subject, body: part.body,
+                    contact: contact, occurredAt: transcript.lines.first.map { ISO8601.format(min($0.sentAt, now)) }
+                )
+                switch await client.createInteraction(interaction) {
+                case .ok(let id):
+                    try await ledger.record(part.key, remoteID: id)
+                    firstID = firstID ?? id
+                case .failed(let outcome):
+                    return Self.classify(outcome, step: "create interaction", now: now)
+                }
             }
-            let interaction = BottleCRMClient.NewInteraction(
-                kind: settings.interactionKind, direction: "inbound", subject: String(transcript.subject.prefix(250)),
-                body: transcript.body, contact: contact
-            )
-            switch await client.createInteraction(interaction) {
-            case .ok(let id):
-                try await ledger.record(delivery.idempotencyKey, remoteID: id)
-                return .delivered(remoteID: id)
-            case .failed(let outcome):
-                return Self.classify(outcome, step: "create interaction", now: now)
-            }
+            let remoteID = firstID ?? ""
+            try await ledger.record(delivery.idempotencyKey, remoteID: remoteID)
+            return .delivered(remoteID: remoteID)
         } catch {
-            return .retryable(reason: "ledger: \(error)", after: nil, uncertain: true)
+            return .retryable(reason: "ledger or look-up: \(error)", after: nil, uncertain: true)
         }
     }
 
-    /// The interaction holding this transcript's marker, if an earlier attempt wrote it.
-    private func existing(_ transcript: Transcript, contact: String) async throws -> String? {
+    /// One interaction's worth of a transcript.
+    public struct Part: Sendable {
+        public var key: IdempotencyKey
+        public var marker: String
+        public var subject: String
+        public var body: String
+    }
+
+    /// Splits a transcript into interactions that fit BottleCRM's body limit, at line
+    /// boundaries (a single overlong line is cut). Each part carries its own marker.
+    public static func parts(of transcript: Transcript) -> [Part] {
+        let lines = transcript.body.components(separatedBy: "\n").dropLast(2)  // the blank line and the marker
+        let budget = maxBody - 200
+        var chunks: [[String]] = [[]]
+        var size = 0
+        for var line in lines {
+            if line.unicodeScalars.count > budget {
+                line = String(String.UnicodeScalarView(line.unicodeScalars.prefix(budget - 1))) + "…"
+            }
+            let cost = line.unicodeScalars.count + 1
+            if size + cost > budget, !chunks[chunks.count - 1].isEmpty {
+                chunks.append([])
+                size = 0
+            }
+            chunks[chunks.count - 1].append(line)
+            size += cost
+        }
+        let subject = String(String.UnicodeScalarView(transcript.subject.unicodeScalars.prefix(maxSubject - 12)))
+        if chunks.count == 1 {
+            return [Part(key: transcript.key, marker: transcript.marker, subject: subject, body: transcript.body)]
+        }
+        return chunks.enumerated().map { index, chunk in
+            let key = IdempotencyKey("\(transcript.key.rawValue)#\(index + 1)")
+            let marker = Transcript.markerPrefix + key.rawValue
+            return Part(
+                key: key, marker: marker, subject: "\(subject) (\(index + 1)/\(chunks.count))",
+                body: (chunk + ["", marker]).joined(separator: "\n")
+            )
+        }
+    }
+
+    /// The interaction holding `marker`, if an earlier attempt wrote it.
+    private func existing(_ marker: String, contact: String) async throws -> String? {
         switch await client.interactions(contact: contact) {
-        case .ok(let list): return list.first { $0.body?.contains(transcript.marker) == true }?.id
+        case .ok(let list): return list.first { $0.body?.hasSuffix(marker) == true }?.id
         case .failed: throw LookupFailed()
         }
     }

@@ -36,7 +36,12 @@ struct BottleCRMClient: Sendable {
         var subject: String
         var body: String
         var contact: String
-        var home = "contact"
+        var occurredAt: String?
+
+        enum CodingKeys: String, CodingKey {
+            case kind, direction, subject, body, contact
+            case occurredAt = "occurred_at"
+        }
     }
 
     struct Interaction: Decodable, Sendable {
@@ -82,12 +87,13 @@ struct BottleCRMClient: Sendable {
         return decode(outcome, as: Created.self).map(\.id)
     }
 
+    /// The contact's most recent interactions (newest first; BottleCRM allows at most 200).
     func interactions(contact: String) async -> Reply<[Interaction]> {
-        struct Page: Decodable { var results: [Interaction] }
+        struct Page: Decodable { var interactions: [Interaction] }
         let outcome = await http.send(
             "GET", url("api/interactions/", query: ["contact": contact, "limit": "200"]), headers: headers
         )
-        return decode(outcome, as: Page.self).map(\.results)
+        return decode(outcome, as: Page.self).map(\.interactions)
     }
 
     private func decode<T: Decodable & Sendable>(_ outcome: HTTPOutcome, as type: T.Type) -> Reply<T> {

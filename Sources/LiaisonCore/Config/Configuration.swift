@@ -98,10 +98,12 @@ public struct MatrixSettings: Sendable, Equatable {
 public struct BottleCRMSettings: Sendable, Equatable {
     public var baseURL: URL
     public var token: String
-    /// The interaction `kind` transcripts are filed as.
-    public var interactionKind = "other"
+    /// The interaction `kind` transcripts are filed as: one of BottleCRM's
+    /// `call, meeting, email, whatsapp, sms`; chats fit `whatsapp` best.
+    public var interactionKind = "whatsapp"
+    public static let interactionKinds = ["call", "meeting", "email", "whatsapp", "sms"]
 
-    public init(baseURL: URL, token: String, interactionKind: String = "other") {
+    public init(baseURL: URL, token: String, interactionKind: String = "whatsapp") {
         self.baseURL = baseURL
         self.token = token
         self.interactionKind = interactionKind
@@ -196,7 +198,16 @@ extension Configuration {
             let url = crm.url("base_url", required: true)
             let token = crm.string("token", required: true)
             var settings = BottleCRMSettings(baseURL: url ?? URL(string: "http://invalid")!, token: token ?? "")
-            settings.interactionKind = crm.string("interaction_kind") ?? settings.interactionKind
+            if let kind = crm.string("interaction_kind") {
+                if BottleCRMSettings.interactionKinds.contains(kind) {
+                    settings.interactionKind = kind
+                } else {
+                    crm.reader.fail(
+                        crm.keyPath("interaction_kind"), crm.node("interaction_kind")?.line,
+                        "'\(kind)' is not one of: \(BottleCRMSettings.interactionKinds.joined(separator: ", "))"
+                    )
+                }
+            }
             if url != nil, token?.isEmpty == false { bottleCRM = settings }
         }
         crm.finish()
