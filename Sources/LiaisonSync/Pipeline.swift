@@ -33,19 +33,28 @@ public struct Pipeline: Service {
 
     public func run() async throws {
         while !Task.isCancelled {
-            let progressed = try drain(limit: 512)
-            if !progressed { await wakeup.wait(until: .now + .seconds(5)) }
+            let applied = try drain(limit: Self.batchLimit)
+            if applied == 0 {
+                await wakeup.wait(until: .now + .seconds(5))
+            } else if applied < Self.batchLimit {
+                // Under load, let a few milliseconds of records gather so that one
+                // transaction carries many; a lone record still goes at once (above).
+                try? await Task.sleep(for: Self.linger)
+            }
         }
     }
 
-    /// Applies up to `limit` records after the cursor, in one transaction; true if there were any.
+    static let batchLimit = 4096
+    static let linger = Duration.milliseconds(10)
+
+    /// Applies up to `limit` records after the cursor, in one transaction; returns how many.
     @discardableResult
-    public func drain(limit: Int) throws -> Bool {
+    public func drain(limit: Int) throws -> Int {
         let cursor = try store.cursor(SQLiteStore.pipelineCursor)
         let records = try store.inbound(after: cursor, limit: limit)
-        guard !records.isEmpty else { return false }
+        guard !records.isEmpty else { return 0 }
         try apply(records, cursor: SQLiteStore.pipelineCursor)
-        return true
+        return records.count
     }
 
     /// Re-applies records (a replay). Applying is idempotent, so what was applied

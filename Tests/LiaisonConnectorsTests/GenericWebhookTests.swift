@@ -53,10 +53,14 @@ struct GenericWebhookTests {
     @Test("malformed or out-of-schema bodies are refused with 400 and the field named", arguments: [
         ("{", "body is not valid JSON"),
         (#"{"conversation":"t1","text":"x","sender":{"id":"a"}}"#, "id: required"),
+        (#"{"id":"","conversation":"t1","text":"x","sender":{"id":"a"}}"#, "id: required"),
+        ("[1,2]", "body must be a JSON object"),
+        (#"{"id":"m","conversation":"t1","text":"x","sender":"bob"}"#, "sender: must be an object"),
+        (#"{"id":"m","conversation":"t1","type":"typing"}"#, "type: must be message or close"),
         (#"{"id":"m","conversation":"t1","sender":{"id":"a"}}"#, "text: a message needs sender and text"),
         (#"{"id":"m","conversation":"t1","text":"x","sender":{"id":"a"},"sent_at":"yesterday"}"#, "sent_at: not an ISO 8601 time"),
         (#"{"id":"m","conversation":"t1","text":"x","sender":{"id":"a","role":"boss"}}"#, "sender.role"),
-        (#"{"id":"m","conversation":"t1","text":5,"sender":{"id":"a"}}"#, "text: expected String"),
+        (#"{"id":"m","conversation":"t1","text":5,"sender":{"id":"a"}}"#, "text: must be a string, not a number"),
     ])
     func malformed(body: String, problem: String) {
         guard case .failure(let rejection) = hook.admit(request(body)) else {

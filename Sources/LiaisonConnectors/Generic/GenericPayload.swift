@@ -2,10 +2,10 @@ import Foundation
 import LiaisonCore
 
 /// The generic webhook's JSON body, validated field by field.
-struct GenericPayload: Decodable {
-    enum Kind: String, Decodable { case message, close }
+struct GenericPayload {
+    enum Kind: String { case message, close }
 
-    struct Sender: Decodable {
+    struct Sender {
         var id: String
         var name: String?
         var email: String?
@@ -20,63 +20,71 @@ struct GenericPayload: Decodable {
     var text: String?
     var sentAt: Date?
 
-    enum CodingKeys: String, CodingKey {
-        case id, conversation, type, sender, text
-        case sentAt = "sent_at"
+    /// A field that is missing or wrong, named by its path: `sender.role: must be one of …`.
+    struct Problem: Error, CustomStringConvertible {
+        var problem: String
+        var description: String { problem }
     }
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        id = try c.decode(String.self, forKey: .id)
-        conversation = try c.decode(String.self, forKey: .conversation)
-        type = try c.decodeIfPresent(Kind.self, forKey: .type) ?? .message
-        sender = try c.decodeIfPresent(Sender.self, forKey: .sender)
-        text = try c.decodeIfPresent(String.self, forKey: .text)
-        if let millis = try? c.decodeIfPresent(Int64.self, forKey: .sentAt) {
-            sentAt = Date(timeIntervalSince1970: Double(millis) / 1000)
-        } else if let text = try c.decodeIfPresent(String.self, forKey: .sentAt) {
-            guard let date = ISO8601.parse(text) else {
-                throw DecodingError.dataCorruptedError(forKey: .sentAt, in: c, debugDescription: "not an ISO 8601 time")
-            }
-            sentAt = date
-        }
-        if type == .message, sender == nil || text == nil {
-            throw DecodingError.dataCorruptedError(forKey: .text, in: c, debugDescription: "a message needs sender and text")
-        }
-        if id.isEmpty || conversation.isEmpty {
-            throw DecodingError.dataCorruptedError(forKey: .id, in: c, debugDescription: "id and conversation must not be empty")
-        }
-    }
-
-    struct Problem: Error { var problem: String }
 
     static func decode(_ body: [UInt8]) throws(Problem) -> GenericPayload {
+        let root: JSONValue
         do {
-            return try JSONDecoder().decode(GenericPayload.self, from: Data(body))
-        } catch let error as DecodingError {
-            throw Problem(problem: error.readable)
+            root = try JSONValue.parse(body)
         } catch {
-            throw Problem(problem: "body is not JSON")
+            throw Problem(problem: "body is not valid JSON (\(error))")
         }
+        guard case .object = root else { throw Problem(problem: "body must be a JSON object, not \(root.kind)") }
+        let id = try requiredString(root, "id")
+        let conversation = try requiredString(root, "conversation")
+        var type = Kind.message
+        if let text = try optionalString(root, "type") {
+            guard let kind = Kind(rawValue: text) else { throw Problem(problem: "type: must be message or close") }
+            type = kind
+        }
+        var sender: Sender?
+        if let value = root["sender"], !value.isNull {
+            guard case .object = value else { throw Problem(problem: "sender: must be an object") }
+            var role: ParticipantRole?
+            if let text = try optionalString(value, "role", path: "sender.role") {
+                guard let parsed = ParticipantRole(rawValue: text), parsed != .other else {
+                    throw Problem(problem: "sender.role: must be customer or employee")
+                }
+                role = parsed
+            }
+            sender = Sender(
+                id: try requiredString(value, "id", path: "sender.id"), name: try optionalString(value, "name", path: "sender.name"),
+                email: try optionalString(value, "email", path: "sender.email"),
+                phone: try optionalString(value, "phone", path: "sender.phone"), role: role
+            )
+        }
+        let text = try optionalString(root, "text")
+        var sentAt: Date?
+        switch root["sent_at"] {
+        case nil, .null?: break
+        case .number(let millis)?: sentAt = Date(timeIntervalSince1970: millis / 1000)
+        case .string(let value)?:
+            guard let date = ISO8601.parse(value) else { throw Problem(problem: "sent_at: not an ISO 8601 time") }
+            sentAt = date
+        case let other?: throw Problem(problem: "sent_at: must be an ISO 8601 string or Unix milliseconds, not \(other.kind)")
+        }
+        if type == .message, sender == nil || text == nil {
+            throw Problem(problem: "text: a message needs sender and text")
+        }
+        return GenericPayload(id: id, conversation: conversation, type: type, sender: sender, text: text, sentAt: sentAt)
     }
-}
 
-extension DecodingError {
-    /// One line saying which field is wrong and how, for a 400 body.
-    var readable: String {
-        func path(_ context: Context) -> String {
-            let keys = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }
-            return keys.isEmpty ? "body" : keys.joined(separator: ".")
+    private static func requiredString(_ object: JSONValue, _ key: String, path: String? = nil) throws(Problem) -> String {
+        guard let value = try optionalString(object, key, path: path), !value.isEmpty else {
+            throw Problem(problem: "\(path ?? key): required, a non-empty string")
         }
-        switch self {
-        case .keyNotFound(let key, let context):
-            let parent = path(context)
-            return "\(parent == "body" ? "" : parent + ".")\(key.stringValue): required"
-        case .typeMismatch(let type, let context): return "\(path(context)): expected \(type)"
-        case .valueNotFound(let type, let context): return "\(path(context)): expected \(type), found null"
-        case .dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "body is not valid JSON" : "\(path(context)): \(context.debugDescription)"
-        @unknown default: return "body does not match the schema"
+        return value
+    }
+
+    private static func optionalString(_ object: JSONValue, _ key: String, path: String? = nil) throws(Problem) -> String? {
+        switch object[key] {
+        case nil, .null?: return nil
+        case .string(let value)?: return value
+        case let other?: throw Problem(problem: "\(path ?? key): must be a string, not \(other.kind)")
         }
     }
 }

@@ -69,10 +69,10 @@ struct IngestRoutes {
             switch result {
             case .success(.stored(let sequence)):
                 metrics.eventsStored.increment()
-                respond(style == .matrix ? .json(200, [String: String]()) : .json(200, Stored(status: "stored", sequence: sequence)))
+                respond(style == .matrix ? Self.matrixOK : Self.stored(sequence))
             case .success(.duplicate):
                 metrics.eventsDuplicate.increment()
-                respond(style == .matrix ? .json(200, [String: String]()) : .json(200, Stored(status: "duplicate", sequence: nil)))
+                respond(style == .matrix ? Self.matrixOK : Self.duplicate)
             case .failure:
                 metrics.rejected("store_unavailable")
                 respond(style == .matrix
@@ -83,9 +83,16 @@ struct IngestRoutes {
         }
     }
 
-    private struct Stored: Encodable {
-        var status: String
-        var sequence: Int64?
+    // The hot path's answers, built without an encoder.
+    static let matrixOK = HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: Array("{}".utf8))
+    static let duplicate = HTTPResponse(
+        status: 200, headers: ["Content-Type": "application/json"], body: Array(#"{"status":"duplicate"}"#.utf8)
+    )
+    static func stored(_ sequence: Int64) -> HTTPResponse {
+        HTTPResponse(
+            status: 200, headers: ["Content-Type": "application/json"],
+            body: Array(#"{"sequence":\#(sequence),"status":"stored"}"#.utf8)
+        )
     }
 
     static func matrixError(_ rejection: InboundRejection) -> HTTPResponse {

@@ -5,45 +5,87 @@ extension SQLiteStore {
     public func apply(_ batch: [DecodedRecord], cursor: String?, now: Date) throws -> ApplyResult {
         try write { db in
             var result = ApplyResult()
+            var work = BatchWork(now: now)
             for record in batch {
                 switch record.meaning {
                 case let .events(events, channel):
-                    try Self.apply(events, channel: channel, inbound: record.sequence, now: now, into: &result, in: db)
+                    for event in events {
+                        try work.apply(event, channel: channel, inbound: record.sequence, into: &result, in: db)
+                    }
                 case let .unusable(problem):
                     try db.statement("INSERT OR REPLACE INTO inbound_rejections (seq, problem, rejected_at) VALUES (?, ?, ?)")
                         .run([.integer(record.sequence), .text(problem), .real(now.timeIntervalSince1970)])
                     result.unusable += 1
                 }
-                if let cursor { try Self.advance(cursor, to: record.sequence, in: db) }
             }
+            try work.flush(in: db)
+            if let cursor, let last = batch.last { try Self.advance(cursor, to: last.sequence, in: db) }
             return result
         }
     }
 
-    private static func apply(
-        _ events: [CanonicalEvent], channel: String, inbound: Int64, now: Date, into result: inout ApplyResult,
-        in db: SQLiteDatabase
-    ) throws {
-        for event in events {
+    /// One batch's writes, with what repeats within the batch done once: a participant
+    /// seen in many messages is upserted once, a conversation's counters are updated once.
+    private struct BatchWork {
+        let now: Date
+        var upserted: Set<Participant> = []
+        var roles: [SystemRef: ParticipantRole] = [:]
+        var ensured: Set<String> = []
+        /// New messages per conversation, not yet added to its counters.
+        var pendingCounts: [ConversationID: Int] = [:]
+
+        init(now: Date) { self.now = now }
+
+        mutating func apply(
+            _ event: CanonicalEvent, channel: String, inbound: Int64, into result: inout ApplyResult, in db: SQLiteDatabase
+        ) throws {
             switch event {
             case let .participant(participant, conversation):
-                try upsert(participant, now: now, in: db)
+                roles[participant.ref] = participant.role
+                if upserted.insert(participant).inserted { try SQLiteStore.upsert(participant, now: now, in: db) }
                 if let conversation, participant.role == .customer {
-                    try ensureConversation(conversation, channel: channel, customer: participant.ref, in: db)
+                    try ensure(conversation, channel: channel, customer: participant.ref, in: db)
                 }
             case let .message(message):
-                guard try insert(message, channel: channel, inbound: inbound, now: now, in: db) else { continue }
+                guard try SQLiteStore.insert(message, inbound: inbound, now: now, in: db) else { return }
+                let role = try roles[message.sender] ?? SQLiteStore.participant(message.sender, in: db)?.role
+                try ensure(message.conversation, channel: channel, customer: role == .customer ? message.sender : nil, in: db)
+                pendingCounts[message.conversation, default: 0] += 1
                 result.newMessages += 1
                 result.touchedConversations.insert(message.conversation)
             case let .close(conversation, _):
+                try flush(conversation, in: db)
                 try db.statement("UPDATE conversations SET close_requested = 1 WHERE id = ? AND pending > 0")
                     .run([.text(conversation.rawValue)])
                 if db.changes > 0 { result.touchedConversations.insert(conversation) }
             }
         }
+
+        private mutating func ensure(_ id: ConversationID, channel: String, customer: SystemRef?, in db: SQLiteDatabase) throws {
+            guard ensured.insert("\(id.rawValue)\u{0}\(customer?.description ?? "")").inserted else { return }
+            try SQLiteStore.ensureConversation(id, channel: channel, customer: customer, in: db)
+        }
+
+        /// Adds the batch's new messages to the conversations' counters. A new message
+        /// after a close starts the next stretch of the conversation.
+        mutating func flush(in db: SQLiteDatabase) throws {
+            for conversation in Array(pendingCounts.keys) { try flush(conversation, in: db) }
+        }
+
+        private mutating func flush(_ conversation: ConversationID, in db: SQLiteDatabase) throws {
+            guard let count = pendingCounts.removeValue(forKey: conversation) else { return }
+            try db.statement(
+                """
+                UPDATE conversations SET pending = pending + ?1, close_requested = 0,
+                    first_pending_at = CASE WHEN pending = 0 THEN ?2 ELSE first_pending_at END,
+                    last_message_at = max(coalesce(last_message_at, 0), ?2)
+                WHERE id = ?3
+                """
+            ).run([.integer(Int64(count)), .real(now.timeIntervalSince1970), .text(conversation.rawValue)])
+        }
     }
 
-    private static func upsert(_ p: Participant, now: Date, in db: SQLiteDatabase) throws {
+    fileprivate static func upsert(_ p: Participant, now: Date, in db: SQLiteDatabase) throws {
         // What is known is kept when a later event knows less (a membership without a name).
         try db.statement(
             """
@@ -59,7 +101,7 @@ extension SQLiteStore {
         ])
     }
 
-    private static func ensureConversation(
+    fileprivate static func ensureConversation(
         _ id: ConversationID, channel: String, customer: SystemRef?, in db: SQLiteDatabase
     ) throws {
         try db.statement(
@@ -70,9 +112,9 @@ extension SQLiteStore {
         ).run([.text(id.rawValue), .text(channel), customer.map { .text($0.description) } ?? .null])
     }
 
-    /// False when the message was already known (a replay or a redelivery). Timing uses
-    /// the hub's clock (`now`), not the IM's timestamps, which may be skewed or late.
-    private static func insert(_ m: Message, channel: String, inbound: Int64, now: Date, in db: SQLiteDatabase) throws -> Bool {
+    /// False when the message was already known (a replay or a redelivery). `now`, the
+    /// hub's clock, times the schedule: IM timestamps may be skewed or late.
+    fileprivate static func insert(_ m: Message, inbound: Int64, now: Date, in db: SQLiteDatabase) throws -> Bool {
         try db.statement(
             """
             INSERT OR IGNORE INTO messages (conversation, message_id, sender, sent_at, text, received_at, inbound_seq)
@@ -82,20 +124,7 @@ extension SQLiteStore {
             .text(m.conversation.rawValue), .text(m.id), .text(m.sender.description),
             .real(m.sentAt.timeIntervalSince1970), .text(m.text), .real(now.timeIntervalSince1970), .integer(inbound),
         ])
-        guard db.changes > 0 else { return false }
-        let senderIsCustomer = try db.statement("SELECT role FROM participants WHERE ref = ?")
-            .first([.text(m.sender.description)]) { $0.text(0) } == ParticipantRole.customer.rawValue
-        try ensureConversation(m.conversation, channel: channel, customer: senderIsCustomer ? m.sender : nil, in: db)
-        // A new message after a close starts the next stretch of the conversation.
-        try db.statement(
-            """
-            UPDATE conversations SET pending = pending + 1, close_requested = 0,
-                first_pending_at = CASE WHEN pending = 0 THEN ? ELSE first_pending_at END,
-                last_message_at = max(coalesce(last_message_at, 0), ?)
-            WHERE id = ?
-            """
-        ).run([.real(now.timeIntervalSince1970), .real(now.timeIntervalSince1970), .text(m.conversation.rawValue)])
-        return true
+        return db.changes > 0
     }
 
     public func conversationsWithPendingMessages() throws -> [ConversationState] {

@@ -1,0 +1,174 @@
+import Foundation
+import LiaisonTestSupport
+import Testing
+
+/// End to end with the real binary, a real Matrix Synapse and a real BottleCRM, as
+/// started by `make test` (`scripts/test.sh`). Without `LIAISON_PEERS` these are skipped.
+@Suite("Matrix → BottleCRM with real peers", .serialized, .enabled(if: Peers.current != nil, "set LIAISON_PEERS (make test does)"))
+struct PeerTests {
+    let peers = Peers.current!
+    var agent: MatrixTestClient { MatrixTestClient(homeserver: peers.synapseURL, token: peers.agentToken) }
+    var alice: MatrixTestClient { MatrixTestClient(homeserver: peers.synapseURL, token: peers.aliceToken) }
+    var crm: BottleCRMTestClient { BottleCRMTestClient(base: peers.crmURL, token: peers.crmToken) }
+
+    /// A fresh store and a customer profile nobody used before, so tests do not see each other's data.
+    struct Run {
+        let directory: URL
+        let config: URL
+        let email: String
+        let name: String
+    }
+
+    func prepare(mode: String = "on_close", timeout: Int = 3) throws -> Run {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-peer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let tag = UUID().uuidString.prefix(8).lowercased()
+        let email = "alice.\(tag)@example.com"
+        let name = "Alice \(tag.uppercased())"
+        let port = peers.appServiceURL.port ?? 9009
+        let config = directory.appendingPathComponent("liaison.yaml")
+        try """
+            server: {listen: "127.0.0.1:\(port)"}
+            store: {path: "\(directory.path)/liaison.db"}
+            log: {format: json, level: debug}
+            matrix:
+              homeserver: \(peers.synapseURL.absoluteString)
+              as_token: \(peers.asToken)
+              hs_token: \(peers.hsToken)
+              bot_user: "@liaison_bot:localhost"
+              employees: {users: ["@agent:localhost"]}
+              profiles:
+                "@alice:localhost": {name: "\(name)", email: "\(email)"}
+            bottlecrm: {base_url: "\(peers.crmURL.absoluteString)", token: "\(peers.crmToken)"}
+            archive: {mode: \(mode), idle_timeout_seconds: 3600}
+            delivery: {timeout_seconds: \(timeout), base_backoff_ms: 200, max_backoff_ms: 1000, max_attempts: 50}
+            """.write(to: config, atomically: true, encoding: .utf8)
+        return Run(directory: directory, config: config, email: email, name: name)
+    }
+
+    func start(_ run: Run) async throws -> LiaisonProcess {
+        let log = run.directory.appendingPathComponent("log-\(UUID().uuidString.prefix(6))")
+        let liaison = try LiaisonProcess(arguments: ["serve", "--config", run.config.path], log: log)
+        let client = HTTPTestClient(base: peers.appServiceURL)
+        let up = await eventually(timeout: .seconds(20)) { (try? await client.send("GET", "/healthz").status) == 200 }
+        guard up else { throw TestFailure("liaison did not start: \(liaison.log)") }
+        return liaison
+    }
+
+    /// Runs `body` with Liaison started, and always stops it and removes the run's files.
+    func with(_ run: Run, _ body: (LiaisonProcess) async throws -> Void) async throws {
+        let liaison = try await start(run)
+        do {
+            try await body(liaison)
+        } catch {
+            await liaison.terminate()
+            throw error
+        }
+        #expect(await liaison.terminate() == 0, "unclean exit: \(liaison.log.suffix(2000))")
+        try? FileManager.default.removeItem(at: run.directory)
+    }
+
+    func room(_ title: String) async throws -> String {
+        let room = try await agent.createRoom(name: title, invite: ["@alice:localhost"])
+        try await alice.join(room)
+        return room
+    }
+
+    /// The transcripts BottleCRM holds for the run's customer, newest first.
+    func transcripts(_ run: Run) async throws -> [String] {
+        guard let contact = try await crm.contacts(email: run.email).first?["id"] as? String else { return [] }
+        return try await crm.interactions(contact: contact).compactMap { $0["body"] as? String }
+    }
+
+    @Test("a conversation closed in Matrix lands as one transcript on the customer's BottleCRM contact")
+    func archiveOnClose() async throws {
+        let run = try prepare()
+        try await with(run) { liaison in
+        let room = try await room("Support: pricing")
+        try await alice.send(room, "Hi, we are interested in the API plan")
+        try await agent.send(room, "Happy to help. What budget do you have in mind?")
+        try await alice.send(room, "Around 50k, we decide next month")
+        try await agent.send(room, "!close")
+
+        var bodies: [String] = []
+        let arrived = await eventually(timeout: .seconds(30)) {
+            bodies = (try? await transcripts(run)) ?? []
+            return !bodies.isEmpty
+        }
+        #expect(arrived, "no transcript in BottleCRM; liaison log:\n\(liaison.log.suffix(3000))")
+        #expect(bodies.count == 1)
+        let body = bodies.first ?? ""
+        #expect(body.contains("\(run.name): Hi, we are interested in the API plan"))
+        #expect(body.contains("agent: Happy to help") || body.contains("Agent: Happy to help") || body.contains(": Happy to help"))
+        #expect(body.contains("\(run.name): Around 50k, we decide next month"))
+        #expect(!body.contains("!close"))
+        let contact = try #require(try await crm.contacts(email: run.email).first)
+        #expect(contact["first_name"] as? String == "Alice")
+
+        // Replaying every logged event and every dead letter creates nothing twice.
+        let replay = try LiaisonProcess.run(["replay", "--config", run.config.path, "--events", "--since", "2000-01-01T00:00:00Z"])
+        #expect(replay.code == 0, "\(replay.output)")
+        #expect(replay.output.contains("0 new messages"), "\(replay.output)")
+        try await Task.sleep(for: .seconds(3))
+        #expect(try await transcripts(run).count == 1)
+        }
+    }
+
+    @Test("restarting Liaison mid-conversation loses nothing: Synapse redelivers, the transcript is whole")
+    func restart() async throws {
+        let run = try prepare()
+        let first = try await start(run)
+        let room: String
+        do {
+            room = try await self.room("Support: restart")
+            try await alice.send(room, "first message before the restart")
+            // Wait until the message is in the log, then crash.
+            _ = await eventually(timeout: .seconds(10)) {
+                (try? LiaisonProcess.run(["status", "--config", run.config.path]).output.contains(" 1 messages")) == true
+            }
+        } catch {
+            await first.terminate()
+            throw error
+        }
+        await first.killHard()
+        try await alice.send(room, "second message while Liaison is down")
+        try await agent.send(room, "!close")
+        try await with(run) { liaison in
+        var bodies: [String] = []
+        let arrived = await eventually(timeout: .seconds(90)) {
+            bodies = (try? await transcripts(run)) ?? []
+            return bodies.contains { $0.contains("second message while Liaison is down") }
+        }
+        #expect(arrived, "transcript incomplete: \(bodies); log:\n\(liaison.log.suffix(3000))")
+        #expect(bodies.count == 1)
+        #expect(bodies.first?.contains("first message before the restart") == true)
+        }
+    }
+
+    @Test("BottleCRM hung for a while delays the transcript but writes it exactly once")
+    func crmOutage() async throws {
+        let run = try prepare(timeout: 1)
+        try await with(run) { liaison in
+        let room = try await room("Support: outage")
+        try await alice.send(room, "message during a CRM outage")
+        // Pause the CRM's server: requests time out, the outcome is uncertain.
+        kill(peers.crmPID, SIGSTOP)
+        try await agent.send(room, "!close")
+        let retried = await eventually(timeout: .seconds(20)) {
+            liaison.log.contains("delivery failed, will retry")
+        }
+        kill(peers.crmPID, SIGCONT)
+        #expect(retried, "no retry seen: \(liaison.log.suffix(2000))")
+        var bodies: [String] = []
+        let arrived = await eventually(timeout: .seconds(60)) {
+            bodies = (try? await transcripts(run)) ?? []
+            return !bodies.isEmpty && liaison.log.contains("\"msg\":\"delivered\"")
+        }
+        #expect(arrived, "no transcript after the outage: \(liaison.log.suffix(3000))")
+        try await Task.sleep(for: .seconds(2))
+        bodies = try await transcripts(run)
+        #expect(bodies.count == 1, "\(bodies)")
+        #expect(try await crm.contacts(email: run.email).count == 1)
+        }
+    }
+}
