@@ -22,7 +22,7 @@ public final class Hub: Sendable {
     ) throws {
         self.configuration = configuration
         self.logger = logger
-        let store = try SQLiteStore(path: configuration.store.path, maxBatch: configuration.store.maxBatch)
+        let store = try SQLiteStore(directory: configuration.store.directory, maxBatch: configuration.store.maxBatch)
         self.store = store
         let metrics = HubMetrics()
         metrics.registerGauges(store: store)

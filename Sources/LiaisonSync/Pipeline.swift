@@ -44,7 +44,9 @@ public struct Pipeline: Service {
         }
     }
 
-    static let batchLimit = 4096
+    /// Small enough that one batch holds the writer for a few milliseconds only: the
+    /// event log's group commit waits for it.
+    static let batchLimit = 512
     static let linger = Duration.milliseconds(10)
 
     /// Applies up to `limit` records after the cursor, in one transaction; returns how many.

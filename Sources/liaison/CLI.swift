@@ -74,7 +74,7 @@ enum Serve {
         let configuration = try ConfigLoader.load(try flags.required("config"))
         let logger = Output.logger(configuration.log)
         let hub = try Hub(configuration: configuration, logger: logger)
-        logger.info("starting", ["version": CLI.version, "store": configuration.store.path, "archive_mode": configuration.archive.mode.rawValue])
+        logger.info("starting", ["version": CLI.version, "store": configuration.store.directory, "archive_mode": configuration.archive.mode.rawValue])
         try await hub.run()
         return 0
     }

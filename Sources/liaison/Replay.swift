@@ -29,7 +29,7 @@ enum Replay {
             return id
         }
         let configuration = try ConfigLoader.load(try flags.required("config"))
-        let store = try SQLiteStore(path: configuration.store.path)
+        let store = try SQLiteStore(directory: configuration.store.directory)
         defer { store.close() }
 
         if flags.flag("dead") {

@@ -15,7 +15,7 @@ enum Status {
         let flags = try Arguments(arguments, valued: ["config", "output"], switches: ["dead"])
         let format = try OutputFormat.parse(flags.value("output"))
         let configuration = try ConfigLoader.load(try flags.required("config"))
-        let store = try SQLiteStore(path: configuration.store.path)
+        let store = try SQLiteStore(directory: configuration.store.directory)
         defer { store.close() }
         let status = try store.status()
         let dead = flags.flag("dead") ? try store.deliveries(status: .dead, limit: 1000) : []

@@ -14,7 +14,7 @@ struct BinaryTests {
         let url = directory.appendingPathComponent("liaison.yaml")
         try """
             server: {listen: "127.0.0.1:\(port)"}
-            store: {path: "\(directory.path)/liaison.db"}
+            store: {directory: "\(directory.path)/data"}
             log: {format: json, level: info}
             bottlecrm: {base_url: "http://127.0.0.1:9", token: unused}
             generic_webhooks:
@@ -74,7 +74,7 @@ struct BinaryTests {
         let confirmed = acked.all
         #expect(confirmed.count >= 1500)
 
-        let store = try SQLiteStore(path: directory.appendingPathComponent("liaison.db").path)
+        let store = try SQLiteStore(directory: directory.appendingPathComponent("data").path)
         defer { store.close() }
         var logged = Set<String>()
         var after: Int64 = 0

@@ -29,7 +29,7 @@ struct PeerTests {
         let config = directory.appendingPathComponent("liaison.yaml")
         try """
             server: {listen: "127.0.0.1:\(port)"}
-            store: {path: "\(directory.path)/liaison.db"}
+            store: {directory: "\(directory.path)/data"}
             log: {format: json, level: debug}
             matrix:
               homeserver: \(peers.synapseURL.absoluteString)

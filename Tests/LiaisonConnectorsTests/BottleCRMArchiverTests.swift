@@ -128,7 +128,8 @@ struct BottleCRMArchiverTests {
         let first = await archiver.perform(try delivery(), ledger: ledger, now: Date())
         guard case .retryable(let reason, _, let uncertain) = first else { Issue.record("\(first)"); return }
         #expect(uncertain, "\(reason)")
-        let retry = await archiver.perform(try delivery(uncertain: true), ledger: ledger, now: Date())
+        // The retry waits long enough for the slow answer (the test suite runs in parallel).
+        let retry = await self.archiver(simulator, timeout: 10).perform(try delivery(uncertain: true), ledger: ledger, now: Date())
         guard case .delivered = retry else { Issue.record("\(retry)"); return }
         #expect(simulator.interactions.filter { $0.body.contains("archive:k1") }.count == 1)
         await simulator.stop()

@@ -6,7 +6,7 @@ import Testing
 struct ConfigurationTests {
     static let valid = """
         server: {listen: "127.0.0.1:9000", max_body_bytes: 2048}
-        store: {path: /tmp/x.db}
+        store: {directory: /tmp/x}
         matrix:
           homeserver: http://127.0.0.1:8008
           as_token: ${AS_TOKEN}
@@ -26,7 +26,7 @@ struct ConfigurationTests {
         let config = try Configuration.parse(yaml: Self.valid, environment: ["AS_TOKEN": "as-secret"])
         #expect(config.server.port == 9000)
         #expect(config.server.maxBodyBytes == 2048)
-        #expect(config.store.path == "/tmp/x.db")
+        #expect(config.store.directory == "/tmp/x")
         #expect(config.matrix?.asToken == "as-secret")
         #expect(config.bottleCRM?.token == "fallback")
         #expect(config.archive.mode == .interval)

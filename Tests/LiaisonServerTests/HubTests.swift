@@ -22,7 +22,7 @@ struct RunningHub {
         var configuration = Configuration()
         configuration.server.port = 0
         configuration.server.maxBodyBytes = maxBody
-        configuration.store.path = directory.appendingPathComponent("liaison.db").path
+        configuration.store.directory = directory.path
         configuration.archive.mode = mode
         configuration.archive.intervalSeconds = 1
         configuration.archive.idleTimeoutSeconds = 1

@@ -18,7 +18,7 @@ BIN=$(swift build -c release --show-bin-path)/liaison
 
 cat > "$WORK/liaison.yaml" <<YAML
 server: {listen: 127.0.0.1:$PORT, threads: 2}
-store: {path: $WORK/liaison.db}
+store: {directory: $WORK/data}
 log: {level: warning, format: json}
 archive: {mode: on_close, idle_timeout_seconds: 86400}
 bottlecrm: {base_url: "http://127.0.0.1:9", token: unused}
@@ -96,7 +96,7 @@ def parse(path):
     return rps, p99, total, int(non2xx.group(1)) if non2xx else 0
 rps, p99, total, bad = parse(f"{work}/wrk-liaison.txt")
 nginx, _, _, _ = parse(f"{work}/wrk-nginx.txt")
-stored = sqlite3.connect(f"{work}/liaison.db").execute("select count(*) from inbound").fetchone()[0]
+stored = sqlite3.connect(f"{work}/data/events.db").execute("select count(*) from inbound").fetchone()[0]
 # wrk counts requests answered; every 2xx must be in the log (some in flight at the end may add a few more).
 acked = total - bad
 print(f"acked={acked} stored={stored} non2xx={bad}", file=sys.stderr)

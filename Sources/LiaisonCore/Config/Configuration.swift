@@ -26,7 +26,8 @@ public struct ServerSettings: Sendable, Equatable {
 }
 
 public struct StoreSettings: Sendable, Equatable {
-    public var path = "data/liaison.db"
+    /// Holds `events.db` (the durable event log) and `state.db`.
+    public var directory = "data"
     /// Appends waiting longer than this are committed together (group commit window).
     public var maxBatch = 4096
 }
@@ -180,7 +181,7 @@ extension Configuration {
         server.finish()
 
         let store = top.section("store")
-        self.store.path = store.string("path") ?? self.store.path
+        self.store.directory = store.string("directory") ?? self.store.directory
         self.store.maxBatch = store.int("max_batch", default: self.store.maxBatch, in: 1...100_000)
         store.finish()
 

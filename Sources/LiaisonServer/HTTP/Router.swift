@@ -53,9 +53,10 @@ public struct Router: Sendable {
         guard pattern.count == path.count else { return nil }
         var parameters = RouteParameters()
         for (expected, actual) in zip(pattern, path) {
-            if expected.hasPrefix("{") && expected.hasSuffix("}") {
+            if expected.first == "{" && expected.last == "}" {
+                let raw = String(actual)
                 parameters.values[String(expected.dropFirst().dropLast())] =
-                    String(actual).removingPercentEncoding ?? String(actual)
+                    raw.contains("%") ? raw.removingPercentEncoding ?? raw : raw
             } else if expected != actual {
                 return nil
             }

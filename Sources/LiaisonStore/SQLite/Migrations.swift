@@ -6,9 +6,10 @@ struct Migration {
 }
 
 enum Migrations {
-    static let all: [Migration] = [
+    /// The event log file: append-only, written by the group committer alone.
+    static let log: [Migration] = [
         Migration(
-            id: "0001_event_log_outbox",
+            id: "0001_event_log",
             sql: """
                 CREATE TABLE inbound (
                     seq INTEGER PRIMARY KEY,
@@ -19,8 +20,18 @@ enum Migrations {
                 );
                 CREATE UNIQUE INDEX inbound_dedupe ON inbound(source, dedupe_key) WHERE dedupe_key IS NOT NULL;
                 CREATE INDEX inbound_received ON inbound(received_at);
+                """
+        ),
+    ]
+
+    /// The state file: what the pipeline derived from the log (with its cursor), the
+    /// outbox and the delivery ledger.
+    static let state: [Migration] = [
+        Migration(
+            id: "0001_conversations_outbox",
+            sql: """
                 CREATE TABLE inbound_rejections (
-                    seq INTEGER PRIMARY KEY REFERENCES inbound(seq),
+                    seq INTEGER PRIMARY KEY,
                     problem TEXT NOT NULL,
                     rejected_at REAL NOT NULL
                 );
@@ -85,7 +96,7 @@ enum Migrations {
 
     /// Applies the steps `database` has not seen yet; returns their ids.
     @discardableResult
-    static func migrate(_ database: SQLiteDatabase, steps: [Migration] = all) throws -> [String] {
+    static func migrate(_ database: SQLiteDatabase, steps: [Migration]) throws -> [String] {
         try database.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
         )

@@ -3,7 +3,8 @@ import LiaisonCore
 
 extension SQLiteStore {
     public func apply(_ batch: [DecodedRecord], cursor: String?, now: Date) throws -> ApplyResult {
-        try write { db in
+        // Messages and conversation counters derive from the log: replayed after a crash.
+        try derivedWrite { db in
             var result = ApplyResult()
             var work = BatchWork(now: now)
             for record in batch {

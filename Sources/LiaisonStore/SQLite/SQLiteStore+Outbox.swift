@@ -135,16 +135,21 @@ extension SQLiteStore {
     }
 
     public func status() throws -> StoreStatus {
-        try read { db in
+        let cursor = try self.cursor(Self.pipelineCursor)
+        let (records, unprocessed) = try readLog { db in
+            (
+                Int(try db.statement("SELECT count(*) FROM inbound").first { $0.int(0) } ?? 0),
+                Int(try db.statement("SELECT count(*) FROM inbound WHERE seq > ?").first([.integer(cursor)]) { $0.int(0) } ?? 0)
+            )
+        }
+        return try read { db in
             func count(_ sql: String, _ values: [SQLiteValue] = []) throws -> Int {
                 Int(try db.statement(sql).first(values) { $0.int(0) } ?? 0)
             }
-            let cursor = try db.statement("SELECT position FROM cursors WHERE name = ?")
-                .first([.text(Self.pipelineCursor)]) { $0.int(0) } ?? 0
             return StoreStatus(
-                inboundRecords: try count("SELECT count(*) FROM inbound"),
+                inboundRecords: records,
                 inboundRejected: try count("SELECT count(*) FROM inbound_rejections"),
-                inboundUnprocessed: try count("SELECT count(*) FROM inbound WHERE seq > ?", [.integer(cursor)]),
+                inboundUnprocessed: unprocessed,
                 conversations: try count("SELECT count(*) FROM conversations"),
                 conversationsWithPending: try count("SELECT count(*) FROM conversations WHERE pending > 0"),
                 messages: try count("SELECT count(*) FROM messages"),

@@ -2,43 +2,56 @@ import Foundation
 import LiaisonCore
 import Synchronization
 
-/// The embedded store: one SQLite file in WAL mode. One writer connection (shared by the
-/// group committer and every other write, as SQLite allows one writer at a time) and one
-/// reader connection, each behind its own lock; handles never leave this type.
+/// The embedded store: a directory with two SQLite files in WAL mode.
+///
+/// - `events.db`, the durable event log: append-only, written only by the group committer,
+///   so an ingest never waits behind other writes (SQLite has one writer per file).
+/// - `state.db`: what the pipeline derived from the log (with the log cursor, in the same
+///   transactions), the outbox and the delivery ledger.
+///
+/// Each file has one writer connection and one reader connection, each behind its own
+/// lock; handles never leave this type.
 public final class SQLiteStore: Store {
     /// The pipeline's position in the inbound log.
     public static let pipelineCursor = "pipeline"
 
-    let writer: SerializedDatabase
-    let reader: SerializedDatabase
+    let logWriter: SerializedDatabase
+    let logReader: SerializedDatabase
+    let stateWriter: SerializedDatabase
+    let stateReader: SerializedDatabase
     private let committer: Mutex<GroupCommitter?>
     /// Called after each group commit (the pipeline waits on it).
     private let appendHooks = HookList()
-    public let path: String
+    public let directory: String
 
-    /// Opens (creating if needed) and migrates the database at `path`.
+    /// Opens (creating if needed) and migrates the store in `directory`.
     /// - Parameter maxBatch: the most records one group commit takes.
-    public init(path: String, maxBatch: Int = 4096) throws {
-        self.path = path
-        if path != ":memory:" {
-            let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
-        let writeConnection = try SQLiteDatabase(path: path)
-        // FULL: a commit is on disk before the webhook is answered (the durability promise).
-        try writeConnection.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
-        try Migrations.migrate(writeConnection)
-        let readConnection = try SQLiteDatabase(path: path)
-        try readConnection.execute("PRAGMA query_only=ON;")
-        writer = SerializedDatabase(writeConnection)
-        reader = SerializedDatabase(readConnection)
+    public init(directory: String, maxBatch: Int = 4096) throws {
+        self.directory = directory
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let (logWriter, logReader) = try Self.open("\(directory)/events.db", migrations: Migrations.log)
+        let (stateWriter, stateReader) = try Self.open("\(directory)/state.db", migrations: Migrations.state)
+        self.logWriter = logWriter
+        self.logReader = logReader
+        self.stateWriter = stateWriter
+        self.stateReader = stateReader
         committer = Mutex(nil)
         let committer = GroupCommitter(
             maxBatch: maxBatch,
-            write: { [writer] records in try writer.withDatabase { try Self.insert(records, into: $0) } },
+            write: { [logWriter] records in try logWriter.withDatabase { try Self.insert(records, into: $0) } },
             committed: { [appendHooks] in appendHooks.callAll() }
         )
         self.committer.withLock { $0 = committer }
+    }
+
+    private static func open(_ path: String, migrations: [Migration]) throws -> (SerializedDatabase, SerializedDatabase) {
+        let writer = try SQLiteDatabase(path: path)
+        // FULL: a commit is on disk before it is acknowledged (the durability promise).
+        try writer.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
+        try Migrations.migrate(writer, steps: migrations)
+        let reader = try SQLiteDatabase(path: path)
+        try reader.execute("PRAGMA query_only=ON;")
+        return (SerializedDatabase(writer), SerializedDatabase(reader))
     }
 
     /// Stops the group committer after it has committed what it holds.
@@ -57,12 +70,33 @@ public final class SQLiteStore: Store {
         appendHooks.add(hook)
     }
 
+    /// A transaction on the state file.
     func write<T>(_ body: (SQLiteDatabase) throws -> T) throws -> T {
-        try writer.withDatabase { database in try database.transaction { try body(database) } }
+        try stateWriter.withDatabase { database in try database.transaction { try body(database) } }
     }
 
+    /// A write whose loss in a power cut costs nothing but redoing it: state derived
+    /// from the durable log, behind a cursor that would move back with it. It skips the
+    /// fsync (synchronous=NORMAL); the next durable commit to the file flushes it too.
+    func derivedWrite<T>(_ body: (SQLiteDatabase) throws -> T) throws -> T {
+        try stateWriter.withDatabase { database in
+            try database.execute("PRAGMA synchronous=NORMAL")
+            defer { try? database.execute("PRAGMA synchronous=FULL") }
+            return try database.transaction { try body(database) }
+        }
+    }
+
+    /// A consistent read of the state file.
     func read<T>(_ body: (SQLiteDatabase) throws -> T) throws -> T {
-        try reader.withDatabase { database in
+        try Self.read(stateReader, body)
+    }
+
+    func readLog<T>(_ body: (SQLiteDatabase) throws -> T) throws -> T {
+        try Self.read(logReader, body)
+    }
+
+    private static func read<T>(_ connection: SerializedDatabase, _ body: (SQLiteDatabase) throws -> T) throws -> T {
+        try connection.withDatabase { database in
             try database.execute("BEGIN")
             defer { try? database.execute("COMMIT") }
             return try body(database)
@@ -104,14 +138,14 @@ public final class SQLiteStore: Store {
     }
 
     public func inbound(after sequence: Int64, limit: Int) throws -> [InboundRecord] {
-        try read { db in
+        try readLog { db in
             try db.statement("SELECT \(Self.inboundColumns) FROM inbound WHERE seq > ? ORDER BY seq LIMIT ?")
                 .rows([.integer(sequence), .integer(Int64(limit))], Self.inboundRecord)
         }
     }
 
     public func inbound(receivedFrom start: Date, to end: Date) throws -> [InboundRecord] {
-        try read { db in
+        try readLog { db in
             try db.statement(
                 "SELECT \(Self.inboundColumns) FROM inbound WHERE received_at >= ? AND received_at < ? ORDER BY seq"
             ).rows([.real(start.timeIntervalSince1970), .real(end.timeIntervalSince1970)], Self.inboundRecord)
