@@ -38,14 +38,13 @@ public final class Hub: Sendable {
             [BottleCRMArchiver(settings: $0, timeout: TimeInterval(configuration.delivery.timeoutSeconds))]
         } ?? []
 
-        let pipelineWakeup = Wakeup()
         let schedulerWakeup = Wakeup()
         let outboxWakeup = Wakeup()
-        store.onAppend { pipelineWakeup.signal() }
-        pipeline = Pipeline(
-            store: store, connectors: inbound, wakeup: pipelineWakeup, metrics: metrics, logger: logger.with(label: "pipeline"),
-            now: now
+        let pipeline = Pipeline(
+            store: store, connectors: inbound, metrics: metrics, logger: logger.with(label: "pipeline"), now: now
         ) { _ in schedulerWakeup.signal() }
+        store.onAppend { pipeline.wake() }
+        self.pipeline = pipeline
         scheduler = ArchiveScheduler(
             store: store, schedule: ArchiveSchedule(configuration.archive), target: configuration.archive.target,
             wakeup: schedulerWakeup, metrics: metrics, logger: logger.with(label: "scheduler"), now: now

@@ -11,7 +11,7 @@ public struct Pipeline: Service {
     public var name: String { "pipeline" }
     private let store: any Store
     private let connectors: [String: any InboundConnector]
-    private let wakeup: Wakeup
+    private let thread = BackgroundThread(name: "liaison-pipeline", niceness: 10)
     private let applied: @Sendable (ApplyResult) -> Void
     private let metrics: HubMetrics
     private let logger: Logger
@@ -19,27 +19,32 @@ public struct Pipeline: Service {
 
     /// - Parameter applied: told what each record changed (wakes the scheduler).
     public init(
-        store: any Store, connectors: [any InboundConnector], wakeup: Wakeup, metrics: HubMetrics, logger: Logger,
+        store: any Store, connectors: [any InboundConnector], metrics: HubMetrics, logger: Logger,
         now: @escaping @Sendable () -> Date = Date.init, applied: @escaping @Sendable (ApplyResult) -> Void
     ) {
         self.store = store
         self.connectors = Dictionary(connectors.map { ($0.source, $0) }, uniquingKeysWith: { first, _ in first })
-        self.wakeup = wakeup
         self.metrics = metrics
         self.logger = logger
         self.now = now
         self.applied = applied
     }
 
+    /// New records are in the log (called after each group commit).
+    public func wake() { thread.signal() }
+
+    /// Runs on its own thread below normal priority: see `BackgroundThread`.
     public func run() async throws {
-        while !Task.isCancelled {
-            let applied = try drain(limit: Self.batchLimit)
-            if applied == 0 {
-                await wakeup.wait(until: .now + .seconds(5))
-            } else if applied < Self.batchLimit {
-                // Under load, let a few milliseconds of records gather so that one
-                // transaction carries many; a lone record still goes at once (above).
-                try? await Task.sleep(for: Self.linger)
+        try await thread.run { [thread] in
+            while !thread.isStopping {
+                let applied = try drain(limit: Self.batchLimit)
+                if applied == 0 {
+                    thread.wait(timeout: .seconds(5))
+                } else if applied < Self.batchLimit {
+                    // Under load, let a few milliseconds of records gather so that one
+                    // transaction carries many; a lone record still goes at once (above).
+                    Thread.sleep(forTimeInterval: Self.linger)
+                }
             }
         }
     }
@@ -47,7 +52,7 @@ public struct Pipeline: Service {
     /// Small enough that one batch holds the writer for a few milliseconds only: the
     /// event log's group commit waits for it.
     static let batchLimit = 512
-    static let linger = Duration.milliseconds(10)
+    static let linger: TimeInterval = 0.01
 
     /// Applies up to `limit` records after the cursor, in one transaction; returns how many.
     @discardableResult

@@ -52,7 +52,7 @@ enum Replay {
         var inbound: [any InboundConnector] = configuration.genericSources.map { GenericWebhook(name: $0.key, settings: $0.value) }
         if let matrix = configuration.matrix { inbound.append(MatrixAppService(settings: matrix)) }
         let pipeline = Pipeline(
-            store: store, connectors: inbound, wakeup: Wakeup(), metrics: HubMetrics(), logger: Output.logger(configuration.log)
+            store: store, connectors: inbound, metrics: HubMetrics(), logger: Output.logger(configuration.log)
         ) { _ in }
         let result = try pipeline.replay(records)
         if format == .json {
