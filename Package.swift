@@ -7,7 +7,7 @@ let package = Package(
     name: "Liaison",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "liaison", targets: ["liaison"]),
+        .executable(name: "liaison", targets: ["liaison"])
     ],
     targets: [
         // C libraries from Debian, each behind a module map.
@@ -46,10 +46,13 @@ let package = Package(
         .testTarget(
             name: "LiaisonServerTests",
             dependencies: [
-                "LiaisonServer", "LiaisonSync", "LiaisonConnectors", "LiaisonStore", "LiaisonCore", "LiaisonTestSupport",
+                "LiaisonServer", "LiaisonSync", "LiaisonConnectors", "LiaisonStore", "LiaisonCore",
+                "LiaisonTestSupport",
             ]
         ),
         // Drives the real `liaison` binary against real Synapse and BottleCRM (started by `make test`).
-        .testTarget(name: "IntegrationTests", dependencies: ["LiaisonCore", "LiaisonStore", "LiaisonConnectors", "LiaisonTestSupport"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["LiaisonCore", "LiaisonStore", "LiaisonConnectors", "LiaisonTestSupport"]),
     ]
 )

@@ -30,13 +30,16 @@ public final class Hub: Sendable {
 
         let matrix = configuration.matrix.map(MatrixAppService.init)
         let generic = Dictionary(
-            uniqueKeysWithValues: configuration.genericSources.map { ($0.key, GenericWebhook(name: $0.key, settings: $0.value)) }
+            uniqueKeysWithValues: configuration.genericSources.map {
+                ($0.key, GenericWebhook(name: $0.key, settings: $0.value))
+            }
         )
         var inbound: [any InboundConnector] = Array(generic.values)
         if let matrix { inbound.append(matrix) }
-        let outbound = outbound ?? configuration.bottleCRM.map {
-            [BottleCRMArchiver(settings: $0, timeout: TimeInterval(configuration.delivery.timeoutSeconds))]
-        } ?? []
+        let outbound =
+            outbound ?? configuration.bottleCRM.map {
+                [BottleCRMArchiver(settings: $0, timeout: TimeInterval(configuration.delivery.timeoutSeconds))]
+            } ?? []
 
         let schedulerWakeup = Wakeup()
         let outboxWakeup = Wakeup()
@@ -55,7 +58,9 @@ public final class Hub: Sendable {
             logger: logger.with(label: "outbox"), now: now
         )
 
-        var router = Router { status in metrics.eventsReceived.increment(); metrics.rejected(status == 404 ? "unknown_route" : "method_not_allowed") }
+        var router = Router { status in
+            metrics.eventsReceived.increment(); metrics.rejected(status == 404 ? "unknown_route" : "method_not_allowed")
+        }
         OperationsRoutes(store: store, metrics: metrics).register(in: &router)
         IngestRoutes(store: store, metrics: metrics, matrix: matrix, generic: generic, now: now).register(in: &router)
         let routes = router
@@ -70,7 +75,9 @@ public final class Hub: Sendable {
     public func run(signals: [Int32] = [SIGTERM, SIGINT]) async throws {
         try server.start()
         defer { store.close() }
-        let services: [any Service] = [HTTPService(server: server, logger: logger.with(label: "http")), pipeline, scheduler, outbox]
+        let services: [any Service] = [
+            HTTPService(server: server, logger: logger.with(label: "http")), pipeline, scheduler, outbox,
+        ]
         try await ServiceGroup(services: services, logger: logger.with(label: "hub"), signals: signals).run()
         logger.info("stopped")
     }

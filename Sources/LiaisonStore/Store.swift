@@ -30,7 +30,8 @@ public protocol Store: AnyObject, Sendable {
     /// Turns the pending messages up to `throughMessage` into one outbox entry (or into
     /// nothing, when there is nothing to archive), atomically. Messages that arrived
     /// after the plan was made stay pending.
-    func scheduleArchive(of conversation: ConversationID, throughMessage: Int64, delivery: NewDelivery?, now: Date) throws
+    func scheduleArchive(of conversation: ConversationID, throughMessage: Int64, delivery: NewDelivery?, now: Date)
+        throws
 
     // MARK: Outbox
 
@@ -110,7 +111,8 @@ public struct NewDelivery: Sendable, Equatable {
     public var idempotencyKey: IdempotencyKey
     public var payload: [UInt8]
 
-    public init(target: String, operation: String, partition: String, idempotencyKey: IdempotencyKey, payload: [UInt8]) {
+    public init(target: String, operation: String, partition: String, idempotencyKey: IdempotencyKey, payload: [UInt8])
+    {
         self.target = target
         self.operation = operation
         self.partition = partition

@@ -68,7 +68,10 @@ public struct ArchiveScheduler: Service {
             metrics.transcriptsPlanned.increment()
             logger.info(
                 "transcript planned",
-                ["conversation": conversation.rawValue, "messages": "\(pending.entries.count)", "trigger": trigger.rawValue]
+                [
+                    "conversation": conversation.rawValue, "messages": "\(pending.entries.count)",
+                    "trigger": trigger.rawValue,
+                ]
             )
         } else {
             logger.debug("no customer in conversation; messages not archived", ["conversation": conversation.rawValue])
@@ -84,7 +87,9 @@ public struct ArchiveScheduler: Service {
             return nil
         }
         let key = IdempotencyKey(
-            "archive:" + SHA256Digest.hex("\(pending.conversation.rawValue)\n\(first.message.id)\n\(last.message.id)").prefix(32)
+            "archive:"
+                + SHA256Digest.hex("\(pending.conversation.rawValue)\n\(first.message.id)\n\(last.message.id)").prefix(
+                    32)
         )
         let lines = pending.entries.map { entry in
             Transcript.Line(

@@ -27,14 +27,16 @@ public struct HubMetrics: Sendable {
     public init(registry: MetricsRegistry = MetricsRegistry()) {
         self.registry = registry
         eventsReceived = registry.counter("liaison_events_received_total", help: "Inbound requests to event endpoints.")
-        eventsStored = registry.counter("liaison_events_stored_total", help: "Inbound events committed to the durable log.")
+        eventsStored = registry.counter(
+            "liaison_events_stored_total", help: "Inbound events committed to the durable log.")
         eventsDuplicate = registry.counter(
             "liaison_events_duplicate_total", help: "Inbound events acknowledged as already stored (same dedupe key)."
         )
         var rejections: [String: Counter] = [:]
         for reason in Self.rejectionReasons {
             rejections[reason] = registry.counter(
-                "liaison_events_rejected_total", help: "Inbound requests refused, by reason.", labels: "reason=\"\(reason)\""
+                "liaison_events_rejected_total", help: "Inbound requests refused, by reason.",
+                labels: "reason=\"\(reason)\""
             )
         }
         self.rejections = rejections
@@ -43,15 +45,20 @@ public struct HubMetrics: Sendable {
         )
         eventsProcessed = registry.counter("liaison_pipeline_events_total", help: "Log records the pipeline applied.")
         eventsUnusable = registry.counter(
-            "liaison_pipeline_unusable_total", help: "Log records the pipeline could not decode (kept, with the reason)."
+            "liaison_pipeline_unusable_total",
+            help: "Log records the pipeline could not decode (kept, with the reason)."
         )
-        transcriptsPlanned = registry.counter("liaison_transcripts_planned_total", help: "Transcripts put in the outbox.")
-        deliveriesOK = registry.counter("liaison_deliveries_total", help: "Deliveries by outcome.", labels: "outcome=\"ok\"")
+        transcriptsPlanned = registry.counter(
+            "liaison_transcripts_planned_total", help: "Transcripts put in the outbox.")
+        deliveriesOK = registry.counter(
+            "liaison_deliveries_total", help: "Deliveries by outcome.", labels: "outcome=\"ok\"")
         deliveriesRetried = registry.counter(
             "liaison_deliveries_total", help: "Deliveries by outcome.", labels: "outcome=\"retried\""
         )
-        deliveriesDead = registry.counter("liaison_deliveries_total", help: "Deliveries by outcome.", labels: "outcome=\"dead\"")
-        deliveryLatency = registry.histogram("liaison_delivery_attempt_seconds", help: "Duration of one delivery attempt.")
+        deliveriesDead = registry.counter(
+            "liaison_deliveries_total", help: "Deliveries by outcome.", labels: "outcome=\"dead\"")
+        deliveryLatency = registry.histogram(
+            "liaison_delivery_attempt_seconds", help: "Duration of one delivery attempt.")
         endToEndLatency = registry.histogram(
             "liaison_delivery_age_seconds", help: "From a delivery's creation to its success.",
             histogram: Histogram(bounds: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600])

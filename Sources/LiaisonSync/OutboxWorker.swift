@@ -36,8 +36,10 @@ public struct OutboxWorker: Service {
         try await withThrowingTaskGroup(of: String.self) { group in
             var busy: Set<String> = []
             while !Task.isCancelled {
-                let due = busy.count < concurrency
-                    ? try store.dueDeliveries(now: now(), limit: concurrency - busy.count, excludingPartitions: busy) : []
+                let due =
+                    busy.count < concurrency
+                    ? try store.dueDeliveries(now: now(), limit: concurrency - busy.count, excludingPartitions: busy)
+                    : []
                 for delivery in due {
                     busy.insert(delivery.partition)
                     group.addTask {
@@ -74,7 +76,8 @@ public struct OutboxWorker: Service {
         let started = ContinuousClock.now
         let outcome: DeliveryOutcome
         if let connector = connectors[delivery.target] {
-            outcome = await connector.perform(delivery, ledger: StoreLedger(store: store, target: delivery.target, now: now), now: now())
+            outcome = await connector.perform(
+                delivery, ledger: StoreLedger(store: store, target: delivery.target, now: now), now: now())
         } else {
             outcome = .permanent(reason: "no connector is configured for target '\(delivery.target)'")
         }
@@ -94,7 +97,12 @@ public struct OutboxWorker: Service {
             try store.markDelivered(delivery.id, remoteID: remoteID, now: time)
             metrics.deliveriesOK.increment()
             metrics.endToEndLatency.observe(time.timeIntervalSince(delivery.createdAt))
-            logger.info("delivered", ["delivery": "\(delivery.id)", "target": delivery.target, "remote_id": remoteID, "attempts": "\(attempts)"])
+            logger.info(
+                "delivered",
+                [
+                    "delivery": "\(delivery.id)", "target": delivery.target, "remote_id": remoteID,
+                    "attempts": "\(attempts)",
+                ])
         case let .retryable(reason, after, uncertain):
             var random = SystemRandomNumberGenerator()
             if let delay = policy.delay(afterAttempts: attempts, retryAfter: after, using: &random) {
@@ -103,12 +111,16 @@ public struct OutboxWorker: Service {
                 metrics.deliveriesRetried.increment()
                 logger.warning(
                     "delivery failed, will retry",
-                    ["delivery": "\(delivery.id)", "attempts": "\(attempts)", "retry_in_ms": "\(delay / .milliseconds(1))", "reason": reason]
+                    [
+                        "delivery": "\(delivery.id)", "attempts": "\(attempts)",
+                        "retry_in_ms": "\(delay / .milliseconds(1))", "reason": reason,
+                    ]
                 )
             } else {
                 try store.markDead(delivery.id, error: "gave up after \(attempts) attempts: \(reason)", now: time)
                 metrics.deliveriesDead.increment()
-                logger.error("delivery dead", ["delivery": "\(delivery.id)", "attempts": "\(attempts)", "reason": reason])
+                logger.error(
+                    "delivery dead", ["delivery": "\(delivery.id)", "attempts": "\(attempts)", "reason": reason])
             }
         case .permanent(let reason):
             try store.markDead(delivery.id, error: reason, now: time)

@@ -99,7 +99,8 @@ public struct Pipeline: Service {
             meaning = .unusable(problem: "no connector is configured for source '\(record.source)'")
         }
         if case .unusable(let problem) = meaning {
-            logger.warning("log record unusable", ["seq": "\(record.sequence)", "source": record.source, "problem": problem])
+            logger.warning(
+                "log record unusable", ["seq": "\(record.sequence)", "source": record.source, "problem": problem])
         }
         return DecodedRecord(sequence: record.sequence, meaning: meaning)
     }

@@ -25,7 +25,11 @@ public final class Wakeup: Sendable {
 
     /// Returns on a signal, at `deadline`, or on cancellation, whichever is first.
     public func wait(until deadline: ContinuousClock.Instant?) async {
-        if state.withLock({ state in defer { state.pending = false }; return state.pending }) { return }
+        if state.withLock({ state in
+            defer { state.pending = false }; return state.pending
+        }) {
+            return
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.waitForSignal() }
             if let deadline {

@@ -74,7 +74,12 @@ enum Serve {
         let configuration = try ConfigLoader.load(try flags.required("config"))
         let logger = Output.logger(configuration.log)
         let hub = try Hub(configuration: configuration, logger: logger)
-        logger.info("starting", ["version": CLI.version, "store": configuration.store.directory, "archive_mode": configuration.archive.mode.rawValue])
+        logger.info(
+            "starting",
+            [
+                "version": CLI.version, "store": configuration.store.directory,
+                "archive_mode": configuration.archive.mode.rawValue,
+            ])
         try await hub.run()
         return 0
     }
@@ -97,15 +102,22 @@ enum Check {
             if json {
                 Output.json(["valid": true])
             } else {
-                let sources = [configuration.matrix != nil ? "matrix" : nil] + configuration.genericSources.keys.sorted().map { "generic.\($0)" }
-                Output.out("ok: \(path) is valid (inbound: \(sources.compactMap { $0 }.joined(separator: ", ")); archive: \(configuration.archive.mode.rawValue) → \(configuration.archive.target))")
+                let sources =
+                    [configuration.matrix != nil ? "matrix" : nil]
+                    + configuration.genericSources.keys.sorted().map { "generic.\($0)" }
+                Output.out(
+                    "ok: \(path) is valid (inbound: \(sources.compactMap { $0 }.joined(separator: ", ")); archive: \(configuration.archive.mode.rawValue) → \(configuration.archive.target))"
+                )
             }
             return 0
         } catch {
             if json {
                 struct Problem: Encodable { var path: String; var line: Int?; var problem: String }
                 struct Report: Encodable { var valid: Bool; var errors: [Problem] }
-                Output.json(Report(valid: false, errors: error.errors.map { Problem(path: $0.path, line: $0.line, problem: $0.problem) }))
+                Output.json(
+                    Report(
+                        valid: false,
+                        errors: error.errors.map { Problem(path: $0.path, line: $0.line, problem: $0.problem) }))
             } else {
                 for problem in error.errors { Output.err("config error: \(problem)") }
             }

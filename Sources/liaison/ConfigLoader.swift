@@ -6,7 +6,9 @@ enum ConfigLoader {
     static func load(_ path: String) throws(ConfigErrors) -> Configuration {
         guard let data = FileManager.default.contents(atPath: path) else {
             let exists = FileManager.default.fileExists(atPath: path)
-            throw ConfigErrors([ConfigError(path: "", line: nil, problem: exists ? "cannot read \(path)" : "\(path) does not exist")])
+            throw ConfigErrors([
+                ConfigError(path: "", line: nil, problem: exists ? "cannot read \(path)" : "\(path) does not exist")
+            ])
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw ConfigErrors([ConfigError(path: "", line: nil, problem: "\(path) is not UTF-8 text")])

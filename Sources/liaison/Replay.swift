@@ -19,13 +19,16 @@ enum Replay {
 
     static func run(_ arguments: [String]) async throws -> Int32 {
         if CLI.help(arguments, help) { return 0 }
-        let flags = try Arguments(arguments, valued: ["config", "id", "since", "until", "output"], switches: ["dead", "events"])
+        let flags = try Arguments(
+            arguments, valued: ["config", "id", "since", "until", "output"], switches: ["dead", "events"])
         let format = try OutputFormat.parse(flags.value("output"))
         guard flags.flag("dead") != flags.flag("events") else {
             throw UsageError(description: "give exactly one of --dead or --events")
         }
         let ids = try flags.all("id").map { text -> Int64 in
-            guard let id = Int64(text) else { throw UsageError(description: "--id must be a delivery number, not '\(text)'") }
+            guard let id = Int64(text) else {
+                throw UsageError(description: "--id must be a delivery number, not '\(text)'")
+            }
             return id
         }
         let configuration = try ConfigLoader.load(try flags.required("config"))
@@ -49,7 +52,9 @@ enum Replay {
             end = .distantFuture
         }
         let records = try store.inbound(receivedFrom: start, to: end)
-        var inbound: [any InboundConnector] = configuration.genericSources.map { GenericWebhook(name: $0.key, settings: $0.value) }
+        var inbound: [any InboundConnector] = configuration.genericSources.map {
+            GenericWebhook(name: $0.key, settings: $0.value)
+        }
         if let matrix = configuration.matrix { inbound.append(MatrixAppService(settings: matrix)) }
         let pipeline = Pipeline(
             store: store, connectors: inbound, metrics: HubMetrics(), logger: Output.logger(configuration.log)

@@ -20,15 +20,24 @@ enum Status {
         let status = try store.status()
         let dead = flags.flag("dead") ? try store.deliveries(status: .dead, limit: 1000) : []
         if format == .json {
-            struct DeadLetter: Encodable { var id: Int64; var target: String; var partition: String; var attempts: Int; var error: String? }
+            struct DeadLetter: Encodable {
+                var id: Int64; var target: String; var partition: String; var attempts: Int; var error: String?
+            }
             struct Report: Encodable { var status: StoreStatus; var dead: [DeadLetter]? }
-            Output.json(Report(
-                status: status,
-                dead: flags.flag("dead") ? dead.map { DeadLetter(id: $0.id, target: $0.target, partition: $0.partition, attempts: $0.attempts, error: $0.lastError) } : nil
-            ))
+            Output.json(
+                Report(
+                    status: status,
+                    dead: flags.flag("dead")
+                        ? dead.map {
+                            DeadLetter(
+                                id: $0.id, target: $0.target, partition: $0.partition, attempts: $0.attempts,
+                                error: $0.lastError)
+                        } : nil
+                ))
             return 0
         }
-        Output.out("""
+        Output.out(
+            """
             event log     \(status.inboundRecords) records, \(status.inboundUnprocessed) waiting for the pipeline, \(status.inboundRejected) unusable
             conversations \(status.conversations) (\(status.conversationsWithPending) with messages not yet archived), \(status.messages) messages
             outbox        \(status.deliveriesPending) pending, \(status.deliveriesRetrying) retrying, \(status.deliveriesDelivered) delivered, \(status.deliveriesDead) dead
@@ -37,7 +46,9 @@ enum Status {
             Output.out("oldest pending delivery since \(oldest.iso8601Milliseconds)")
         }
         for letter in dead {
-            Output.out("dead #\(letter.id) \(letter.target) \(letter.operation) partition=\(letter.partition) attempts=\(letter.attempts): \(letter.lastError ?? "")")
+            Output.out(
+                "dead #\(letter.id) \(letter.target) \(letter.operation) partition=\(letter.partition) attempts=\(letter.attempts): \(letter.lastError ?? "")"
+            )
         }
         return 0
     }

@@ -13,18 +13,19 @@ struct BinaryTests {
     func config(directory: URL, port: Int) throws -> URL {
         let url = directory.appendingPathComponent("liaison.yaml")
         try """
-            server: {listen: "127.0.0.1:\(port)"}
-            store: {directory: "\(directory.path)/data"}
-            log: {format: json, level: info}
-            bottlecrm: {base_url: "http://127.0.0.1:9", token: unused}
-            generic_webhooks:
-              load: {secret: \(Self.secret)}
-            """.write(to: url, atomically: true, encoding: .utf8)
+        server: {listen: "127.0.0.1:\(port)"}
+        store: {directory: "\(directory.path)/data"}
+        log: {format: json, level: info}
+        bottlecrm: {base_url: "http://127.0.0.1:9", token: unused}
+        generic_webhooks:
+          load: {secret: \(Self.secret)}
+        """.write(to: url, atomically: true, encoding: .utf8)
         return url
     }
 
     func temporaryDirectory() throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-bin-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "liaison-bin-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return directory
     }
@@ -50,12 +51,15 @@ struct BinaryTests {
                     while true {
                         let id = "s\(sender)-\(index)"
                         let body = try JSONSerialization.data(withJSONObject: [
-                            "id": id, "conversation": "c\(sender)", "text": "message \(index)", "sender": ["id": "u\(sender)"],
+                            "id": id, "conversation": "c\(sender)", "text": "message \(index)",
+                            "sender": ["id": "u\(sender)"],
                         ])
                         do {
                             let reply = try await client.send(
                                 "POST", "/hooks/generic/load",
-                                headers: ["X-Liaison-Signature": GenericWebhook.sign(body: Array(body), secret: Self.secret)], body: body
+                                headers: [
+                                    "X-Liaison-Signature": GenericWebhook.sign(body: Array(body), secret: Self.secret)
+                                ], body: body
                             )
                             if (200..<300).contains(reply.status) { acked.insert(id) }
                         } catch {
@@ -99,9 +103,13 @@ struct BinaryTests {
         let configURL = try config(directory: directory, port: port)
         let client = HTTPTestClient(base: URL(string: "http://127.0.0.1:\(port)")!)
         let body = Data(#"{"id":"m1","conversation":"c","text":"hi","sender":{"id":"u"}}"#.utf8)
-        let headers = ["X-Liaison-Signature": GenericWebhook.sign(body: Array(body), secret: Self.secret), "X-Liaison-Delivery": "once"]
+        let headers = [
+            "X-Liaison-Signature": GenericWebhook.sign(body: Array(body), secret: Self.secret),
+            "X-Liaison-Delivery": "once",
+        ]
         for round in 0..<2 {
-            let liaison = try LiaisonProcess(arguments: ["serve", "--config", configURL.path], log: directory.appendingPathComponent("log\(round)"))
+            let liaison = try LiaisonProcess(
+                arguments: ["serve", "--config", configURL.path], log: directory.appendingPathComponent("log\(round)"))
             #expect(await eventually { (try? await client.send("GET", "/healthz").status) == 200 }, "\(liaison.log)")
             let reply = try await client.send("POST", "/hooks/generic/load", headers: headers, body: body)
             #expect(reply.json["status"] as? String == (round == 0 ? "stored" : "duplicate"))
@@ -125,7 +133,9 @@ struct BinaryTests {
             #expect(result.output.contains("server.listen (line 1): 'nowhere' is not host:port"), "\(result.output)")
             #expect(result.output.contains("archive.mode (line 2)"))
         }
-        #expect(try LiaisonProcess.run(["check", "--config", directory.appendingPathComponent("missing.yaml").path]).code == 2)
+        #expect(
+            try LiaisonProcess.run(["check", "--config", directory.appendingPathComponent("missing.yaml").path]).code
+                == 2)
         #expect(try LiaisonProcess.run(["serve", "--bogus"]).code == 2)
         #expect(try LiaisonProcess.run(["frobnicate"]).code == 2)
         for command in ["serve", "check", "status", "replay"] {

@@ -4,7 +4,9 @@ import Testing
 
 /// End to end with the real binary, a real Matrix Synapse and a real BottleCRM, as
 /// started by `make test` (`scripts/test.sh`). Without `LIAISON_PEERS` these are skipped.
-@Suite("Matrix → BottleCRM with real peers", .serialized, .enabled(if: Peers.current != nil, "set LIAISON_PEERS (make test does)"))
+@Suite(
+    "Matrix → BottleCRM with real peers", .serialized,
+    .enabled(if: Peers.current != nil, "set LIAISON_PEERS (make test does)"))
 struct PeerTests {
     let peers = Peers.current!
     var agent: MatrixTestClient { MatrixTestClient(homeserver: peers.synapseURL, token: peers.agentToken) }
@@ -20,7 +22,8 @@ struct PeerTests {
     }
 
     func prepare(mode: String = "on_close", timeout: Int = 3) throws -> Run {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-peer-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "liaison-peer-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let tag = UUID().uuidString.prefix(8).lowercased()
         let email = "alice.\(tag)@example.com"
@@ -28,21 +31,21 @@ struct PeerTests {
         let port = peers.appServiceURL.port ?? 9009
         let config = directory.appendingPathComponent("liaison.yaml")
         try """
-            server: {listen: "127.0.0.1:\(port)"}
-            store: {directory: "\(directory.path)/data"}
-            log: {format: json, level: debug}
-            matrix:
-              homeserver: \(peers.synapseURL.absoluteString)
-              as_token: \(peers.asToken)
-              hs_token: \(peers.hsToken)
-              bot_user: "@liaison_bot:localhost"
-              employees: {users: ["@agent:localhost"]}
-              profiles:
-                "@alice:localhost": {name: "\(name)", email: "\(email)"}
-            bottlecrm: {base_url: "\(peers.crmURL.absoluteString)", token: "\(peers.crmToken)"}
-            archive: {mode: \(mode), idle_timeout_seconds: 3600}
-            delivery: {timeout_seconds: \(timeout), base_backoff_ms: 200, max_backoff_ms: 1000, max_attempts: 50}
-            """.write(to: config, atomically: true, encoding: .utf8)
+        server: {listen: "127.0.0.1:\(port)"}
+        store: {directory: "\(directory.path)/data"}
+        log: {format: json, level: debug}
+        matrix:
+          homeserver: \(peers.synapseURL.absoluteString)
+          as_token: \(peers.asToken)
+          hs_token: \(peers.hsToken)
+          bot_user: "@liaison_bot:localhost"
+          employees: {users: ["@agent:localhost"]}
+          profiles:
+            "@alice:localhost": {name: "\(name)", email: "\(email)"}
+        bottlecrm: {base_url: "\(peers.crmURL.absoluteString)", token: "\(peers.crmToken)"}
+        archive: {mode: \(mode), idle_timeout_seconds: 3600}
+        delivery: {timeout_seconds: \(timeout), base_backoff_ms: 200, max_backoff_ms: 1000, max_attempts: 50}
+        """.write(to: config, atomically: true, encoding: .utf8)
         return Run(directory: directory, config: config, email: email, name: name)
     }
 
@@ -84,33 +87,37 @@ struct PeerTests {
     func archiveOnClose() async throws {
         let run = try prepare()
         try await with(run) { liaison in
-        let room = try await room("Support: pricing")
-        try await alice.send(room, "Hi, we are interested in the API plan")
-        try await agent.send(room, "Happy to help. What budget do you have in mind?")
-        try await alice.send(room, "Around 50k, we decide next month")
-        try await agent.send(room, "!close")
+            let room = try await room("Support: pricing")
+            try await alice.send(room, "Hi, we are interested in the API plan")
+            try await agent.send(room, "Happy to help. What budget do you have in mind?")
+            try await alice.send(room, "Around 50k, we decide next month")
+            try await agent.send(room, "!close")
 
-        var bodies: [String] = []
-        let arrived = await eventually(timeout: .seconds(30)) {
-            bodies = (try? await transcripts(run)) ?? []
-            return !bodies.isEmpty
-        }
-        #expect(arrived, "no transcript in BottleCRM; liaison log:\n\(liaison.log.suffix(3000))")
-        #expect(bodies.count == 1)
-        let body = bodies.first ?? ""
-        #expect(body.contains("\(run.name): Hi, we are interested in the API plan"))
-        #expect(body.contains("agent: Happy to help") || body.contains("Agent: Happy to help") || body.contains(": Happy to help"))
-        #expect(body.contains("\(run.name): Around 50k, we decide next month"))
-        #expect(!body.contains("!close"))
-        let contact = try #require(try await crm.contacts(email: run.email).first)
-        #expect(contact["first_name"] as? String == "Alice")
+            var bodies: [String] = []
+            let arrived = await eventually(timeout: .seconds(30)) {
+                bodies = (try? await transcripts(run)) ?? []
+                return !bodies.isEmpty
+            }
+            #expect(arrived, "no transcript in BottleCRM; liaison log:\n\(liaison.log.suffix(3000))")
+            #expect(bodies.count == 1)
+            let body = bodies.first ?? ""
+            #expect(body.contains("\(run.name): Hi, we are interested in the API plan"))
+            #expect(
+                body.contains("agent: Happy to help") || body.contains("Agent: Happy to help")
+                    || body.contains(": Happy to help"))
+            #expect(body.contains("\(run.name): Around 50k, we decide next month"))
+            #expect(!body.contains("!close"))
+            let contact = try #require(try await crm.contacts(email: run.email).first)
+            #expect(contact["first_name"] as? String == "Alice")
 
-        // Replaying every logged event and every dead letter creates nothing twice.
-        let replay = try LiaisonProcess.run(["replay", "--config", run.config.path, "--events", "--since", "2000-01-01T00:00:00Z"])
-        #expect(replay.code == 0, "\(replay.output)")
-        #expect(replay.output.contains("0 new messages"), "\(replay.output)")
-        try await Task.sleep(for: .seconds(3))
-        #expect(try await transcripts(run).count == 1)
+            // Replaying every logged event and every dead letter creates nothing twice.
+            let replay = try LiaisonProcess.run([
+                "replay", "--config", run.config.path, "--events", "--since", "2000-01-01T00:00:00Z",
+            ])
+            #expect(replay.code == 0, "\(replay.output)")
+            #expect(replay.output.contains("0 new messages"), "\(replay.output)")
+            try await Task.sleep(for: .seconds(3))
+            #expect(try await transcripts(run).count == 1)
         }
     }
 
@@ -124,7 +131,8 @@ struct PeerTests {
             try await alice.send(room, "first message before the restart")
             // Wait until the message is in the log, then crash.
             _ = await eventually(timeout: .seconds(10)) {
-                (try? LiaisonProcess.run(["status", "--config", run.config.path]).output.contains(" 1 messages")) == true
+                (try? LiaisonProcess.run(["status", "--config", run.config.path]).output.contains(" 1 messages"))
+                    == true
             }
         } catch {
             await first.terminate()
@@ -134,14 +142,14 @@ struct PeerTests {
         try await alice.send(room, "second message while Liaison is down")
         try await agent.send(room, "!close")
         try await with(run) { liaison in
-        var bodies: [String] = []
-        let arrived = await eventually(timeout: .seconds(90)) {
-            bodies = (try? await transcripts(run)) ?? []
-            return bodies.contains { $0.contains("second message while Liaison is down") }
-        }
-        #expect(arrived, "transcript incomplete: \(bodies); log:\n\(liaison.log.suffix(3000))")
-        #expect(bodies.count == 1)
-        #expect(bodies.first?.contains("first message before the restart") == true)
+            var bodies: [String] = []
+            let arrived = await eventually(timeout: .seconds(90)) {
+                bodies = (try? await transcripts(run)) ?? []
+                return bodies.contains { $0.contains("second message while Liaison is down") }
+            }
+            #expect(arrived, "transcript incomplete: \(bodies); log:\n\(liaison.log.suffix(3000))")
+            #expect(bodies.count == 1)
+            #expect(bodies.first?.contains("first message before the restart") == true)
         }
     }
 
@@ -149,26 +157,26 @@ struct PeerTests {
     func crmOutage() async throws {
         let run = try prepare(timeout: 1)
         try await with(run) { liaison in
-        let room = try await room("Support: outage")
-        try await alice.send(room, "message during a CRM outage")
-        // Pause the CRM's server: requests time out, the outcome is uncertain.
-        kill(peers.crmPID, SIGSTOP)
-        try await agent.send(room, "!close")
-        let retried = await eventually(timeout: .seconds(20)) {
-            liaison.log.contains("delivery failed, will retry")
-        }
-        kill(peers.crmPID, SIGCONT)
-        #expect(retried, "no retry seen: \(liaison.log.suffix(2000))")
-        var bodies: [String] = []
-        let arrived = await eventually(timeout: .seconds(60)) {
-            bodies = (try? await transcripts(run)) ?? []
-            return !bodies.isEmpty && liaison.log.contains("\"msg\":\"delivered\"")
-        }
-        #expect(arrived, "no transcript after the outage: \(liaison.log.suffix(3000))")
-        try await Task.sleep(for: .seconds(2))
-        bodies = try await transcripts(run)
-        #expect(bodies.count == 1, "\(bodies)")
-        #expect(try await crm.contacts(email: run.email).count == 1)
+            let room = try await room("Support: outage")
+            try await alice.send(room, "message during a CRM outage")
+            // Pause the CRM's server: requests time out, the outcome is uncertain.
+            kill(peers.crmPID, SIGSTOP)
+            try await agent.send(room, "!close")
+            let retried = await eventually(timeout: .seconds(20)) {
+                liaison.log.contains("delivery failed, will retry")
+            }
+            kill(peers.crmPID, SIGCONT)
+            #expect(retried, "no retry seen: \(liaison.log.suffix(2000))")
+            var bodies: [String] = []
+            let arrived = await eventually(timeout: .seconds(60)) {
+                bodies = (try? await transcripts(run)) ?? []
+                return !bodies.isEmpty && liaison.log.contains("\"msg\":\"delivered\"")
+            }
+            #expect(arrived, "no transcript after the outage: \(liaison.log.suffix(3000))")
+            try await Task.sleep(for: .seconds(2))
+            bodies = try await transcripts(run)
+            #expect(bodies.count == 1, "\(bodies)")
+            #expect(try await crm.contacts(email: run.email).count == 1)
         }
     }
 }

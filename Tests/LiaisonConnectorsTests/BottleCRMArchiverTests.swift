@@ -19,21 +19,29 @@ struct BottleCRMArchiverTests {
         email: "li.na@example.com", phone: "+8613800138000"
     )
 
-    func delivery(key: String = "archive:k1", customer: Participant = customer, uncertain: Bool = false) throws -> Delivery {
+    func delivery(key: String = "archive:k1", customer: Participant = customer, uncertain: Bool = false) throws
+        -> Delivery
+    {
         let transcript = Transcript(
             conversation: ConversationID("matrix:!r"), channel: "Matrix", customer: customer, trigger: .closed,
-            lines: [.init(sentAt: Date(timeIntervalSince1970: 1_795_514_400), speaker: "李娜", role: .customer, text: "预算五万")],
+            lines: [
+                .init(sentAt: Date(timeIntervalSince1970: 1_795_514_400), speaker: "李娜", role: .customer, text: "预算五万")
+            ],
             key: IdempotencyKey(key)
         )
         return Delivery(
-            id: 1, target: "bottlecrm", operation: BottleCRMArchiver.archiveOperation, partition: customer.ref.description,
-            idempotencyKey: IdempotencyKey(key), payload: try transcript.encoded(), nextAttemptAt: Date(), uncertain: uncertain,
+            id: 1, target: "bottlecrm", operation: BottleCRMArchiver.archiveOperation,
+            partition: customer.ref.description,
+            idempotencyKey: IdempotencyKey(key), payload: try transcript.encoded(), nextAttemptAt: Date(),
+            uncertain: uncertain,
             createdAt: Date()
         )
     }
 
-    func archiver(_ simulator: BottleCRMSimulator, token: String? = nil, timeout: TimeInterval = 2) -> BottleCRMArchiver {
-        BottleCRMArchiver(settings: BottleCRMSettings(baseURL: simulator.baseURL, token: token ?? simulator.token), timeout: timeout)
+    func archiver(_ simulator: BottleCRMSimulator, token: String? = nil, timeout: TimeInterval = 2) -> BottleCRMArchiver
+    {
+        BottleCRMArchiver(
+            settings: BottleCRMSettings(baseURL: simulator.baseURL, token: token ?? simulator.token), timeout: timeout)
     }
 
     @Test("creates the contact once, files the transcript, and a retry changes nothing")
@@ -66,7 +74,8 @@ struct BottleCRMArchiverTests {
         byPhone.email = nil
         byPhone.ref = SystemRef(system: "matrix", kind: "user", id: "@other:corp")
         _ = await archiver.perform(try delivery(key: "archive:a"), ledger: MemoryLedger(), now: Date())
-        _ = await archiver.perform(try delivery(key: "archive:b", customer: byPhone), ledger: MemoryLedger(), now: Date())
+        _ = await archiver.perform(
+            try delivery(key: "archive:b", customer: byPhone), ledger: MemoryLedger(), now: Date())
         #expect(simulator.contacts.count == 1)
         #expect(simulator.interactions.count == 2)
         await simulator.stop()
@@ -95,7 +104,8 @@ struct BottleCRMArchiverTests {
     @Test("a bad token is permanent: retrying cannot fix configuration")
     func badToken() async throws {
         let simulator = try BottleCRMSimulator()
-        let outcome = await archiver(simulator, token: "wrong").perform(try delivery(), ledger: MemoryLedger(), now: Date())
+        let outcome = await archiver(simulator, token: "wrong").perform(
+            try delivery(), ledger: MemoryLedger(), now: Date())
         guard case .permanent(let reason) = outcome else { Issue.record("\(outcome)"); return }
         #expect(reason.contains("403"))
         #expect(simulator.contacts.isEmpty)
@@ -129,7 +139,8 @@ struct BottleCRMArchiverTests {
         guard case .retryable(let reason, _, let uncertain) = first else { Issue.record("\(first)"); return }
         #expect(uncertain, "\(reason)")
         // The retry waits long enough for the slow answer (the test suite runs in parallel).
-        let retry = await self.archiver(simulator, timeout: 10).perform(try delivery(uncertain: true), ledger: ledger, now: Date())
+        let retry = await self.archiver(simulator, timeout: 10).perform(
+            try delivery(uncertain: true), ledger: ledger, now: Date())
         guard case .delivered = retry else { Issue.record("\(retry)"); return }
         #expect(simulator.interactions.filter { $0.body.contains("archive:k1") }.count == 1)
         await simulator.stop()
@@ -145,10 +156,12 @@ struct BottleCRMArchiverTests {
         #expect(!uncertain)
     }
 
-    @Test("names are split for BottleCRM's required first and last name", arguments: [
-        ("Alice Smith", "Alice", "Smith"), ("Mary Ann Lee", "Mary Ann", "Lee"), ("李娜", "娜", "李"),
-        ("alice", "alice", "-"), ("  ", "Unknown", "-"),
-    ])
+    @Test(
+        "names are split for BottleCRM's required first and last name",
+        arguments: [
+            ("Alice Smith", "Alice", "Smith"), ("Mary Ann Lee", "Mary Ann", "Lee"), ("李娜", "娜", "李"),
+            ("alice", "alice", "-"), ("  ", "Unknown", "-"),
+        ])
     func split(name: String, first: String, last: String) {
         #expect(BottleCRMArchiver.split(name) == (first, last))
     }
@@ -156,16 +169,20 @@ struct BottleCRMArchiverTests {
 
 @Suite("BottleCRM transcript parts")
 struct BottleCRMPartsTests {
-    @Test("a transcript over BottleCRM's 10,000-character body limit is split at lines, each part marked, and written once")
+    @Test(
+        "a transcript over BottleCRM's 10,000-character body limit is split at lines, each part marked, and written once"
+    )
     func split() async throws {
         let simulator = try BottleCRMSimulator()
         let customer = BottleCRMArchiverTests.customer
         let lines = (0..<300).map { index in
-            Transcript.Line(sentAt: Date(timeIntervalSince1970: 1_795_514_400 + Double(index)), speaker: "李娜", role: .customer,
-                            text: "第\(index)条消息：" + String(repeating: "长", count: 60))
+            Transcript.Line(
+                sentAt: Date(timeIntervalSince1970: 1_795_514_400 + Double(index)), speaker: "李娜", role: .customer,
+                text: "第\(index)条消息：" + String(repeating: "长", count: 60))
         }
-        let transcript = Transcript(conversation: ConversationID("matrix:!r"), channel: "Matrix", customer: customer,
-                                    trigger: .closed, lines: lines, key: IdempotencyKey("archive:long"))
+        let transcript = Transcript(
+            conversation: ConversationID("matrix:!r"), channel: "Matrix", customer: customer,
+            trigger: .closed, lines: lines, key: IdempotencyKey("archive:long"))
         let parts = BottleCRMArchiver.parts(of: transcript)
         #expect(parts.count >= 2)
         #expect(parts.allSatisfy { $0.body.unicodeScalars.count <= 10_000 && $0.subject.unicodeScalars.count <= 200 })
@@ -174,13 +191,18 @@ struct BottleCRMPartsTests {
             id: 1, target: "bottlecrm", operation: BottleCRMArchiver.archiveOperation, partition: "p",
             idempotencyKey: transcript.key, payload: try transcript.encoded(), nextAttemptAt: Date(), createdAt: Date()
         )
-        let archiver = BottleCRMArchiver(settings: BottleCRMSettings(baseURL: simulator.baseURL, token: simulator.token), timeout: 2)
+        let archiver = BottleCRMArchiver(
+            settings: BottleCRMSettings(baseURL: simulator.baseURL, token: simulator.token), timeout: 2)
         let ledger = MemoryLedger()
         // Contact and part 1 are written, part 2 fails: the retry writes only what is missing.
         simulator.inject([.pass, .pass, .status(503, retryAfter: nil)])
-        guard case .retryable = await archiver.perform(delivery, ledger: ledger, now: Date()) else { Issue.record("not retryable"); return }
+        guard case .retryable = await archiver.perform(delivery, ledger: ledger, now: Date()) else {
+            Issue.record("not retryable"); return
+        }
         #expect(simulator.interactions.count == 1)
-        guard case .delivered = await archiver.perform(delivery, ledger: ledger, now: Date()) else { Issue.record("not delivered"); return }
+        guard case .delivered = await archiver.perform(delivery, ledger: ledger, now: Date()) else {
+            Issue.record("not delivered"); return
+        }
         #expect(simulator.interactions.count == parts.count)
         #expect(simulator.interactions.first?.subject.hasSuffix("(1/\(parts.count))") == true)
         _ = await archiver.perform(delivery, ledger: ledger, now: Date())

@@ -7,7 +7,8 @@ import Testing
 struct GenericWebhookTests {
     static let secret = "0123456789abcdef-secret"
     let hook = GenericWebhook(
-        name: "acme", settings: GenericSourceSettings(secret: Self.secret, employees: try! UserMatcher(pattern: "agent-.*"))
+        name: "acme",
+        settings: GenericSourceSettings(secret: Self.secret, employees: try! UserMatcher(pattern: "agent-.*"))
     )
 
     func request(_ body: String, signature: String?? = .none, delivery: String? = nil) -> InboundRequest {
@@ -21,7 +22,8 @@ struct GenericWebhookTests {
         return InboundRequest(method: "POST", path: "/hooks/generic/acme", headers: headers, body: Array(body.utf8))
     }
 
-    static let message = #"{"id":"m1","conversation":"t1","sender":{"id":"c-1","name":"Li Na","email":"li.na@example.com"},"text":"hi","sent_at":"2026-11-24T10:00:00Z"}"#
+    static let message =
+        #"{"id":"m1","conversation":"t1","sender":{"id":"c-1","name":"Li Na","email":"li.na@example.com"},"text":"hi","sent_at":"2026-11-24T10:00:00Z"}"#
 
     @Test("a correctly signed message is admitted; the delivery header is the dedupe key")
     func admit() throws {
@@ -29,10 +31,12 @@ struct GenericWebhookTests {
         #expect(try hook.admit(request(Self.message, delivery: "d-1")).get().dedupeKey == "d-1")
     }
 
-    @Test("unsigned or wrongly signed requests are refused with 401", arguments: [
-        (String?.none, "unsigned"), ("sha256=00", "bad_signature"), ("sha1=abcd", "bad_signature"),
-        ("sha256=" + String(repeating: "0", count: 64), "bad_signature"), ("sha256=zz", "bad_signature"),
-    ])
+    @Test(
+        "unsigned or wrongly signed requests are refused with 401",
+        arguments: [
+            (String?.none, "unsigned"), ("sha256=00", "bad_signature"), ("sha1=abcd", "bad_signature"),
+            ("sha256=" + String(repeating: "0", count: 64), "bad_signature"), ("sha256=zz", "bad_signature"),
+        ])
     func signature(header: String?, reason: String) {
         guard case .failure(let rejection) = hook.admit(request(Self.message, signature: .some(header))) else {
             Issue.record("admitted")
@@ -50,18 +54,23 @@ struct GenericWebhookTests {
         #expect(throws: InboundRejection.self) { try result.get() }
     }
 
-    @Test("malformed or out-of-schema bodies are refused with 400 and the field named", arguments: [
-        ("{", "body is not valid JSON"),
-        (#"{"conversation":"t1","text":"x","sender":{"id":"a"}}"#, "id: required"),
-        (#"{"id":"","conversation":"t1","text":"x","sender":{"id":"a"}}"#, "id: required"),
-        ("[1,2]", "body must be a JSON object"),
-        (#"{"id":"m","conversation":"t1","text":"x","sender":"bob"}"#, "sender: must be an object"),
-        (#"{"id":"m","conversation":"t1","type":"typing"}"#, "type: must be message or close"),
-        (#"{"id":"m","conversation":"t1","sender":{"id":"a"}}"#, "text: a message needs sender and text"),
-        (#"{"id":"m","conversation":"t1","text":"x","sender":{"id":"a"},"sent_at":"yesterday"}"#, "sent_at: not an ISO 8601 time"),
-        (#"{"id":"m","conversation":"t1","text":"x","sender":{"id":"a","role":"boss"}}"#, "sender.role"),
-        (#"{"id":"m","conversation":"t1","text":5,"sender":{"id":"a"}}"#, "text: must be a string, not a number"),
-    ])
+    @Test(
+        "malformed or out-of-schema bodies are refused with 400 and the field named",
+        arguments: [
+            ("{", "body is not valid JSON"),
+            (#"{"conversation":"t1","text":"x","sender":{"id":"a"}}"#, "id: required"),
+            (#"{"id":"","conversation":"t1","text":"x","sender":{"id":"a"}}"#, "id: required"),
+            ("[1,2]", "body must be a JSON object"),
+            (#"{"id":"m","conversation":"t1","text":"x","sender":"bob"}"#, "sender: must be an object"),
+            (#"{"id":"m","conversation":"t1","type":"typing"}"#, "type: must be message or close"),
+            (#"{"id":"m","conversation":"t1","sender":{"id":"a"}}"#, "text: a message needs sender and text"),
+            (
+                #"{"id":"m","conversation":"t1","text":"x","sender":{"id":"a"},"sent_at":"yesterday"}"#,
+                "sent_at: not an ISO 8601 time"
+            ),
+            (#"{"id":"m","conversation":"t1","text":"x","sender":{"id":"a","role":"boss"}}"#, "sender.role"),
+            (#"{"id":"m","conversation":"t1","text":5,"sender":{"id":"a"}}"#, "text: must be a string, not a number"),
+        ])
     func malformed(body: String, problem: String) {
         guard case .failure(let rejection) = hook.admit(request(body)) else {
             Issue.record("admitted \(body)")
@@ -73,20 +82,32 @@ struct GenericWebhookTests {
 
     @Test("decoding yields the sender with its role and the message")
     func decode() throws {
-        let record = InboundRecord(sequence: 3, source: "generic.acme", dedupeKey: nil, receivedAt: Date(), body: Array(Self.message.utf8))
+        let record = InboundRecord(
+            sequence: 3, source: "generic.acme", dedupeKey: nil, receivedAt: Date(), body: Array(Self.message.utf8))
         let events = try hook.decode(record)
         let ref = SystemRef(system: "generic.acme", kind: "user", id: "c-1")
         let conversation = ConversationID("generic.acme:t1")
-        #expect(events == [
-            .participant(Participant(ref: ref, role: .customer, displayName: "Li Na", email: "li.na@example.com"), conversation: conversation),
-            .message(Message(id: "m1", conversation: conversation, sender: ref, sentAt: Date(timeIntervalSince1970: 1_795_514_400), text: "hi")),
-        ])
+        #expect(
+            events == [
+                .participant(
+                    Participant(ref: ref, role: .customer, displayName: "Li Na", email: "li.na@example.com"),
+                    conversation: conversation),
+                .message(
+                    Message(
+                        id: "m1", conversation: conversation, sender: ref,
+                        sentAt: Date(timeIntervalSince1970: 1_795_514_400), text: "hi")),
+            ])
         let agent = #"{"id":"m2","conversation":"t1","sender":{"id":"agent-7"},"text":"ok","sent_at":1795514400000}"#
-        let agentEvents = try hook.decode(InboundRecord(source: "generic.acme", dedupeKey: nil, receivedAt: Date(), body: Array(agent.utf8)))
+        let agentEvents = try hook.decode(
+            InboundRecord(source: "generic.acme", dedupeKey: nil, receivedAt: Date(), body: Array(agent.utf8)))
         guard case .participant(let person, _) = agentEvents.first else { Issue.record("no participant"); return }
         #expect(person.role == .employee)
         let close = #"{"id":"c","conversation":"t1","type":"close"}"#
-        #expect(try hook.decode(InboundRecord(source: "generic.acme", dedupeKey: nil, receivedAt: Date(timeIntervalSince1970: 5), body: Array(close.utf8)))
-            == [.close(conversation, at: Date(timeIntervalSince1970: 5))])
+        #expect(
+            try hook.decode(
+                InboundRecord(
+                    source: "generic.acme", dedupeKey: nil, receivedAt: Date(timeIntervalSince1970: 5),
+                    body: Array(close.utf8)))
+                == [.close(conversation, at: Date(timeIntervalSince1970: 5))])
     }
 }

@@ -66,19 +66,28 @@ struct MatrixAppServiceTests {
     @Test("room events become participants, messages and a close; bots and noise are dropped")
     func decode() throws {
         let events = try service.decode(
-            InboundRecord(sequence: 1, source: "matrix", dedupeKey: "t1", receivedAt: Date(), body: Array(Self.transaction.utf8))
+            InboundRecord(
+                sequence: 1, source: "matrix", dedupeKey: "t1", receivedAt: Date(), body: Array(Self.transaction.utf8))
         )
         let room = ConversationID("matrix:!r")
         let alice = SystemRef(system: "matrix", kind: "user", id: "@alice:localhost")
         let agent = SystemRef(system: "matrix", kind: "user", id: "@agent:localhost")
-        let aliceProfile = Participant(ref: alice, role: .customer, displayName: "Alice Smith", email: "alice@example.com")
-        #expect(events == [
-            .participant(aliceProfile, conversation: room),
-            .participant(aliceProfile, conversation: room),
-            .message(Message(id: "$2", conversation: room, sender: alice, sentAt: Date(timeIntervalSince1970: 1_795_514_401), text: "Budget is 50k")),
-            .participant(Participant(ref: agent, role: .employee), conversation: room),
-            .message(Message(id: "$3", conversation: room, sender: agent, sentAt: Date(timeIntervalSince1970: 1_795_514_402), text: "[image: quote.png]")),
-            .close(room, at: Date(timeIntervalSince1970: 1_795_514_404)),
-        ])
+        let aliceProfile = Participant(
+            ref: alice, role: .customer, displayName: "Alice Smith", email: "alice@example.com")
+        #expect(
+            events == [
+                .participant(aliceProfile, conversation: room),
+                .participant(aliceProfile, conversation: room),
+                .message(
+                    Message(
+                        id: "$2", conversation: room, sender: alice, sentAt: Date(timeIntervalSince1970: 1_795_514_401),
+                        text: "Budget is 50k")),
+                .participant(Participant(ref: agent, role: .employee), conversation: room),
+                .message(
+                    Message(
+                        id: "$3", conversation: room, sender: agent, sentAt: Date(timeIntervalSince1970: 1_795_514_402),
+                        text: "[image: quote.png]")),
+                .close(room, at: Date(timeIntervalSince1970: 1_795_514_404)),
+            ])
     }
 }

@@ -6,11 +6,14 @@ import Testing
 struct ArchiveScheduleTests {
     let start = Date(timeIntervalSince1970: 1_000_000)
 
-    func state(pending: Int = 3, firstAgo: TimeInterval = 10, lastAgo: TimeInterval = 5, closed: Bool = false, now: Date)
+    func state(
+        pending: Int = 3, firstAgo: TimeInterval = 10, lastAgo: TimeInterval = 5, closed: Bool = false, now: Date
+    )
         -> ConversationState
     {
         ConversationState(
-            id: ConversationID("matrix:!room"), pendingMessages: pending, firstPendingAt: now.addingTimeInterval(-firstAgo),
+            id: ConversationID("matrix:!room"), pendingMessages: pending,
+            firstPendingAt: now.addingTimeInterval(-firstAgo),
             lastMessageAt: now.addingTimeInterval(-lastAgo), closeRequested: closed
         )
     }
@@ -51,7 +54,8 @@ struct TranscriptTests {
     @Test("renders subject, timestamped lines with speakers, and the idempotency marker")
     func render() throws {
         let customer = Participant(
-            ref: SystemRef(system: "matrix", kind: "user", id: "@alice:localhost"), role: .customer, displayName: "Alice Smith"
+            ref: SystemRef(system: "matrix", kind: "user", id: "@alice:localhost"), role: .customer,
+            displayName: "Alice Smith"
         )
         let t0 = try #require(ISO8601.parse("2026-11-24T10:00:03Z"))
         let transcript = Transcript(
@@ -63,12 +67,13 @@ struct TranscriptTests {
             key: IdempotencyKey("archive:abc")
         )
         #expect(transcript.subject == "Matrix conversation with Alice Smith, 2026-11-24 10:00–10:01 UTC")
-        #expect(transcript.body == """
-            [2026-11-24 10:00:03 UTC] Alice Smith: Budget is about 50k
-            [2026-11-24 10:01:05 UTC] Agent: Noted
+        #expect(
+            transcript.body == """
+                [2026-11-24 10:00:03 UTC] Alice Smith: Budget is about 50k
+                [2026-11-24 10:01:05 UTC] Agent: Noted
 
-            liaison-ref: archive:abc
-            """)
+                liaison-ref: archive:abc
+                """)
         let decoded = try Transcript.decoded(from: transcript.encoded())
         #expect(decoded == transcript)
         #expect(try transcript.encoded() == transcript.encoded())
@@ -79,7 +84,9 @@ struct TranscriptTests {
 struct SystemRefTests {
     @Test("ids may contain colons")
     func parse() {
-        #expect(SystemRef("matrix:user:@alice:localhost") == SystemRef(system: "matrix", kind: "user", id: "@alice:localhost"))
+        #expect(
+            SystemRef("matrix:user:@alice:localhost")
+                == SystemRef(system: "matrix", kind: "user", id: "@alice:localhost"))
         #expect(SystemRef("matrix:user") == nil)
         #expect(SystemRef("::x") == nil)
     }

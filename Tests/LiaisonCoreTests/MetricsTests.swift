@@ -14,22 +14,23 @@ struct MetricsTests {
         histogram.observe(0.05)
         histogram.observe(0.5)
         histogram.observe(5)
-        #expect(registry.render() == """
-            # HELP x_total Things.
-            # TYPE x_total counter
-            x_total{outcome="ok"} 3
-            x_total{outcome="bad"} 0
-            # HELP depth Depth.
-            # TYPE depth gauge
-            depth 7
-            # HELP lat_seconds Latency.
-            # TYPE lat_seconds histogram
-            lat_seconds_bucket{le="0.1"} 1
-            lat_seconds_bucket{le="1"} 2
-            lat_seconds_bucket{le="+Inf"} 3
-            lat_seconds_sum 5.55
-            lat_seconds_count 3
+        #expect(
+            registry.render() == """
+                # HELP x_total Things.
+                # TYPE x_total counter
+                x_total{outcome="ok"} 3
+                x_total{outcome="bad"} 0
+                # HELP depth Depth.
+                # TYPE depth gauge
+                depth 7
+                # HELP lat_seconds Latency.
+                # TYPE lat_seconds histogram
+                lat_seconds_bucket{le="0.1"} 1
+                lat_seconds_bucket{le="1"} 2
+                lat_seconds_bucket{le="+Inf"} 3
+                lat_seconds_sum 5.55
+                lat_seconds_count 3
 
-            """)
+                """)
     }
 }

@@ -5,12 +5,18 @@ import Testing
 @Suite("Crypto and encodings")
 struct CryptoTests {
     // RFC 4231, test cases 1 and 2.
-    @Test("HMAC-SHA256 matches RFC 4231", arguments: [
-        ([UInt8](repeating: 0x0b, count: 20), Array("Hi There".utf8),
-         "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
-        (Array("Jefe".utf8), Array("what do ya want for nothing?".utf8),
-         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
-    ])
+    @Test(
+        "HMAC-SHA256 matches RFC 4231",
+        arguments: [
+            (
+                [UInt8](repeating: 0x0b, count: 20), Array("Hi There".utf8),
+                "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+            ),
+            (
+                Array("Jefe".utf8), Array("what do ya want for nothing?".utf8),
+                "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+            ),
+        ])
     func hmac(key: [UInt8], message: [UInt8], expected: String) {
         #expect(Hex.encode(HMACSHA256.authenticationCode(key: key, message: message)) == expected)
     }
@@ -33,23 +39,27 @@ struct CryptoTests {
 
 @Suite("ISO 8601")
 struct ISO8601Tests {
-    @Test("parses what RFC 3339 allows", arguments: [
-        ("2026-11-24T10:00:00Z", 1_795_514_400.0),
-        ("2026-11-24T10:00:00.250Z", 1_795_514_400.25),
-        ("2026-11-24T18:00:00+08:00", 1_795_514_400.0),
-        ("2026-11-24 10:00:00z", 1_795_514_400.0),
-        ("2024-02-29T00:00:00Z", 1_709_164_800.0),
-        ("1970-01-01T00:00:00Z", 0.0),
-    ])
+    @Test(
+        "parses what RFC 3339 allows",
+        arguments: [
+            ("2026-11-24T10:00:00Z", 1_795_514_400.0),
+            ("2026-11-24T10:00:00.250Z", 1_795_514_400.25),
+            ("2026-11-24T18:00:00+08:00", 1_795_514_400.0),
+            ("2026-11-24 10:00:00z", 1_795_514_400.0),
+            ("2024-02-29T00:00:00Z", 1_709_164_800.0),
+            ("1970-01-01T00:00:00Z", 0.0),
+        ])
     func parse(text: String, seconds: Double) throws {
         let date = try #require(ISO8601.parse(text))
         #expect(abs(date.timeIntervalSince1970 - seconds) < 0.0005)
     }
 
-    @Test("refuses what is not a time", arguments: [
-        "", "2026-11-24", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "2025-02-29T00:00:00Z",
-        "2026-11-24T10:00:00", "2026-11-24T25:00:00Z", "2026-11-24T10:00:00.Z", "2026-11-24T10:00:00Zjunk",
-    ])
+    @Test(
+        "refuses what is not a time",
+        arguments: [
+            "", "2026-11-24", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "2025-02-29T00:00:00Z",
+            "2026-11-24T10:00:00", "2026-11-24T25:00:00Z", "2026-11-24T10:00:00.Z", "2026-11-24T10:00:00Zjunk",
+        ])
     func refuse(text: String) {
         #expect(ISO8601.parse(text) == nil)
     }

@@ -18,7 +18,8 @@ struct RunningHub {
     let directory: URL
 
     static func start(mode: ArchiveMode, crm: BottleCRMSimulator, maxBody: Int = 4096) async throws -> RunningHub {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-hub-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "liaison-hub-\(UUID().uuidString)")
         var configuration = Configuration()
         configuration.server.port = 0
         configuration.server.maxBodyBytes = maxBody
@@ -31,11 +32,13 @@ struct RunningHub {
         configuration.delivery.maxAttempts = 3
         configuration.delivery.timeoutSeconds = 2
         configuration.bottleCRM = BottleCRMSettings(baseURL: crm.baseURL, token: crm.token)
-        configuration.genericSources["acme"] = GenericSourceSettings(secret: secret, employees: try UserMatcher(pattern: "agent-.*"))
+        configuration.genericSources["acme"] = GenericSourceSettings(
+            secret: secret, employees: try UserMatcher(pattern: "agent-.*"))
         configuration.matrix = MatrixSettings(
             homeserver: URL(string: "http://127.0.0.1:9")!, asToken: "as", hsToken: hsToken, botUser: "@bot:x",
             employees: try UserMatcher(users: ["@agent:x"]), customers: nil,
-            profiles: ["@alice:x": ProfileOverride(name: "Alice Smith", email: "alice@example.com")], closeCommand: "!close"
+            profiles: ["@alice:x": ProfileOverride(name: "Alice Smith", email: "alice@example.com")],
+            closeCommand: "!close"
         )
         let hub = try Hub(configuration: configuration, logger: .silent)
         let task = Task { try await hub.run(signals: []) }
@@ -53,7 +56,9 @@ struct RunningHub {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    func post(_ object: [String: Any], delivery: String? = nil, signature: String? = nil) async throws -> HTTPTestClient.Reply {
+    func post(_ object: [String: Any], delivery: String? = nil, signature: String? = nil) async throws
+        -> HTTPTestClient.Reply
+    {
         let body = try JSONSerialization.data(withJSONObject: object, options: .sortedKeys)
         var headers = ["X-Liaison-Signature": signature ?? GenericWebhook.sign(body: Array(body), secret: Self.secret)]
         if let delivery { headers["X-Liaison-Delivery"] = delivery }
@@ -64,8 +69,13 @@ struct RunningHub {
 }
 
 func chat(_ id: String, from sender: String, _ text: String, conversation: String = "t1") -> [String: Any] {
-    ["id": id, "conversation": conversation, "text": text, "sent_at": "2026-11-24T10:00:00Z",
-     "sender": ["id": sender, "name": sender == "c-1" ? "Li Na" : "Agent Wu", "email": sender == "c-1" ? "li.na@example.com" : "wu@corp"]]
+    [
+        "id": id, "conversation": conversation, "text": text, "sent_at": "2026-11-24T10:00:00Z",
+        "sender": [
+            "id": sender, "name": sender == "c-1" ? "Li Na" : "Agent Wu",
+            "email": sender == "c-1" ? "li.na@example.com" : "wu@corp",
+        ],
+    ]
 }
 
 @Suite("Hub over HTTP", .serialized)
@@ -80,9 +90,11 @@ struct HubTests {
         let metrics = try await hub.client.send("GET", "/metrics")
         #expect(metrics.status == 200)
         #expect(metrics.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
-        for name in ["liaison_events_received_total", "liaison_events_rejected_total{reason=\"bad_signature\"}",
-                     "liaison_deliveries_total{outcome=\"dead\"}", "liaison_queue_depth{queue=\"outbox\"}",
-                     "liaison_ingest_seconds_bucket{le=\"0.001\"}"] {
+        for name in [
+            "liaison_events_received_total", "liaison_events_rejected_total{reason=\"bad_signature\"}",
+            "liaison_deliveries_total{outcome=\"dead\"}", "liaison_queue_depth{queue=\"outbox\"}",
+            "liaison_ingest_seconds_bucket{le=\"0.001\"}",
+        ] {
             #expect(metrics.text.contains(name), "missing \(name)")
         }
         await hub.stop()
@@ -101,7 +113,8 @@ struct HubTests {
         let garbage = Data("{not json".utf8)
         let malformed = try await hub.client.send(
             "POST", "/hooks/generic/acme",
-            headers: ["X-Liaison-Signature": GenericWebhook.sign(body: Array(garbage), secret: RunningHub.secret)], body: garbage
+            headers: ["X-Liaison-Signature": GenericWebhook.sign(body: Array(garbage), secret: RunningHub.secret)],
+            body: garbage
         )
         #expect(malformed.status == 400)
         #expect(try await hub.post(["id": "m", "conversation": "c"]).status == 400)
@@ -124,9 +137,13 @@ struct HubTests {
 
         #expect(try hub.status.inboundRecords == 0)
         let metrics = try await hub.client.send("GET", "/metrics").text
-        for (reason, count) in [("unsigned", 1), ("bad_signature", 1), ("malformed", 2), ("too_large", 1),
-                                ("unknown_source", 1), ("unknown_route", 1), ("method_not_allowed", 1), ("unauthenticated", 2)] {
-            #expect(metrics.contains("liaison_events_rejected_total{reason=\"\(reason)\"} \(count)\n"), "\(reason) ≠ \(count)")
+        for (reason, count) in [
+            ("unsigned", 1), ("bad_signature", 1), ("malformed", 2), ("too_large", 1),
+            ("unknown_source", 1), ("unknown_route", 1), ("method_not_allowed", 1), ("unauthenticated", 2),
+        ] {
+            #expect(
+                metrics.contains("liaison_events_rejected_total{reason=\"\(reason)\"} \(count)\n"),
+                "\(reason) ≠ \(count)")
         }
         #expect(metrics.contains("liaison_events_stored_total 0\n"))
         await hub.stop()
@@ -138,12 +155,18 @@ struct HubTests {
         let crm = try BottleCRMSimulator()
         let hub = try await RunningHub.start(mode: .onClose, crm: crm)
         let headers = ["Authorization": "Bearer \(RunningHub.hsToken)"]
-        let transaction: [String: Any] = ["events": [[
-            "type": "m.room.message", "sender": "@alice:x", "room_id": "!r", "event_id": "$1", "origin_server_ts": 1_795_514_400_000,
-            "content": ["msgtype": "m.text", "body": "hello"],
-        ]]]
+        let transaction: [String: Any] = [
+            "events": [
+                [
+                    "type": "m.room.message", "sender": "@alice:x", "room_id": "!r", "event_id": "$1",
+                    "origin_server_ts": 1_795_514_400_000,
+                    "content": ["msgtype": "m.text", "body": "hello"],
+                ]
+            ]
+        ]
         for _ in 0..<3 {
-            let reply = try await hub.client.json("PUT", "/_matrix/app/v1/transactions/txn-1", headers: headers, transaction)
+            let reply = try await hub.client.json(
+                "PUT", "/_matrix/app/v1/transactions/txn-1", headers: headers, transaction)
             #expect(reply.status == 200)
             #expect(reply.text == "{}")
         }

@@ -24,12 +24,20 @@ extension Store {
 
 let t0 = Date(timeIntervalSince1970: 1_795_514_400)
 let room = ConversationID("matrix:!r")
-let alice = Participant(ref: SystemRef(system: "matrix", kind: "user", id: "@alice:x"), role: .customer, displayName: "Alice", email: "a@x.org")
-let agent = Participant(ref: SystemRef(system: "matrix", kind: "user", id: "@agent:x"), role: .employee, displayName: "Agent")
+let alice = Participant(
+    ref: SystemRef(system: "matrix", kind: "user", id: "@alice:x"), role: .customer, displayName: "Alice",
+    email: "a@x.org")
+let agent = Participant(
+    ref: SystemRef(system: "matrix", kind: "user", id: "@agent:x"), role: .employee, displayName: "Agent")
 
-func message(_ id: String, from sender: Participant, at offset: TimeInterval, _ text: String = "hello") -> [CanonicalEvent] {
-    [.participant(sender, conversation: room),
-     .message(Message(id: id, conversation: room, sender: sender.ref, sentAt: t0.addingTimeInterval(offset), text: text))]
+func message(_ id: String, from sender: Participant, at offset: TimeInterval, _ text: String = "hello")
+    -> [CanonicalEvent]
+{
+    [
+        .participant(sender, conversation: room),
+        .message(
+            Message(id: id, conversation: room, sender: sender.ref, sentAt: t0.addingTimeInterval(offset), text: text)),
+    ]
 }
 
 @Suite("SQLite store")
@@ -37,10 +45,14 @@ struct SQLiteStoreTests {
     @Test("appends are durable, ordered, and deduplicated by source and key")
     func appendAndDedupe() async throws {
         try await withStore { store in
-            let first = try await store.append(InboundRecord(source: "matrix", dedupeKey: "t1", receivedAt: t0, body: [1]))
-            let again = try await store.append(InboundRecord(source: "matrix", dedupeKey: "t1", receivedAt: t0, body: [2]))
-            let otherSource = try await store.append(InboundRecord(source: "generic.a", dedupeKey: "t1", receivedAt: t0, body: [3]))
-            let unkeyed = try await store.append(InboundRecord(source: "generic.a", dedupeKey: nil, receivedAt: t0, body: [4]))
+            let first = try await store.append(
+                InboundRecord(source: "matrix", dedupeKey: "t1", receivedAt: t0, body: [1]))
+            let again = try await store.append(
+                InboundRecord(source: "matrix", dedupeKey: "t1", receivedAt: t0, body: [2]))
+            let otherSource = try await store.append(
+                InboundRecord(source: "generic.a", dedupeKey: "t1", receivedAt: t0, body: [3]))
+            let unkeyed = try await store.append(
+                InboundRecord(source: "generic.a", dedupeKey: nil, receivedAt: t0, body: [4]))
             #expect(first == .stored(sequence: 1))
             #expect(again == .duplicate)
             #expect(otherSource == .stored(sequence: 2))
@@ -56,7 +68,10 @@ struct SQLiteStoreTests {
             let outcomes = try await withThrowingTaskGroup(of: AppendOutcome.self) { group in
                 for index in 0..<500 {
                     group.addTask {
-                        try await store.append(InboundRecord(source: "g", dedupeKey: "k\(index % 250)", receivedAt: t0, body: Array("\(index)".utf8)))
+                        try await store.append(
+                            InboundRecord(
+                                source: "g", dedupeKey: "k\(index % 250)", receivedAt: t0, body: Array("\(index)".utf8))
+                        )
                     }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
@@ -69,7 +84,8 @@ struct SQLiteStoreTests {
 
     @Test("the log survives reopening")
     func reopen() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-reopen-\(UUID().uuidString)").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-reopen-\(UUID().uuidString)")
+            .path
         defer { try? FileManager.default.removeItem(atPath: path) }
         var store: SQLiteStore? = try SQLiteStore(directory: path)
         _ = try await store!.append(InboundRecord(source: "matrix", dedupeKey: "t9", receivedAt: t0, body: [9]))
@@ -77,14 +93,21 @@ struct SQLiteStoreTests {
         store = nil
         let reopened = try SQLiteStore(directory: path)
         defer { reopened.close() }
-        #expect(try await reopened.append(InboundRecord(source: "matrix", dedupeKey: "t9", receivedAt: t0, body: [9])) == .duplicate)
+        #expect(
+            try await reopened.append(InboundRecord(source: "matrix", dedupeKey: "t9", receivedAt: t0, body: [9]))
+                == .duplicate)
         #expect(try reopened.inbound(after: 0, limit: 5).count == 1)
     }
 
     @Test("applying is idempotent: a replayed record adds no message twice")
     func applyIdempotent() async throws {
         try await withStore { store in
-            let batch = [DecodedRecord(sequence: 1, meaning: .events(message("$1", from: alice, at: 0) + message("$2", from: agent, at: 5), channel: "Matrix"))]
+            let batch = [
+                DecodedRecord(
+                    sequence: 1,
+                    meaning: .events(
+                        message("$1", from: alice, at: 0) + message("$2", from: agent, at: 5), channel: "Matrix"))
+            ]
             let first = try store.apply(batch, cursor: "pipeline", now: t0)
             #expect(first.newMessages == 2)
             #expect(first.touchedConversations == [room])
@@ -102,7 +125,8 @@ struct SQLiteStoreTests {
     func unusable() async throws {
         try await withStore { store in
             let sequence: Int64 = 4
-            let result = try store.apply([DecodedRecord(sequence: sequence, meaning: .unusable(problem: "bad"))], cursor: "pipeline", now: t0)
+            let result = try store.apply(
+                [DecodedRecord(sequence: sequence, meaning: .unusable(problem: "bad"))], cursor: "pipeline", now: t0)
             #expect(result.unusable == 1)
             #expect(try store.cursor("pipeline") == sequence)
             #expect(try store.status().inboundRejected == 1)
@@ -112,13 +136,20 @@ struct SQLiteStoreTests {
     @Test("scheduling an archive enqueues one delivery and leaves later messages pending")
     func scheduleArchive() async throws {
         try await withStore { store in
-            _ = try store.apply([DecodedRecord(sequence: 1, meaning: .events(message("$1", from: alice, at: 0), channel: "Matrix"))], cursor: nil, now: t0)
+            _ = try store.apply(
+                [DecodedRecord(sequence: 1, meaning: .events(message("$1", from: alice, at: 0), channel: "Matrix"))],
+                cursor: nil, now: t0)
             let pending = try #require(try store.pendingTranscript(for: room))
             // A message arrives between planning and scheduling.
-            _ = try store.apply([DecodedRecord(sequence: 2, meaning: .events(message("$2", from: alice, at: 9), channel: "Matrix"))], cursor: nil, now: t0.addingTimeInterval(30))
-            let delivery = NewDelivery(target: "crm", operation: "archive", partition: "p", idempotencyKey: IdempotencyKey("k1"), payload: [1])
-            try store.scheduleArchive(of: room, throughMessage: pending.entries.last!.sequence, delivery: delivery, now: t0)
-            try store.scheduleArchive(of: room, throughMessage: pending.entries.last!.sequence, delivery: delivery, now: t0)
+            _ = try store.apply(
+                [DecodedRecord(sequence: 2, meaning: .events(message("$2", from: alice, at: 9), channel: "Matrix"))],
+                cursor: nil, now: t0.addingTimeInterval(30))
+            let delivery = NewDelivery(
+                target: "crm", operation: "archive", partition: "p", idempotencyKey: IdempotencyKey("k1"), payload: [1])
+            try store.scheduleArchive(
+                of: room, throughMessage: pending.entries.last!.sequence, delivery: delivery, now: t0)
+            try store.scheduleArchive(
+                of: room, throughMessage: pending.entries.last!.sequence, delivery: delivery, now: t0)
             #expect(try store.deliveries(status: .pending, limit: 10).count == 1)
             let states = try store.conversationsWithPendingMessages()
             #expect(states.count == 1)
@@ -131,18 +162,29 @@ struct SQLiteStoreTests {
     @Test("a close request sticks until the next message")
     func close() async throws {
         try await withStore { store in
-            _ = try store.apply([DecodedRecord(sequence: 1, meaning: .events(message("$1", from: alice, at: 0) + [.close(room, at: t0)], channel: "Matrix"))], cursor: nil, now: t0)
+            _ = try store.apply(
+                [
+                    DecodedRecord(
+                        sequence: 1,
+                        meaning: .events(message("$1", from: alice, at: 0) + [.close(room, at: t0)], channel: "Matrix"))
+                ], cursor: nil, now: t0)
             #expect(try store.conversationsWithPendingMessages().first?.closeRequested == true)
-            _ = try store.apply([DecodedRecord(sequence: 2, meaning: .events(message("$2", from: alice, at: 1), channel: "Matrix"))], cursor: nil, now: t0)
+            _ = try store.apply(
+                [DecodedRecord(sequence: 2, meaning: .events(message("$2", from: alice, at: 1), channel: "Matrix"))],
+                cursor: nil, now: t0)
             #expect(try store.conversationsWithPendingMessages().first?.closeRequested == false)
         }
     }
 
     func enqueue(_ store: SQLiteStore, key: String, partition: String) throws {
-        _ = try store.apply([DecodedRecord(sequence: 1, meaning: .events(message("$\(key)", from: alice, at: 0), channel: "Matrix"))], cursor: nil, now: t0)
+        _ = try store.apply(
+            [DecodedRecord(sequence: 1, meaning: .events(message("$\(key)", from: alice, at: 0), channel: "Matrix"))],
+            cursor: nil, now: t0)
         try store.scheduleArchive(
             of: room, throughMessage: Int64.max,
-            delivery: NewDelivery(target: "crm", operation: "archive", partition: partition, idempotencyKey: IdempotencyKey(key), payload: [0]),
+            delivery: NewDelivery(
+                target: "crm", operation: "archive", partition: partition, idempotencyKey: IdempotencyKey(key),
+                payload: [0]),
             now: t0
         )
     }
@@ -153,16 +195,27 @@ struct SQLiteStoreTests {
             try enqueue(store, key: "a1", partition: "A")
             try enqueue(store, key: "a2", partition: "A")
             try enqueue(store, key: "b1", partition: "B")
-            #expect(try store.dueDeliveries(now: t0, limit: 10, excludingPartitions: []).map(\.idempotencyKey.rawValue) == ["a1", "b1"])
-            #expect(try store.dueDeliveries(now: t0, limit: 10, excludingPartitions: ["A"]).map(\.idempotencyKey.rawValue) == ["b1"])
+            #expect(
+                try store.dueDeliveries(now: t0, limit: 10, excludingPartitions: []).map(\.idempotencyKey.rawValue) == [
+                    "a1", "b1",
+                ])
+            #expect(
+                try store.dueDeliveries(now: t0, limit: 10, excludingPartitions: ["A"]).map(\.idempotencyKey.rawValue)
+                    == ["b1"])
             let a1 = try #require(try store.dueDeliveries(now: t0, limit: 1, excludingPartitions: []).first)
             // A retrying head holds its partition back, even when not due yet.
             try store.markRetry(a1.id, error: "503", uncertain: true, nextAttemptAt: t0.addingTimeInterval(60), now: t0)
-            #expect(try store.dueDeliveries(now: t0, limit: 10, excludingPartitions: []).map(\.idempotencyKey.rawValue) == ["b1"])
+            #expect(
+                try store.dueDeliveries(now: t0, limit: 10, excludingPartitions: []).map(\.idempotencyKey.rawValue) == [
+                    "b1"
+                ])
             let retried = try #require(try store.delivery(id: a1.id))
             #expect(retried.attempts == 1 && retried.uncertain && retried.lastError == "503")
             try store.markDelivered(a1.id, remoteID: "r1", now: t0)
-            #expect(try store.dueDeliveries(now: t0, limit: 10, excludingPartitions: []).map(\.idempotencyKey.rawValue) == ["a2", "b1"])
+            #expect(
+                try store.dueDeliveries(now: t0, limit: 10, excludingPartitions: []).map(\.idempotencyKey.rawValue) == [
+                    "a2", "b1",
+                ])
         }
     }
 

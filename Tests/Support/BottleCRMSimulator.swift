@@ -73,7 +73,8 @@ public final class BottleCRMSimulator: Sendable {
         guard request.headers["authorization"] == "Bearer \(token)" else {
             return respond(.json(403, ["detail": "Invalid token."]))
         }
-        let fault = request.method == "POST" ? state.withLock { $0.faults.isEmpty ? nil : $0.faults.removeFirst() } : nil
+        let fault =
+            request.method == "POST" ? state.withLock { $0.faults.isEmpty ? nil : $0.faults.removeFirst() } : nil
         if case let .status(code, retryAfter)? = fault {
             var response = HTTPResponse.json(code, ["error": true])
             if let retryAfter { response.headers["Retry-After"] = "\(retryAfter)" }
@@ -100,17 +101,21 @@ public final class BottleCRMSimulator: Sendable {
             }
             return .json(200, ContactPage(count: found.count, results: found.map(ContactJSON.init)))
         case ("POST", "/api/contacts/"):
-            guard let first = body["first_name"] as? String, !first.isEmpty, let last = body["last_name"] as? String, !last.isEmpty else {
+            guard let first = body["first_name"] as? String, !first.isEmpty, let last = body["last_name"] as? String,
+                !last.isEmpty
+            else {
                 return .json(400, ["error": true])
             }
             let email = body["email"] as? String
             return state.withLock { state in
                 if let email, state.contacts.contains(where: { $0.email?.lowercased() == email.lowercased() }) {
-                    return HTTPResponse.json(400, ErrorBody(errors: ["email": ["Contact already exists with this email"]]))
+                    return HTTPResponse.json(
+                        400, ErrorBody(errors: ["email": ["Contact already exists with this email"]]))
                 }
                 let id = "c-\(state.nextID)"
                 state.nextID += 1
-                state.contacts.append(Contact(id: id, firstName: first, lastName: last, email: email, phone: body["phone"] as? String))
+                state.contacts.append(
+                    Contact(id: id, firstName: first, lastName: last, email: email, phone: body["phone"] as? String))
                 return HTTPResponse.json(200, Created(id: id))
             }
         case ("POST", "/api/interactions/"):
@@ -129,16 +134,25 @@ public final class BottleCRMSimulator: Sendable {
                 }
                 let id = "i-\(state.nextID)"
                 state.nextID += 1
-                state.interactions.append(Interaction(id: id, contact: contact, kind: kind, subject: subject, body: text))
+                state.interactions.append(
+                    Interaction(id: id, contact: contact, kind: kind, subject: subject, body: text))
                 return HTTPResponse.json(201, Created(id: id))
             }
         case ("GET", "/api/interactions/"):
             guard let contact = request.query["contact"] else {
-                return .json(400, ErrorBody(errors: ["non_field_errors": ["Name exactly one record: lead, contact, account, opportunity or case."]]))
+                return .json(
+                    400,
+                    ErrorBody(errors: [
+                        "non_field_errors": ["Name exactly one record: lead, contact, account, opportunity or case."]
+                    ]))
             }
             // Newest first, at most 200, as the real server answers.
             let found = interactions.filter { $0.contact == contact }.reversed().prefix(200)
-            return .json(200, InteractionPage(interactions: found.map { InteractionJSON(id: $0.id, body: $0.body, subject: $0.subject) }, count: found.count))
+            return .json(
+                200,
+                InteractionPage(
+                    interactions: found.map { InteractionJSON(id: $0.id, body: $0.body, subject: $0.subject) },
+                    count: found.count))
         default:
             return .json(404, ["detail": "Not found."])
         }
@@ -149,7 +163,9 @@ public final class BottleCRMSimulator: Sendable {
     private struct ContactJSON: Encodable {
         var id, first_name, last_name: String
         var email, phone: String?
-        init(_ c: Contact) { id = c.id; first_name = c.firstName; last_name = c.lastName; email = c.email; phone = c.phone }
+        init(_ c: Contact) {
+            id = c.id; first_name = c.firstName; last_name = c.lastName; email = c.email; phone = c.phone
+        }
     }
     private struct ContactPage: Encodable { var count: Int; var results: [ContactJSON] }
     private struct InteractionJSON: Encodable { var id: String; var body: String; var subject: String }

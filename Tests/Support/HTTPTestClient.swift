@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// A plain HTTP client for tests: status, headers and body, no retries, no cookies.
@@ -23,7 +24,9 @@ public struct HTTPTestClient: Sendable {
         session = URLSession(configuration: configuration)
     }
 
-    public func send(_ method: String, _ path: String, headers: [String: String] = [:], body: Data? = nil) async throws -> Reply {
+    public func send(_ method: String, _ path: String, headers: [String: String] = [:], body: Data? = nil) async throws
+        -> Reply
+    {
         var request = URLRequest(url: URL(string: path, relativeTo: base)!)
         request.httpMethod = method
         request.httpBody = body
@@ -37,7 +40,9 @@ public struct HTTPTestClient: Sendable {
         return Reply(status: http.statusCode, headers: lowered, body: data)
     }
 
-    public func json(_ method: String, _ path: String, headers: [String: String] = [:], _ object: Any) async throws -> Reply {
+    public func json(_ method: String, _ path: String, headers: [String: String] = [:], _ object: Any) async throws
+        -> Reply
+    {
         var all = headers
         all["Content-Type"] = "application/json"
         return try await send(method, path, headers: all, body: try JSONSerialization.data(withJSONObject: object))

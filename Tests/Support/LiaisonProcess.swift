@@ -9,7 +9,8 @@ public final class LiaisonProcess: @unchecked Sendable {
     /// The binary `swift build` produced: `LIAISON_BINARY`, else `.build/debug/liaison`.
     public static var binary: URL {
         if let path = ProcessInfo.processInfo.environment["LIAISON_BINARY"] { return URL(fileURLWithPath: path) }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         return root.appendingPathComponent(".build/debug/liaison")
     }
 
@@ -27,7 +28,9 @@ public final class LiaisonProcess: @unchecked Sendable {
     }
 
     /// Runs the binary to completion and returns its exit code and output.
-    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (code: Int32, output: String) {
+    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (
+        code: Int32, output: String
+    ) {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments

@@ -19,7 +19,8 @@ public struct Peers: Sendable {
         guard let root = ProcessInfo.processInfo.environment["LIAISON_PEERS"] else { return nil }
         let synapse = environment(file: "\(root)/synapse/env.sh")
         let crm = environment(file: "\(root)/crm/env.sh")
-        guard let synapseURL = synapse["SYNAPSE_URL"].flatMap(URL.init(string:)), let agent = synapse["SYNAPSE_AGENT_TOKEN"],
+        guard let synapseURL = synapse["SYNAPSE_URL"].flatMap(URL.init(string:)),
+            let agent = synapse["SYNAPSE_AGENT_TOKEN"],
             let alice = synapse["SYNAPSE_ALICE_TOKEN"], let asToken = synapse["LIAISON_AS_TOKEN"],
             let hsToken = synapse["LIAISON_HS_TOKEN"], let asURL = synapse["LIAISON_AS_URL"].flatMap(URL.init(string:)),
             let crmURL = crm["CRM_URL"].flatMap(URL.init(string:)), let pat = crm["CRM_PAT"],
@@ -66,12 +67,15 @@ public struct MatrixTestClient: Sendable {
             "POST", "/_matrix/client/v3/createRoom", headers: auth,
             ["name": name, "preset": "private_chat", "invite": invite, "is_direct": true]
         )
-        guard let room = reply.json["room_id"] as? String else { throw TestFailure("createRoom: \(reply.status) \(reply.text)") }
+        guard let room = reply.json["room_id"] as? String else {
+            throw TestFailure("createRoom: \(reply.status) \(reply.text)")
+        }
         return room
     }
 
     public func join(_ room: String) async throws {
-        let reply = try await http.json("POST", "/_matrix/client/v3/rooms/\(Self.escape(room))/join", headers: auth, [:])
+        let reply = try await http.json(
+            "POST", "/_matrix/client/v3/rooms/\(Self.escape(room))/join", headers: auth, [:])
         guard reply.status == 200 else { throw TestFailure("join: \(reply.status) \(reply.text)") }
     }
 
@@ -82,7 +86,9 @@ public struct MatrixTestClient: Sendable {
             "PUT", "/_matrix/client/v3/rooms/\(Self.escape(room))/send/m.room.message/\(txn)", headers: auth,
             ["msgtype": "m.text", "body": text]
         )
-        guard let id = reply.json["event_id"] as? String else { throw TestFailure("send: \(reply.status) \(reply.text)") }
+        guard let id = reply.json["event_id"] as? String else {
+            throw TestFailure("send: \(reply.status) \(reply.text)")
+        }
         return id
     }
 }

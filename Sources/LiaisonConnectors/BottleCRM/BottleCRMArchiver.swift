@@ -124,7 +124,8 @@ public struct BottleCRMArchiver: OutboundConnector {
 
     private struct LookupFailed: Error {}
 
-    private func contactID(for customer: Participant, ledger: any DeliveryLedger) async -> BottleCRMClient.Reply<String> {
+    private func contactID(for customer: Participant, ledger: any DeliveryLedger) async -> BottleCRMClient.Reply<String>
+    {
         let key = IdempotencyKey("bottlecrm:contact:\(customer.ref)")
         if let known = try? await ledger.remoteID(for: key) { return .ok(known) }
         var searches: [[String: String]] = []

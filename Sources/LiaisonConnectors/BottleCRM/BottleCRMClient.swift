@@ -71,7 +71,8 @@ struct BottleCRMClient: Sendable {
 
     func findContacts(_ query: [String: String]) async -> Reply<[Contact]> {
         struct Page: Decodable { var results: [Contact] }
-        let outcome = await http.send("GET", url("api/contacts/", query: query.merging(["limit": "50"]) { a, _ in a }), headers: headers)
+        let outcome = await http.send(
+            "GET", url("api/contacts/", query: query.merging(["limit": "50"]) { a, _ in a }), headers: headers)
         return decode(outcome, as: Page.self).map(\.results)
     }
 
@@ -97,12 +98,15 @@ struct BottleCRMClient: Sendable {
     }
 
     private func decode<T: Decodable & Sendable>(_ outcome: HTTPOutcome, as type: T.Type) -> Reply<T> {
-        guard case let .response(status, _, body) = outcome, (200..<300).contains(status) else { return .failed(outcome) }
+        guard case let .response(status, _, body) = outcome, (200..<300).contains(status) else {
+            return .failed(outcome)
+        }
         do {
             return .ok(try JSONDecoder().decode(T.self, from: body))
         } catch {
             let snippet = String(decoding: body.prefix(200), as: UTF8.self)
-            return .failed(.failed(reason: "unexpected BottleCRM reply (HTTP \(status)): \(snippet)", maybeApplied: true))
+            return .failed(
+                .failed(reason: "unexpected BottleCRM reply (HTTP \(status)): \(snippet)", maybeApplied: true))
         }
     }
 }

@@ -52,7 +52,8 @@ struct GenericPayload {
                 role = parsed
             }
             sender = Sender(
-                id: try requiredString(value, "id", path: "sender.id"), name: try optionalString(value, "name", path: "sender.name"),
+                id: try requiredString(value, "id", path: "sender.id"),
+                name: try optionalString(value, "name", path: "sender.name"),
                 email: try optionalString(value, "email", path: "sender.email"),
                 phone: try optionalString(value, "phone", path: "sender.phone"), role: role
             )
@@ -65,22 +66,28 @@ struct GenericPayload {
         case .string(let value)?:
             guard let date = ISO8601.parse(value) else { throw Problem(problem: "sent_at: not an ISO 8601 time") }
             sentAt = date
-        case let other?: throw Problem(problem: "sent_at: must be an ISO 8601 string or Unix milliseconds, not \(other.kind)")
+        case let other?:
+            throw Problem(problem: "sent_at: must be an ISO 8601 string or Unix milliseconds, not \(other.kind)")
         }
         if type == .message, sender == nil || text == nil {
             throw Problem(problem: "text: a message needs sender and text")
         }
-        return GenericPayload(id: id, conversation: conversation, type: type, sender: sender, text: text, sentAt: sentAt)
+        return GenericPayload(
+            id: id, conversation: conversation, type: type, sender: sender, text: text, sentAt: sentAt)
     }
 
-    private static func requiredString(_ object: JSONValue, _ key: String, path: String? = nil) throws(Problem) -> String {
+    private static func requiredString(_ object: JSONValue, _ key: String, path: String? = nil) throws(Problem)
+        -> String
+    {
         guard let value = try optionalString(object, key, path: path), !value.isEmpty else {
             throw Problem(problem: "\(path ?? key): required, a non-empty string")
         }
         return value
     }
 
-    private static func optionalString(_ object: JSONValue, _ key: String, path: String? = nil) throws(Problem) -> String? {
+    private static func optionalString(_ object: JSONValue, _ key: String, path: String? = nil) throws(Problem)
+        -> String?
+    {
         switch object[key] {
         case nil, .null?: return nil
         case .string(let value)?: return value

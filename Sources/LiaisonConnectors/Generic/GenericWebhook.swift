@@ -24,15 +24,22 @@ public struct GenericWebhook: InboundConnector {
 
     public func admit(_ request: InboundRequest) -> Result<Admission, InboundRejection> {
         guard let header = request.headers["x-liaison-signature"] else {
-            return .failure(InboundRejection(status: 401, code: "unsigned", message: "X-Liaison-Signature header is missing", reason: "unsigned"))
+            return .failure(
+                InboundRejection(
+                    status: 401, code: "unsigned", message: "X-Liaison-Signature header is missing", reason: "unsigned")
+            )
         }
         guard Self.verify(signature: header, body: request.body, secret: settings.secret) else {
-            return .failure(InboundRejection(status: 401, code: "bad_signature", message: "X-Liaison-Signature does not match the body", reason: "bad_signature"))
+            return .failure(
+                InboundRejection(
+                    status: 401, code: "bad_signature", message: "X-Liaison-Signature does not match the body",
+                    reason: "bad_signature"))
         }
         do {
             _ = try GenericPayload.decode(request.body)
         } catch {
-            return .failure(InboundRejection(status: 400, code: "malformed", message: error.problem, reason: "malformed"))
+            return .failure(
+                InboundRejection(status: 400, code: "malformed", message: error.problem, reason: "malformed"))
         }
         let delivery = request.headers["x-liaison-delivery"].flatMap { $0.isEmpty ? nil : $0 }
         return .success(Admission(source: source, dedupeKey: delivery))
@@ -64,7 +71,8 @@ public struct GenericWebhook: InboundConnector {
             ref: SystemRef(system: source, kind: "user", id: sender.id), role: role, displayName: sender.name,
             email: sender.email, phone: sender.phone
         )
-        let message = Message(id: payload.id, conversation: conversation, sender: person.ref, sentAt: sentAt, text: text)
+        let message = Message(
+            id: payload.id, conversation: conversation, sender: person.ref, sentAt: sentAt, text: text)
         return [.participant(person, conversation: conversation), .message(message)]
     }
 }

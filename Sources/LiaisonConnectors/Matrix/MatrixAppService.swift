@@ -24,13 +24,17 @@ public struct MatrixAppService: InboundConnector {
     public func admit(_ request: InboundRequest) -> Result<Admission, InboundRejection> {
         if let refusal = authenticate(request.headers) { return .failure(refusal) }
         guard let txnID = Self.transactionID(fromPath: request.path) else {
-            return .failure(InboundRejection(status: 404, code: "M_UNRECOGNIZED", message: "Unrecognized request", reason: "unknown_route"))
+            return .failure(
+                InboundRejection(
+                    status: 404, code: "M_UNRECOGNIZED", message: "Unrecognized request", reason: "unknown_route"))
         }
         do {
             _ = try JSONDecoder().decode(MatrixTransaction.self, from: Data(request.body))
         } catch {
             return .failure(
-                InboundRejection(status: 400, code: "M_NOT_JSON", message: "Body is not a transaction: an object with an events array", reason: "malformed")
+                InboundRejection(
+                    status: 400, code: "M_NOT_JSON",
+                    message: "Body is not a transaction: an object with an events array", reason: "malformed")
             )
         }
         return .success(Admission(source: source, dedupeKey: txnID))
@@ -40,7 +44,8 @@ public struct MatrixAppService: InboundConnector {
     public func authenticate(_ headers: [String: String]) -> InboundRejection? {
         let expected = "Bearer \(settings.hsToken)"
         guard let given = headers["authorization"], constantTimeEquals(Array(given.utf8), Array(expected.utf8)) else {
-            return InboundRejection(status: 403, code: "M_FORBIDDEN", message: "Bad or missing homeserver token", reason: "unauthenticated")
+            return InboundRejection(
+                status: 403, code: "M_FORBIDDEN", message: "Bad or missing homeserver token", reason: "unauthenticated")
         }
         return nil
     }
@@ -71,7 +76,8 @@ public struct MatrixAppService: InboundConnector {
             if person.role == .employee, text.trimmingCharacters(in: .whitespaces) == settings.closeCommand {
                 return [.close(conversation, at: sentAt)]
             }
-            let message = Message(id: eventID, conversation: conversation, sender: person.ref, sentAt: sentAt, text: text)
+            let message = Message(
+                id: eventID, conversation: conversation, sender: person.ref, sentAt: sentAt, text: text)
             return [.participant(person, conversation: conversation), .message(message)]
         default:
             return []

@@ -18,7 +18,8 @@ final class ConfigReader {
     func section(_ node: YAMLNode?, path: String) -> Section {
         switch node {
         case nil: return Section(reader: self, path: path, pairs: [], line: nil, present: false)
-        case let .mapping(pairs, line)?: return Section(reader: self, path: path, pairs: pairs, line: line, present: true)
+        case let .mapping(pairs, line)?:
+            return Section(reader: self, path: path, pairs: pairs, line: line, present: true)
         case let .scalar(value, line, _)? where value.isEmpty || value == "~" || value == "null":
             return Section(reader: self, path: path, pairs: [], line: line, present: true)
         case let node?:
@@ -106,7 +107,9 @@ final class ConfigReader {
         func int(_ key: String, default value: Int, in range: ClosedRange<Int>) -> Int {
             guard let node = node(key) else { return value }
             guard case let .scalar(text, line, quoted) = node, !quoted, let number = Int(text) else {
-                reader.fail(keyPath(key), node.line, "must be a whole number between \(range.lowerBound) and \(range.upperBound)")
+                reader.fail(
+                    keyPath(key), node.line,
+                    "must be a whole number between \(range.lowerBound) and \(range.upperBound)")
                 return value
             }
             guard range.contains(number) else {
@@ -129,7 +132,8 @@ final class ConfigReader {
             return value
         }
 
-        func choice<T: RawRepresentable & CaseIterable>(_ key: String, default value: T) -> T where T.RawValue == String {
+        func choice<T: RawRepresentable & CaseIterable>(_ key: String, default value: T) -> T
+        where T.RawValue == String {
             guard let text = string(key) else { return value }
             if let found = T(rawValue: text) { return found }
             let allowed = T.allCases.map(\.rawValue).joined(separator: ", ")

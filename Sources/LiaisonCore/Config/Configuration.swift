@@ -150,7 +150,9 @@ public struct GenericSourceSettings: Sendable, Equatable {
 extension Configuration {
     /// Parses and validates a configuration file's text.
     /// - Parameter environment: where `${NAME}` references are looked up.
-    public static func parse(yaml text: String, environment: [String: String] = [:]) throws(ConfigErrors) -> Configuration {
+    public static func parse(yaml text: String, environment: [String: String] = [:]) throws(ConfigErrors)
+        -> Configuration
+    {
         let root: YAMLNode
         do {
             root = try YAMLNode.parse(text)
@@ -173,7 +175,8 @@ extension Configuration {
                 self.server.host = host
                 self.server.port = port
             } else {
-                server.reader.fail(server.keyPath("listen"), server.node("listen")?.line, "'\(listen)' is not host:port")
+                server.reader.fail(
+                    server.keyPath("listen"), server.node("listen")?.line, "'\(listen)' is not host:port")
             }
         }
         self.server.maxBodyBytes = server.int("max_body_bytes", default: self.server.maxBodyBytes, in: 1...(64 << 20))
@@ -215,7 +218,8 @@ extension Configuration {
 
         let archive = top.section("archive")
         self.archive.mode = archive.choice("mode", default: self.archive.mode)
-        self.archive.intervalSeconds = archive.int("interval_seconds", default: self.archive.intervalSeconds, in: 1...86_400)
+        self.archive.intervalSeconds = archive.int(
+            "interval_seconds", default: self.archive.intervalSeconds, in: 1...86_400)
         self.archive.idleTimeoutSeconds = archive.int(
             "idle_timeout_seconds", default: self.archive.idleTimeoutSeconds, in: 1...(30 * 86_400)
         )
@@ -236,7 +240,8 @@ extension Configuration {
         self.delivery.maxBackoffMilliseconds = delivery.int(
             "max_backoff_ms", default: self.delivery.maxBackoffMilliseconds, in: 1...86_400_000
         )
-        self.delivery.timeoutSeconds = delivery.int("timeout_seconds", default: self.delivery.timeoutSeconds, in: 1...600)
+        self.delivery.timeoutSeconds = delivery.int(
+            "timeout_seconds", default: self.delivery.timeoutSeconds, in: 1...600)
         self.delivery.concurrency = delivery.int("concurrency", default: self.delivery.concurrency, in: 1...256)
         delivery.finish()
 
@@ -248,7 +253,8 @@ extension Configuration {
             }
             let secret = source.string("secret", required: true) ?? ""
             if !secret.isEmpty && secret.utf8.count < 16 {
-                source.reader.fail(source.keyPath("secret"), source.node("secret")?.line, "too short: use at least 16 characters")
+                source.reader.fail(
+                    source.keyPath("secret"), source.node("secret")?.line, "too short: use at least 16 characters")
             }
             let employees = Self.readMatcher(source.section("employees"))
             genericSources[name] = GenericSourceSettings(secret: secret, employees: employees ?? .none)
@@ -257,7 +263,9 @@ extension Configuration {
         // Something must receive the transcripts that the inbound side collects.
         let crmProblems = top.reader.errors.contains { $0.path.hasPrefix("bottlecrm") }
         if bottleCRM == nil, !crmProblems, matrix.present || !genericSources.isEmpty {
-            top.reader.fail("bottlecrm", nil, "required: transcripts are archived to BottleCRM but no bottlecrm section is configured")
+            top.reader.fail(
+                "bottlecrm", nil,
+                "required: transcripts are archived to BottleCRM but no bottlecrm section is configured")
         }
     }
 
@@ -267,11 +275,14 @@ extension Configuration {
         let hsToken = section.string("hs_token", required: true)
         let bot = section.string("bot_user", required: true)
         if let bot, !bot.isEmpty, !Self.isMatrixUserID(bot) {
-            section.reader.fail(section.keyPath("bot_user"), section.node("bot_user")?.line, "'\(bot)' is not a Matrix user id (@name:server)")
+            section.reader.fail(
+                section.keyPath("bot_user"), section.node("bot_user")?.line,
+                "'\(bot)' is not a Matrix user id (@name:server)")
         }
         let employees = readMatcher(section.section("employees"))
         if employees == nil || employees!.isEmpty {
-            section.reader.fail(section.keyPath("employees"), section.line, "required: list the employees (users and/or pattern)")
+            section.reader.fail(
+                section.keyPath("employees"), section.line, "required: list the employees (users and/or pattern)")
         }
         let customersSection = section.section("customers")
         let customers = customersSection.present ? readMatcher(customersSection) : nil
@@ -306,7 +317,8 @@ extension Configuration {
         do {
             return try UserMatcher(users: Set(users), pattern: pattern)
         } catch {
-            section.reader.fail(section.keyPath("pattern"), section.node("pattern")?.line, "not a valid regular expression")
+            section.reader.fail(
+                section.keyPath("pattern"), section.node("pattern")?.line, "not a valid regular expression")
             return nil
         }
     }

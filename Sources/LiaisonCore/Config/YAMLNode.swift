@@ -85,7 +85,8 @@ private struct TreeBuilder {
             let value = String(
                 decoding: UnsafeBufferPointer(start: scalar.value, count: scalar.length), as: UTF8.self
             )
-            let quoted = scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE || scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE
+            let quoted =
+                scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE || scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE
             try add(.scalar(value, line: line, quoted: quoted), line: line, column: Int(event.start_mark.column) + 1)
         case YAML_SEQUENCE_START_EVENT:
             stack.append(.sequence([], line: line))

@@ -79,7 +79,9 @@ public final class MetricsRegistry: Sendable {
         return counter
     }
 
-    public func histogram(_ name: String, help: String, labels: String = "", histogram: Histogram = .latency()) -> Histogram {
+    public func histogram(_ name: String, help: String, labels: String = "", histogram: Histogram = .latency())
+        -> Histogram
+    {
         add(name, help: help, type: "histogram", labels: labels, metric: .histogram(histogram))
         return histogram
     }

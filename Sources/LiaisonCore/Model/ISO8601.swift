@@ -40,7 +40,8 @@ public enum ISO8601 {
         case 90, 122:  // Z
             index += 1
         case 43, 45:  // + -
-            guard let h = number(index + 1, 2), b.count > index + 3, b[index + 3] == 58, let m = number(index + 4, 2) else {
+            guard let h = number(index + 1, 2), b.count > index + 3, b[index + 3] == 58, let m = number(index + 4, 2)
+            else {
                 return nil
             }
             offset = (h * 3600 + m * 60) * (b[index] == 43 ? 1 : -1)

@@ -22,7 +22,9 @@ public struct Logger: Sendable {
     private let sink: Sink
     private let clock: @Sendable () -> Date
 
-    public init(label: String, level: LogLevel = .info, clock: @escaping @Sendable () -> Date = Date.init, sink: @escaping Sink) {
+    public init(
+        label: String, level: LogLevel = .info, clock: @escaping @Sendable () -> Date = Date.init, sink: @escaping Sink
+    ) {
         self.label = label
         self.level = level
         self.sink = sink
@@ -38,21 +40,36 @@ public struct Logger: Sendable {
 
     public func log(_ level: LogLevel, _ message: String, _ metadata: KeyValuePairs<String, String> = [:]) {
         guard level >= self.level else { return }
-        sink(LogRecord(time: clock(), level: level, label: label, message: message, metadata: metadata.map { ($0.key, $0.value) }))
+        sink(
+            LogRecord(
+                time: clock(), level: level, label: label, message: message,
+                metadata: metadata.map { ($0.key, $0.value) }))
     }
 
-    public func debug(_ message: String, _ metadata: KeyValuePairs<String, String> = [:]) { log(.debug, message, metadata) }
-    public func info(_ message: String, _ metadata: KeyValuePairs<String, String> = [:]) { log(.info, message, metadata) }
-    public func warning(_ message: String, _ metadata: KeyValuePairs<String, String> = [:]) { log(.warning, message, metadata) }
-    public func error(_ message: String, _ metadata: KeyValuePairs<String, String> = [:]) { log(.error, message, metadata) }
+    public func debug(_ message: String, _ metadata: KeyValuePairs<String, String> = [:]) {
+        log(.debug, message, metadata)
+    }
+    public func info(_ message: String, _ metadata: KeyValuePairs<String, String> = [:]) {
+        log(.info, message, metadata)
+    }
+    public func warning(_ message: String, _ metadata: KeyValuePairs<String, String> = [:]) {
+        log(.warning, message, metadata)
+    }
+    public func error(_ message: String, _ metadata: KeyValuePairs<String, String> = [:]) {
+        log(.error, message, metadata)
+    }
 }
 
 extension LogRecord {
     /// `{"ts":"…","level":"info","logger":"outbox","msg":"…","delivery":"12"}`
     public var json: String {
-        var object: [String: String] = ["ts": time.iso8601Milliseconds, "level": level.rawValue, "logger": label, "msg": message]
+        var object: [String: String] = [
+            "ts": time.iso8601Milliseconds, "level": level.rawValue, "logger": label, "msg": message,
+        ]
         for (key, value) in metadata where object[key] == nil { object[key] = value }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
 

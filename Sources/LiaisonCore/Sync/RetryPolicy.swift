@@ -30,7 +30,8 @@ public struct RetryPolicy: Sendable, Equatable {
         let ceiling = min(base * (1 << exponent), cap)
         // Full jitter spreads retries of many deliveries that failed together.
         let ceilingMilliseconds = max(Int64(ceiling / .milliseconds(1)), 1)
-        let jittered = Duration.milliseconds(Int64.random(in: (ceilingMilliseconds / 2)...ceilingMilliseconds, using: &random))
+        let jittered = Duration.milliseconds(
+            Int64.random(in: (ceilingMilliseconds / 2)...ceilingMilliseconds, using: &random))
         guard let retryAfter else { return jittered }
         return max(jittered, retryAfter)
     }

@@ -45,9 +45,11 @@ public struct Transcript: Sendable, Codable, Equatable {
     public var subject: String {
         let who = customer.displayName ?? customer.ref.id
         guard let first = lines.first, let last = lines.last else { return "\(channel) conversation with \(who)" }
-        let day = Self.format(first.sentAt, .dateTime)
-        let end = Self.format(last.sentAt, Calendar.utc.isDate(first.sentAt, inSameDayAs: last.sentAt) ? .time : .dateTime)
-        return "\(channel) conversation with \(who), \(day)–\(end) UTC"
+        let start = Self.format(first.sentAt, .dateTime)
+        let end = Self.format(
+            last.sentAt, Calendar.utc.isDate(first.sentAt, inSameDayAs: last.sentAt) ? .time : .dateTime)
+        let span = start.hasSuffix(end) ? start : "\(start)–\(end)"
+        return "\(channel) conversation with \(who), \(span) UTC"
     }
 
     public var body: String {

@@ -43,7 +43,8 @@ public final class HTTPServer: Sendable {
         guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
             throw HTTPServerError(description: "listen address '\(host)' is not an IPv4 address")
         }
-        let flags = MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
+        let flags =
+            MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
             | MHD_USE_TURBO.rawValue
         let context = Unmanaged.passUnretained(self).toOpaque()
         let started = withUnsafePointer(to: &address) { pointer in
@@ -73,14 +74,17 @@ public final class HTTPServer: Sendable {
             try? await Task.sleep(for: .milliseconds(5))
         }
         for context in parkedConnections.withLock({ Array($0.values) }) {
-            context.respond(.error(503, code: "shutting_down", message: "the server is shutting down; retry"), server: self)
+            context.respond(
+                .error(503, code: "shutting_down", message: "the server is shutting down; retry"), server: self)
         }
         // Let MHD send what was resumed, so that no connection is still parked.
         let flushDeadline = ContinuousClock.now + .seconds(2)
         while !parkedConnections.withLock({ $0.isEmpty }) && ContinuousClock.now < flushDeadline {
             try? await Task.sleep(for: .milliseconds(5))
         }
-        guard let daemon = OpaquePointer(bitPattern: daemonAddress.exchange(0, ordering: .acquiringAndReleasing)) else { return }
+        guard let daemon = OpaquePointer(bitPattern: daemonAddress.exchange(0, ordering: .acquiringAndReleasing)) else {
+            return
+        }
         MHD_stop_daemon(daemon)
     }
 
@@ -90,4 +94,3 @@ public final class HTTPServer: Sendable {
         }
     }
 }
-

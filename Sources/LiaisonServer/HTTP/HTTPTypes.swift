@@ -11,7 +11,8 @@ public struct HTTPRequest: Sendable {
     public var bodyTooLarge: Bool
 
     public init(
-        method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:], body: [UInt8] = [],
+        method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:],
+        body: [UInt8] = [],
         bodyTooLarge: Bool = false
     ) {
         self.method = method
@@ -43,7 +44,9 @@ public struct HTTPResponse: Sendable, Equatable {
         return HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: body)
     }
 
-    public static func text(_ status: Int, _ text: String, contentType: String = "text/plain; charset=utf-8") -> HTTPResponse {
+    public static func text(_ status: Int, _ text: String, contentType: String = "text/plain; charset=utf-8")
+        -> HTTPResponse
+    {
         HTTPResponse(status: status, headers: ["Content-Type": contentType], body: Array(text.utf8))
     }
 

@@ -42,7 +42,8 @@ public struct Router: Sendable {
             respond(.error(404, code: "not_found", message: "no route for \(request.method) \(request.path)"))
         } else {
             var response = HTTPResponse.error(
-                405, code: "method_not_allowed", message: "\(request.method) is not allowed here; use \(allowed.joined(separator: ", "))"
+                405, code: "method_not_allowed",
+                message: "\(request.method) is not allowed here; use \(allowed.joined(separator: ", "))"
             )
             response.headers["Allow"] = allowed.joined(separator: ", ")
             respond(response)

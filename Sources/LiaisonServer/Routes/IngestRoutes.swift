@@ -25,7 +25,8 @@ struct IngestRoutes {
                         metrics.rejected(refusal.reason)
                         return respond(Self.matrixError(refusal))
                     }
-                    respond(.json(404, ["errcode": "M_NOT_FOUND", "error": "Not provided by this application service"]))
+                    respond(
+                        .json(404, ["errcode": "M_NOT_FOUND", "error": "Not provided by this application service"]))
                 }
             }
             router.on("POST", "/_matrix/app/v1/ping") { request, _, respond in
@@ -40,7 +41,10 @@ struct IngestRoutes {
             guard let connector = parameters["source"].flatMap({ generic[$0] }) else {
                 metrics.eventsReceived.increment()
                 metrics.rejected("unknown_source")
-                return respond(.error(404, code: "unknown_source", message: "no generic webhook source '\(parameters["source"] ?? "")' is configured"))
+                return respond(
+                    .error(
+                        404, code: "unknown_source",
+                        message: "no generic webhook source '\(parameters["source"] ?? "")' is configured"))
             }
             ingest(request, connector: connector, style: .generic, respond: respond)
         }
@@ -48,23 +52,33 @@ struct IngestRoutes {
 
     enum Style { case matrix, generic }
 
-    private func ingest(_ request: HTTPRequest, connector: any InboundConnector, style: Style, respond: @escaping HTTPResponder) {
+    private func ingest(
+        _ request: HTTPRequest, connector: any InboundConnector, style: Style, respond: @escaping HTTPResponder
+    ) {
         let started = ContinuousClock.now
         metrics.eventsReceived.increment()
         let refuse = { (rejection: InboundRejection) in
             metrics.rejected(rejection.reason)
-            respond(style == .matrix ? Self.matrixError(rejection) : .error(rejection.status, code: rejection.code, message: rejection.message))
+            respond(
+                style == .matrix
+                    ? Self.matrixError(rejection)
+                    : .error(rejection.status, code: rejection.code, message: rejection.message))
         }
         if request.bodyTooLarge {
-            return refuse(InboundRejection(status: 413, code: style == .matrix ? "M_TOO_LARGE" : "too_large", message: "request body is over the configured limit", reason: "too_large"))
+            return refuse(
+                InboundRejection(
+                    status: 413, code: style == .matrix ? "M_TOO_LARGE" : "too_large",
+                    message: "request body is over the configured limit", reason: "too_large"))
         }
-        let inbound = InboundRequest(method: request.method, path: request.path, headers: request.headers, body: request.body)
+        let inbound = InboundRequest(
+            method: request.method, path: request.path, headers: request.headers, body: request.body)
         let admission: Admission
         switch connector.admit(inbound) {
         case .failure(let rejection): return refuse(rejection)
         case .success(let admitted): admission = admitted
         }
-        let record = InboundRecord(source: admission.source, dedupeKey: admission.dedupeKey, receivedAt: now(), body: request.body)
+        let record = InboundRecord(
+            source: admission.source, dedupeKey: admission.dedupeKey, receivedAt: now(), body: request.body)
         store.append(record) { result in
             switch result {
             case .success(.stored(let sequence)):
@@ -75,16 +89,18 @@ struct IngestRoutes {
                 respond(style == .matrix ? Self.matrixOK : Self.duplicate)
             case .failure:
                 metrics.rejected("store_unavailable")
-                respond(style == .matrix
-                    ? .json(503, ["errcode": "M_UNKNOWN", "error": "event log unavailable, retry"])
-                    : .error(503, code: "store_unavailable", message: "event log unavailable, retry"))
+                respond(
+                    style == .matrix
+                        ? .json(503, ["errcode": "M_UNKNOWN", "error": "event log unavailable, retry"])
+                        : .error(503, code: "store_unavailable", message: "event log unavailable, retry"))
             }
             metrics.ingestLatency.observe(ContinuousClock.now - started)
         }
     }
 
     // The hot path's answers, built without an encoder.
-    static let matrixOK = HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: Array("{}".utf8))
+    static let matrixOK = HTTPResponse(
+        status: 200, headers: ["Content-Type": "application/json"], body: Array("{}".utf8))
     static let duplicate = HTTPResponse(
         status: 200, headers: ["Content-Type": "application/json"], body: Array(#"{"status":"duplicate"}"#.utf8)
     )

@@ -21,7 +21,7 @@ enum Migrations {
                 CREATE UNIQUE INDEX inbound_dedupe ON inbound(source, dedupe_key) WHERE dedupe_key IS NOT NULL;
                 CREATE INDEX inbound_received ON inbound(received_at);
                 """
-        ),
+        )
     ]
 
     /// The state file: what the pipeline derived from the log (with its cursor), the
@@ -91,7 +91,7 @@ enum Migrations {
                     recorded_at REAL NOT NULL
                 );
                 """
-        ),
+        )
     ]
 
     /// Applies the steps `database` has not seen yet; returns their ids.

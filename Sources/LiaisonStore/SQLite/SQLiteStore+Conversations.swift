@@ -14,8 +14,10 @@ extension SQLiteStore {
                         try work.apply(event, channel: channel, inbound: record.sequence, into: &result, in: db)
                     }
                 case let .unusable(problem):
-                    try db.statement("INSERT OR REPLACE INTO inbound_rejections (seq, problem, rejected_at) VALUES (?, ?, ?)")
-                        .run([.integer(record.sequence), .text(problem), .real(now.timeIntervalSince1970)])
+                    try db.statement(
+                        "INSERT OR REPLACE INTO inbound_rejections (seq, problem, rejected_at) VALUES (?, ?, ?)"
+                    )
+                    .run([.integer(record.sequence), .text(problem), .real(now.timeIntervalSince1970)])
                     result.unusable += 1
                 }
             }
@@ -38,7 +40,8 @@ extension SQLiteStore {
         init(now: Date) { self.now = now }
 
         mutating func apply(
-            _ event: CanonicalEvent, channel: String, inbound: Int64, into result: inout ApplyResult, in db: SQLiteDatabase
+            _ event: CanonicalEvent, channel: String, inbound: Int64, into result: inout ApplyResult,
+            in db: SQLiteDatabase
         ) throws {
             switch event {
             case let .participant(participant, conversation):
@@ -50,7 +53,8 @@ extension SQLiteStore {
             case let .message(message):
                 guard try SQLiteStore.insert(message, inbound: inbound, now: now, in: db) else { return }
                 let role = try roles[message.sender] ?? SQLiteStore.participant(message.sender, in: db)?.role
-                try ensure(message.conversation, channel: channel, customer: role == .customer ? message.sender : nil, in: db)
+                try ensure(
+                    message.conversation, channel: channel, customer: role == .customer ? message.sender : nil, in: db)
                 pendingCounts[message.conversation, default: 0] += 1
                 result.newMessages += 1
                 result.touchedConversations.insert(message.conversation)
@@ -62,7 +66,9 @@ extension SQLiteStore {
             }
         }
 
-        private mutating func ensure(_ id: ConversationID, channel: String, customer: SystemRef?, in db: SQLiteDatabase) throws {
+        private mutating func ensure(_ id: ConversationID, channel: String, customer: SystemRef?, in db: SQLiteDatabase)
+            throws
+        {
             guard ensured.insert("\(id.rawValue)\u{0}\(customer?.description ?? "")").inserted else { return }
             try SQLiteStore.ensureConversation(id, channel: channel, customer: customer, in: db)
         }
@@ -158,13 +164,15 @@ extension SQLiteStore {
                 WHERE m.conversation = ? AND m.seq > ? ORDER BY m.seq
                 """
             ).rows([.text(conversation.rawValue), .integer(through)]) { row -> PendingTranscript.Entry in
-                let sender = SystemRef(row.text(2) ?? "") ?? SystemRef(system: "unknown", kind: "user", id: row.text(2) ?? "")
+                let sender =
+                    SystemRef(row.text(2) ?? "") ?? SystemRef(system: "unknown", kind: "user", id: row.text(2) ?? "")
                 let message = Message(
                     id: row.text(1) ?? "", conversation: conversation, sender: sender,
                     sentAt: row.date(3) ?? .distantPast, text: row.text(4) ?? ""
                 )
                 let participant = row.text(5).flatMap(ParticipantRole.init(rawValue:)).map { role in
-                    Participant(ref: sender, role: role, displayName: row.text(6), email: row.text(7), phone: row.text(8))
+                    Participant(
+                        ref: sender, role: role, displayName: row.text(6), email: row.text(7), phone: row.text(8))
                 }
                 return PendingTranscript.Entry(sequence: row.int(0), message: message, sender: participant)
             }

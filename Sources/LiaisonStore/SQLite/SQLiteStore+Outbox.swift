@@ -42,7 +42,8 @@ extension SQLiteStore {
                                   WHERE e.partition_key = d.partition_key AND e.status = 'pending' AND e.id < d.id)
                 ORDER BY d.next_attempt_at, d.id LIMIT ?
                 """
-            ).rows([.real(now.timeIntervalSince1970), .integer(Int64(limit + excludingPartitions.count))], Self.delivery)
+            ).rows(
+                [.real(now.timeIntervalSince1970), .integer(Int64(limit + excludingPartitions.count))], Self.delivery)
             return Array(heads.filter { !excludingPartitions.contains($0.partition) }.prefix(limit))
         }
     }
@@ -83,14 +84,17 @@ extension SQLiteStore {
 
     public func nextDeliveryDue() throws -> Date? {
         try read { db in
-            try db.statement("SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'").first { $0.date(0) }
+            try db.statement("SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'").first {
+                $0.date(0)
+            }
                 ?? nil
         }
     }
 
     public func delivery(id: Int64) throws -> Delivery? {
         try read { db in
-            try db.statement("SELECT \(Self.deliveryColumns) FROM deliveries WHERE id = ?").first([.integer(id)], Self.delivery)
+            try db.statement("SELECT \(Self.deliveryColumns) FROM deliveries WHERE id = ?").first(
+                [.integer(id)], Self.delivery)
         }
     }
 
@@ -111,7 +115,8 @@ extension SQLiteStore {
             }
             var count = 0
             for id in ids {
-                try db.statement("UPDATE deliveries SET \(reset) WHERE status = 'dead' AND id = ?").run(time + [.integer(id)])
+                try db.statement("UPDATE deliveries SET \(reset) WHERE status = 'dead' AND id = ?").run(
+                    time + [.integer(id)])
                 count += db.changes
             }
             return count
@@ -139,7 +144,10 @@ extension SQLiteStore {
         let (records, unprocessed) = try readLog { db in
             (
                 Int(try db.statement("SELECT count(*) FROM inbound").first { $0.int(0) } ?? 0),
-                Int(try db.statement("SELECT count(*) FROM inbound WHERE seq > ?").first([.integer(cursor)]) { $0.int(0) } ?? 0)
+                Int(
+                    try db.statement("SELECT count(*) FROM inbound WHERE seq > ?").first([.integer(cursor)]) {
+                        $0.int(0)
+                    } ?? 0)
             )
         }
         return try read { db in
@@ -153,12 +161,16 @@ extension SQLiteStore {
                 conversations: try count("SELECT count(*) FROM conversations"),
                 conversationsWithPending: try count("SELECT count(*) FROM conversations WHERE pending > 0"),
                 messages: try count("SELECT count(*) FROM messages"),
-                deliveriesPending: try count("SELECT count(*) FROM deliveries WHERE status = 'pending' AND attempts = 0"),
-                deliveriesRetrying: try count("SELECT count(*) FROM deliveries WHERE status = 'pending' AND attempts > 0"),
+                deliveriesPending: try count(
+                    "SELECT count(*) FROM deliveries WHERE status = 'pending' AND attempts = 0"),
+                deliveriesRetrying: try count(
+                    "SELECT count(*) FROM deliveries WHERE status = 'pending' AND attempts > 0"),
                 deliveriesDelivered: try count("SELECT count(*) FROM deliveries WHERE status = 'delivered'"),
                 deliveriesDead: try count("SELECT count(*) FROM deliveries WHERE status = 'dead'"),
-                oldestPendingDeliveryAt: try db.statement("SELECT min(created_at) FROM deliveries WHERE status = 'pending'")
-                    .first { $0.date(0) } ?? nil
+                oldestPendingDeliveryAt: try db.statement(
+                    "SELECT min(created_at) FROM deliveries WHERE status = 'pending'"
+                )
+                .first { $0.date(0) } ?? nil
             )
         }
     }

@@ -44,7 +44,8 @@ public final class SQLiteStore: Store {
         self.committer.withLock { $0 = committer }
     }
 
-    private static func open(_ path: String, migrations: [Migration]) throws -> (SerializedDatabase, SerializedDatabase) {
+    private static func open(_ path: String, migrations: [Migration]) throws -> (SerializedDatabase, SerializedDatabase)
+    {
         let writer = try SQLiteDatabase(path: path)
         // FULL: a commit is on disk before it is acknowledged (the durability promise).
         try writer.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
@@ -105,7 +106,9 @@ public final class SQLiteStore: Store {
 
     // MARK: Event log
 
-    public func append(_ record: InboundRecord, completion: @escaping @Sendable (Result<AppendOutcome, any Error>) -> Void) {
+    public func append(
+        _ record: InboundRecord, completion: @escaping @Sendable (Result<AppendOutcome, any Error>) -> Void
+    ) {
         guard let committer = committer.withLock({ $0 }) else {
             completion(.failure(StoreClosed()))
             return
