@@ -1,5 +1,6 @@
 import LiaisonCore
 import LiaisonStore
+import Synchronization
 
 /// The hub's named metrics, registered once and shared by the listener, the pipeline
 /// and the outbox.
@@ -69,21 +70,37 @@ public struct HubMetrics: Sendable {
         (rejections[reason] ?? rejections["malformed"])?.increment()
     }
 
-    /// Queue depths, read from the store when scraped.
+    /// Queue depths, read from the store when scraped (one read serves every gauge of a scrape).
     public func registerGauges(store: any Store) {
-        let status = { @Sendable in try? store.status() }
+        let cache = StatusCache(store: store)
         registry.gauge("liaison_queue_depth", help: "Work waiting, by queue.", labels: "queue=\"pipeline\"") {
-            Double(status()?.inboundUnprocessed ?? 0)
+            Double(cache.current?.inboundUnprocessed ?? 0)
         }
         registry.gauge("liaison_queue_depth", help: "Work waiting, by queue.", labels: "queue=\"outbox\"") {
-            let s = status()
-            return Double((s?.deliveriesPending ?? 0) + (s?.deliveriesRetrying ?? 0))
+            let status = cache.current
+            return Double((status?.deliveriesPending ?? 0) + (status?.deliveriesRetrying ?? 0))
         }
         registry.gauge("liaison_queue_depth", help: "Work waiting, by queue.", labels: "queue=\"dead_letter\"") {
-            Double(status()?.deliveriesDead ?? 0)
+            Double(cache.current?.deliveriesDead ?? 0)
         }
-        registry.gauge(
-            "liaison_conversations_pending", help: "Conversations with messages not yet archived."
-        ) { Double(status()?.conversationsWithPending ?? 0) }
+        registry.gauge("liaison_conversations_pending", help: "Conversations with messages not yet archived.") {
+            Double(cache.current?.conversationsWithPending ?? 0)
+        }
+    }
+}
+
+/// The store's counts, read at most once per second.
+private final class StatusCache: Sendable {
+    private let store: any Store
+    private let cached = Mutex<(at: ContinuousClock.Instant, status: StoreStatus?)?>(nil)
+
+    init(store: any Store) { self.store = store }
+
+    var current: StoreStatus? {
+        let now = ContinuousClock.now
+        if let entry = cached.withLock({ $0 }), now - entry.at < .seconds(1) { return entry.status }
+        let status = try? store.status()
+        cached.withLock { $0 = (now, status) }
+        return status
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import LiaisonConnectors
 import LiaisonCore
 import LiaisonStore
+import Synchronization
 
 /// Performs due deliveries through their connectors, several at once but one at a time
 /// per partition (so one customer's effects land in order), and records each outcome:
@@ -33,43 +34,36 @@ public struct OutboxWorker: Service {
     }
 
     public func run() async throws {
-        try await withThrowingTaskGroup(of: String.self) { group in
-            var busy: Set<String> = []
+        let busy = BusyPartitions()
+        await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
-                let due =
-                    busy.count < concurrency
-                    ? try store.dueDeliveries(now: now(), limit: concurrency - busy.count, excludingPartitions: busy)
-                    : []
+                let inFlight = busy.snapshot
+                let due: [Delivery]
+                do {
+                    due = inFlight.count < concurrency
+                        ? try store.dueDeliveries(now: now(), limit: concurrency - inFlight.count, excludingPartitions: inFlight)
+                        : []
+                } catch {
+                    logger.error("cannot read the outbox", ["error": "\(error)"])
+                    due = []
+                }
                 for delivery in due {
                     busy.insert(delivery.partition)
                     group.addTask {
                         await attempt(delivery)
-                        return delivery.partition
+                        busy.remove(delivery.partition)
+                        wakeup.signal()  // its partition may have a next delivery
                     }
                 }
-                if !busy.isEmpty, due.isEmpty || busy.count >= concurrency {
-                    // Wait for one attempt to finish, or for new work.
-                    if let finished = try await group.next() { busy.remove(finished) }
-                    continue
-                }
-                if due.isEmpty {
-                    // Polls at least every second: `liaison replay` in another process
-                    // requeues dead letters without a way to wake this one.
-                    let next = try store.nextDeliveryDue()
-                    let wait = next.map { min(max($0.timeIntervalSince(now()), 0.005), 1) } ?? 1
-                    await wakeup.wait(until: .now + .milliseconds(Int64(wait * 1000)))
-                }
+                if !due.isEmpty && busy.count < concurrency { continue }
+                // Polls at least every second: `liaison replay` in another process
+                // requeues dead letters without a way to wake this one.
+                let next = (try? store.nextDeliveryDue()) ?? nil
+                let wait = next.map { min(max($0.timeIntervalSince(now()), 0.005), 1) } ?? 1
+                await wakeup.wait(until: .now + .milliseconds(Int64(wait * 1000)))
             }
-            // Drain: let attempts in flight finish and record their outcome.
-            while let finished = try await group.next() { busy.remove(finished) }
+            // Leaving the group waits for attempts in flight, which record their outcome.
         }
-    }
-
-    /// Performs every delivery that is due now, one round; for tests and `liaison replay`.
-    public func runOnce() async throws -> Int {
-        let due = try store.dueDeliveries(now: now(), limit: 1000, excludingPartitions: [])
-        for delivery in due { await attempt(delivery) }
-        return due.count
     }
 
     private func attempt(_ delivery: Delivery) async {
@@ -128,6 +122,16 @@ public struct OutboxWorker: Service {
             logger.error("delivery dead", ["delivery": "\(delivery.id)", "attempts": "\(attempts)", "reason": reason])
         }
     }
+}
+
+/// Partitions with an attempt in flight: at most one per partition keeps each
+/// customer's deliveries in order.
+final class BusyPartitions: Sendable {
+    private let partitions = Mutex<Set<String>>([])
+    var snapshot: Set<String> { partitions.withLock { $0 } }
+    var count: Int { partitions.withLock { $0.count } }
+    func insert(_ partition: String) { partitions.withLock { _ = $0.insert(partition) } }
+    func remove(_ partition: String) { partitions.withLock { _ = $0.remove(partition) } }
 }
 
 /// The delivery ledger, kept in the store.
