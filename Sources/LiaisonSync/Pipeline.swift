@@ -11,7 +11,7 @@ public struct Pipeline: Service {
     public var name: String { "pipeline" }
     private let store: any Store
     private let connectors: [String: any InboundConnector]
-    private let thread = BackgroundThread(name: "liaison-pipeline", niceness: 10)
+    private let thread = BackgroundThread(name: "liaison-pipeline", niceness: 19)
     private let applied: @Sendable (ApplyResult) -> Void
     private let metrics: HubMetrics
     private let logger: Logger
@@ -33,7 +33,7 @@ public struct Pipeline: Service {
     /// New records are in the log (called after each group commit).
     public func wake() { thread.signal() }
 
-    /// Runs on its own thread below normal priority: see `BackgroundThread`.
+    /// Runs on its own thread at nice 19: see `BackgroundThread`.
     public func run() async throws {
         try await thread.run { [thread] in
             while !thread.isStopping {

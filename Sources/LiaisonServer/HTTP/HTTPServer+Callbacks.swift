@@ -69,8 +69,12 @@ func accessHandler(
             method: method.map { String(cString: $0) } ?? "GET", path: url.map { String(cString: $0) } ?? "/",
             headers: headers, query: query
         )
-        if let length = headers["content-length"].flatMap(Int.init), length > server.maxBodyBytes {
-            state.tooLarge = true
+        if let length = headers["content-length"].flatMap(Int.init) {
+            if length > server.maxBodyBytes {
+                state.tooLarge = true
+            } else {
+                state.body.reserveCapacity(length)
+            }
         }
         let context = ConnectionContext(connection: connection, state: state)
         conCls.pointee = Unmanaged.passRetained(context).toOpaque()
