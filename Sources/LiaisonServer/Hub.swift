@@ -50,7 +50,16 @@ public final class Hub: Sendable {
         self.pipeline = pipeline
         scheduler = ArchiveScheduler(
             store: store, schedule: ArchiveSchedule(configuration.archive), target: configuration.archive.target,
-            wakeup: schedulerWakeup, metrics: metrics, logger: logger.with(label: "scheduler"), now: now
+            wakeup: schedulerWakeup,
+            profiles: configuration.matrix.flatMap { matrix in
+                matrix.adminToken.map {
+                    SynapseProfiles(
+                        homeserver: matrix.homeserver, adminToken: $0,
+                        timeout: TimeInterval(configuration.delivery.timeoutSeconds)
+                    )
+                }
+            },
+            metrics: metrics, logger: logger.with(label: "scheduler"), now: now
         ) { outboxWakeup.signal() }
         outbox = OutboxWorker(
             store: store, connectors: outbound, policy: RetryPolicy(configuration.delivery),

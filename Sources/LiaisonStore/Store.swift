@@ -57,6 +57,8 @@ public protocol Store: AnyObject, Sendable {
     // MARK: Read models
 
     func participant(_ ref: SystemRef) throws -> Participant?
+    /// Records what became known of a participant (fields it lacks keep what is stored).
+    func save(_ participant: Participant, now: Date) throws
     func status() throws -> StoreStatus
 }
 

@@ -11,17 +11,23 @@ public struct ArchiveScheduler: Service {
     private let schedule: ArchiveSchedule
     private let target: String
     private let wakeup: Wakeup
+    private let profiles: (any ProfileSource)?
     private let planned: @Sendable () -> Void
     private let metrics: HubMetrics
     private let logger: Logger
     private let now: @Sendable () -> Date
 
-    /// - Parameter planned: told when transcripts were put in the outbox (wakes the outbox worker).
+    /// - Parameters:
+    ///   - profiles: where to find a customer's e-mail or phone when the IM did not say them.
+    ///   - planned: told when transcripts were put in the outbox (wakes the outbox worker).
     public init(
-        store: any Store, schedule: ArchiveSchedule, target: String, wakeup: Wakeup, metrics: HubMetrics,
-        logger: Logger, now: @escaping @Sendable () -> Date = Date.init, planned: @escaping @Sendable () -> Void
+        store: any Store, schedule: ArchiveSchedule, target: String, wakeup: Wakeup,
+        profiles: (any ProfileSource)? = nil,
+        metrics: HubMetrics, logger: Logger, now: @escaping @Sendable () -> Date = Date.init,
+        planned: @escaping @Sendable () -> Void
     ) {
         self.store = store
+        self.profiles = profiles
         self.schedule = schedule
         self.target = target
         self.wakeup = wakeup
@@ -33,7 +39,7 @@ public struct ArchiveScheduler: Service {
 
     public func run() async throws {
         while !Task.isCancelled {
-            let next = try tick()
+            let next = try await tick()
             // At most 2 s between looks: a replay from another process adds messages silently.
             let wait = next.map { max($0.timeIntervalSince(now()), 0.01) } ?? 2
             await wakeup.wait(until: .now + .milliseconds(Int64(min(wait, 2) * 1000)))
@@ -42,13 +48,13 @@ public struct ArchiveScheduler: Service {
 
     /// Archives every conversation that is due; returns when the next one could be.
     @discardableResult
-    public func tick() throws -> Date? {
+    public func tick() async throws -> Date? {
         let time = now()
         var next: Date?
         var count = 0
         for state in try store.conversationsWithPendingMessages() {
             if let trigger = schedule.trigger(for: state, now: time) {
-                if try archive(state.id, trigger: trigger, now: time) { count += 1 }
+                if try await archive(state.id, trigger: trigger, now: time) { count += 1 }
             } else if let check = schedule.nextCheck(for: state) {
                 next = min(next ?? check, check)
             }
@@ -58,9 +64,16 @@ public struct ArchiveScheduler: Service {
     }
 
     /// Archives a conversation's pending messages now, whatever the mode (the close command).
-    private func archive(_ conversation: ConversationID, trigger: ArchiveTrigger, now: Date) throws -> Bool {
-        guard let pending = try store.pendingTranscript(for: conversation), let last = pending.entries.last else {
+    private func archive(_ conversation: ConversationID, trigger: ArchiveTrigger, now: Date) async throws -> Bool {
+        guard var pending = try store.pendingTranscript(for: conversation), let last = pending.entries.last else {
             return false
+        }
+        if let profiles, let customer = pending.customer, customer.email == nil || customer.phone == nil {
+            let enriched = await profiles.enrich(customer)
+            if enriched != customer {
+                try store.save(enriched, now: now)
+                pending.customer = enriched
+            }
         }
         let delivery = Self.plan(pending, trigger: trigger, target: target)
         try store.scheduleArchive(of: conversation, throughMessage: last.sequence, delivery: delivery, now: now)

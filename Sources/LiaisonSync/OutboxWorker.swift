@@ -40,8 +40,10 @@ public struct OutboxWorker: Service {
                 let inFlight = busy.snapshot
                 let due: [Delivery]
                 do {
-                    due = inFlight.count < concurrency
-                        ? try store.dueDeliveries(now: now(), limit: concurrency - inFlight.count, excludingPartitions: inFlight)
+                    due =
+                        inFlight.count < concurrency
+                        ? try store.dueDeliveries(
+                            now: now(), limit: concurrency - inFlight.count, excludingPartitions: inFlight)
                         : []
                 } catch {
                     logger.error("cannot read the outbox", ["error": "\(error)"])

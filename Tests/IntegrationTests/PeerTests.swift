@@ -21,7 +21,7 @@ struct PeerTests {
         let name: String
     }
 
-    func prepare(mode: String = "on_close", timeout: Int = 3) throws -> Run {
+    func prepare(mode: String = "on_close", timeout: Int = 3, threepids: Bool = false) throws -> Run {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "liaison-peer-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -30,6 +30,11 @@ struct PeerTests {
         let name = "Alice \(tag.uppercased())"
         let port = peers.appServiceURL.port ?? 9009
         let config = directory.appendingPathComponent("liaison.yaml")
+        // Either the profile comes from configuration, or Liaison reads the homeserver's threepids.
+        let customerSource =
+            threepids
+            ? "admin_token: \(peers.agentToken)"
+            : #"profiles: {"@alice:localhost": {name: "\#(name)", email: "\#(email)"}}"#
         try """
         server: {listen: "127.0.0.1:\(port)"}
         store: {directory: "\(directory.path)/data"}
@@ -40,8 +45,7 @@ struct PeerTests {
           hs_token: \(peers.hsToken)
           bot_user: "@liaison_bot:localhost"
           employees: {users: ["@agent:localhost"]}
-          profiles:
-            "@alice:localhost": {name: "\(name)", email: "\(email)"}
+          \(customerSource)
         bottlecrm: {base_url: "\(peers.crmURL.absoluteString)", token: "\(peers.crmToken)"}
         archive: {mode: \(mode), idle_timeout_seconds: 3600}
         delivery: {timeout_seconds: \(timeout), base_backoff_ms: 200, max_backoff_ms: 1000, max_attempts: 50}
@@ -118,6 +122,28 @@ struct PeerTests {
             #expect(replay.output.contains("0 new messages"), "\(replay.output)")
             try await Task.sleep(for: .seconds(3))
             #expect(try await transcripts(run).count == 1)
+        }
+    }
+
+    @Test("a customer's e-mail and phone come from their Matrix third-party ids when no profile is configured")
+    func threepids() async throws {
+        let run = try prepare(threepids: true)
+        let admin = HTTPTestClient(base: peers.synapseURL)
+        let phone = "1415555\(Int.random(in: 1000...9999))"
+        let update = try await admin.json(
+            "PUT", "/_synapse/admin/v2/users/@alice:localhost",
+            headers: ["Authorization": "Bearer \(peers.agentToken)"],
+            ["threepids": [["medium": "email", "address": run.email], ["medium": "msisdn", "address": phone]]]
+        )
+        #expect(update.status == 200, "\(update.text)")
+        try await with(run) { liaison in
+            let room = try await room("Support: threepids")
+            try await alice.send(room, "Please call me back")
+            try await agent.send(room, "!close")
+            let arrived = await eventually(timeout: .seconds(30)) { ((try? await transcripts(run)) ?? []).count == 1 }
+            #expect(arrived, "no transcript on a contact with the threepid e-mail; log:\n\(liaison.log.suffix(3000))")
+            let contact = try #require(try await crm.contacts(email: run.email).first)
+            #expect((contact["phone"] as? String)?.hasSuffix(phone) == true, "\(contact)")
         }
     }
 

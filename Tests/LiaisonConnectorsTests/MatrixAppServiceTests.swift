@@ -91,3 +91,17 @@ struct MatrixAppServiceTests {
             ])
     }
 }
+
+@Suite("Synapse third-party ids")
+struct SynapseProfilesTests {
+    @Test("reads the first e-mail and phone (in E.164) from a Synapse user")
+    func parse() {
+        let body =
+            #"{"name":"@alice:x","threepids":[{"medium":"email","address":"a@x.org","validated_at":1},{"medium":"msisdn","address":"8613800138000"},{"medium":"email","address":"b@x.org"}]}"#
+        let found = SynapseProfiles.contactDetails(Array(body.utf8))
+        #expect(found?.email == "a@x.org")
+        #expect(found?.phone == "+8613800138000")
+        #expect(SynapseProfiles.contactDetails(Array(#"{"threepids":[]}"#.utf8))?.email == nil)
+        #expect(SynapseProfiles.contactDetails(Array("not json".utf8)) == nil)
+    }
+}

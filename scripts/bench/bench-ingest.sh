@@ -57,7 +57,13 @@ PY
 
 "$BIN" serve --config "$WORK/liaison.yaml" 2> "$WORK/liaison.log" &
 LIAISON=$!
-trap 'kill $LIAISON 2>/dev/null || true; [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true' EXIT
+cleanup() {
+  kill "$LIAISON" 2>/dev/null || true
+  [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
+  sleep 0.5
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 
 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/bench.lua" "http://127.0.0.1:$PORT" > "$WORK/wrk-liaison.txt"
@@ -82,6 +88,7 @@ nginx -c "$WORK/nginx.conf"
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$NGINX_PORT/" >/dev/null && break; sleep 0.1; done
 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/bench.lua" "http://127.0.0.1:$NGINX_PORT" > "$WORK/wrk-nginx.txt"
 cat "$WORK/wrk-nginx.txt" >&2
+kill "$(cat "$WORK/nginx.pid")"
 
 python3 - "$WORK" "$BIN" <<'PY'
 import re, sqlite3, sys
@@ -104,4 +111,3 @@ if stored < acked:
     sys.exit(f"LOST EVENTS: {acked} acknowledged, {stored} in the log")
 print(f"ingest events_per_s={rps:.0f} p99_ms={p99:.2f} nginx_req_per_s={nginx:.0f} ratio={rps / nginx:.2f}")
 PY
-rm -rf "$WORK"

@@ -73,10 +73,13 @@ public struct MatrixSettings: Sendable, Equatable {
     public var profiles: [String: ProfileOverride]
     /// An employee who sends this text in a room closes the conversation.
     public var closeCommand: String
+    /// A homeserver admin's access token: customers' e-mail and phone are then read from
+    /// their third-party ids (Synapse admin API) when the profile lacks them.
+    public var adminToken: String?
 
     public init(
         homeserver: URL, asToken: String, hsToken: String, botUser: String, employees: UserMatcher,
-        customers: UserMatcher?, profiles: [String: ProfileOverride], closeCommand: String
+        customers: UserMatcher?, profiles: [String: ProfileOverride], closeCommand: String, adminToken: String? = nil
     ) {
         self.homeserver = homeserver
         self.asToken = asToken
@@ -86,6 +89,7 @@ public struct MatrixSettings: Sendable, Equatable {
         self.customers = customers
         self.profiles = profiles
         self.closeCommand = closeCommand
+        self.adminToken = adminToken
     }
 
     public func role(of user: String) -> ParticipantRole {
@@ -301,10 +305,11 @@ extension Configuration {
         }
         profileSection.finish()
         let close = section.string("close_command") ?? "!close"
+        let adminToken = section.string("admin_token").flatMap { $0.isEmpty ? nil : $0 }
         guard let homeserver, let asToken, let hsToken, let bot, let employees else { return nil }
         return MatrixSettings(
             homeserver: homeserver, asToken: asToken, hsToken: hsToken, botUser: bot, employees: employees,
-            customers: customers, profiles: profiles, closeCommand: close
+            customers: customers, profiles: profiles, closeCommand: close, adminToken: adminToken
         )
     }
 

@@ -199,6 +199,10 @@ extension SQLiteStore {
         }
     }
 
+    public func save(_ participant: Participant, now: Date) throws {
+        try write { db in try Self.upsert(participant, now: now, in: db) }
+    }
+
     public func participant(_ ref: SystemRef) throws -> Participant? {
         try read { db in try Self.participant(ref, in: db) }
     }
