@@ -25,6 +25,7 @@ public protocol Store: AnyObject, Sendable {
 
     // MARK: Scheduler
 
+    /// Conversations (an employee is present) with messages no transcript holds yet.
     func conversationsWithPendingMessages() throws -> [ConversationState]
     func pendingTranscript(for conversation: ConversationID) throws -> PendingTranscript?
     /// Turns the pending messages up to `throughMessage` into one outbox entry (or into

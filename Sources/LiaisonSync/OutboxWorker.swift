@@ -52,7 +52,10 @@ public struct OutboxWorker: Service {
                 for delivery in due {
                     busy.insert(delivery.partition)
                     group.addTask {
-                        await attempt(delivery)
+                        // An attempt in flight is not cancelled on shutdown: it finishes
+                        // (bounded by the HTTP timeout) and its outcome is recorded, so a
+                        // write that reached the CRM is never left unaccounted for.
+                        await Task { await attempt(delivery) }.value
                         busy.remove(delivery.partition)
                         wakeup.signal()  // its partition may have a next delivery
                     }

@@ -92,6 +92,7 @@ struct GenericWebhookTests {
                 .participant(
                     Participant(ref: ref, role: .customer, displayName: "Li Na", email: "li.na@example.com"),
                     conversation: conversation),
+                .staffed(conversation),
                 .message(
                     Message(
                         id: "m1", conversation: conversation, sender: ref,

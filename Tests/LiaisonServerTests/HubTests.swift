@@ -254,3 +254,46 @@ struct HubTests {
         await crm.stop()
     }
 }
+
+@Suite("Matrix conversations over HTTP", .serialized)
+struct MatrixHubTests {
+    static func event(
+        _ id: String, type: String = "m.room.message", sender: String, room: String = "!r", body: String? = nil,
+        member: String? = nil
+    ) -> [String: Any] {
+        var event: [String: Any] = [
+            "type": type, "sender": sender, "room_id": room, "event_id": id, "origin_server_ts": 1_795_514_400_000,
+        ]
+        if let body { event["content"] = ["msgtype": "m.text", "body": body] }
+        if let member {
+            event["state_key"] = member
+            event["content"] = ["membership": "join"]
+        }
+        return event
+    }
+
+    @Test("a room where only customers talk is not archived until an employee is in it")
+    func customersOnly() async throws {
+        let crm = try BottleCRMSimulator()
+        let hub = try await RunningHub.start(mode: .realtime, crm: crm)
+        let headers = ["Authorization": "Bearer \(RunningHub.hsToken)"]
+        let first = try await hub.client.json(
+            "PUT", "/_matrix/app/v1/transactions/1", headers: headers,
+            ["events": [Self.event("$1", sender: "@alice:x", body: "anyone here?")]])
+        #expect(first.status == 200)
+        #expect(await eventually { (try? hub.status.messages) == 1 })
+        // Deterministically: a scheduler pass over the applied message plans nothing.
+        try await hub.hub.scheduler.tick()
+        #expect(try hub.status.deliveriesPending + hub.status.deliveriesDelivered == 0)
+        #expect(try hub.status.conversationsWithPending == 1)
+        let joined = try await hub.client.json(
+            "PUT", "/_matrix/app/v1/transactions/2", headers: headers,
+            ["events": [Self.event("$2", type: "m.room.member", sender: "@agent:x", member: "@agent:x")]])
+        #expect(joined.status == 200)
+        #expect(await eventually { crm.interactions.count == 1 })
+        #expect(crm.interactions.first?.body.contains("Alice Smith: anyone here?") == true)
+        #expect(crm.contacts.first?.email == "alice@example.com")
+        await hub.stop()
+        await crm.stop()
+    }
+}

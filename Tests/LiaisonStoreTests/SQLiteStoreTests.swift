@@ -137,7 +137,13 @@ struct SQLiteStoreTests {
     func scheduleArchive() async throws {
         try await withStore { store in
             _ = try store.apply(
-                [DecodedRecord(sequence: 1, meaning: .events(message("$1", from: alice, at: 0), channel: "Matrix"))],
+                [
+                    DecodedRecord(
+                        sequence: 1,
+                        meaning: .events(
+                            [.participant(agent, conversation: room)] + message("$1", from: alice, at: 0),
+                            channel: "Matrix"))
+                ],
                 cursor: nil, now: t0)
             let pending = try #require(try store.pendingTranscript(for: room))
             // A message arrives between planning and scheduling.
@@ -159,6 +165,25 @@ struct SQLiteStoreTests {
         }
     }
 
+    @Test("a room where only customers talk is kept but not offered for archiving until an employee is in it")
+    func employeePresence() async throws {
+        try await withStore { store in
+            _ = try store.apply(
+                [DecodedRecord(sequence: 1, meaning: .events(message("$1", from: alice, at: 0), channel: "Matrix"))],
+                cursor: nil, now: t0)
+            #expect(try store.conversationsWithPendingMessages().isEmpty)
+            #expect(try store.status().conversationsWithPending == 1)
+            // The employee joins (a membership, no message yet): the conversation becomes one.
+            _ = try store.apply(
+                [
+                    DecodedRecord(
+                        sequence: 2, meaning: .events([.participant(agent, conversation: room)], channel: "Matrix"))
+                ],
+                cursor: nil, now: t0)
+            #expect(try store.conversationsWithPendingMessages().map(\.id) == [room])
+        }
+    }
+
     @Test("a close request sticks until the next message")
     func close() async throws {
         try await withStore { store in
@@ -166,7 +191,10 @@ struct SQLiteStoreTests {
                 [
                     DecodedRecord(
                         sequence: 1,
-                        meaning: .events(message("$1", from: alice, at: 0) + [.close(room, at: t0)], channel: "Matrix"))
+                        meaning: .events(
+                            [.participant(agent, conversation: room)] + message("$1", from: alice, at: 0) + [
+                                .close(room, at: t0)
+                            ], channel: "Matrix"))
                 ], cursor: nil, now: t0)
             #expect(try store.conversationsWithPendingMessages().first?.closeRequested == true)
             _ = try store.apply(

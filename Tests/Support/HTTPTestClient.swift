@@ -60,3 +60,16 @@ public func eventually(
     }
     return try await condition()
 }
+
+/// Polls `condition` for `duration` and returns whether it held every time: the check
+/// for "nothing else happens" (a late duplicate write, say) over an observation window.
+public func holds(
+    for duration: Duration, every interval: Duration = .milliseconds(100), _ condition: () async throws -> Bool
+) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + duration
+    while ContinuousClock.now < deadline {
+        guard try await condition() else { return false }
+        try? await Task.sleep(for: interval)
+    }
+    return try await condition()
+}

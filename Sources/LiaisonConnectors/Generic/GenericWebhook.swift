@@ -10,7 +10,8 @@ import LiaisonCore
 ///      "text": "Budget is around 50k", "sent_at": "2026-11-24T10:00:00Z"}
 ///
 /// `type` is `message` (the default) or `close`; `sent_at` is ISO 8601 or Unix milliseconds;
-/// `role` defaults to what the source's `employees` setting says, else `customer`.
+/// `role` defaults to what the source's `employees` setting says, else `customer`. A
+/// generic source is a business's own channel, so every conversation on it is staffed.
 public struct GenericWebhook: InboundConnector {
     public let name: String
     public let settings: GenericSourceSettings
@@ -73,6 +74,7 @@ public struct GenericWebhook: InboundConnector {
         )
         let message = Message(
             id: payload.id, conversation: conversation, sender: person.ref, sentAt: sentAt, text: text)
-        return [.participant(person, conversation: conversation), .message(message)]
+        // A generic source is a business's own channel: its conversations are with the business.
+        return [.participant(person, conversation: conversation), .staffed(conversation), .message(message)]
     }
 }

@@ -64,7 +64,7 @@ public final class HTTPClient: Sendable {
     static func mayHaveReachedServer(_ error: URLError) -> Bool {
         switch error.code {
         case .cannotConnectToHost, .cannotFindHost, .dnsLookupFailed, .notConnectedToInternet, .badURL,
-            .unsupportedURL, .secureConnectionFailed, .cancelled:
+            .unsupportedURL, .secureConnectionFailed:
             false
         default:
             true

@@ -63,4 +63,7 @@ public enum CanonicalEvent: Hashable, Sendable {
     case message(Message)
     /// Someone closed the conversation (a close command, the IM's own close event).
     case close(ConversationID, at: Date)
+    /// The business takes part in the conversation (an employee joined, or the channel is
+    /// the business's own): only such conversations are archived to a CRM.
+    case staffed(ConversationID)
 }

@@ -52,7 +52,8 @@ enum Migrations {
                     first_pending_at REAL,
                     last_message_at REAL,
                     close_requested INTEGER NOT NULL DEFAULT 0,
-                    archived_through INTEGER NOT NULL DEFAULT 0
+                    archived_through INTEGER NOT NULL DEFAULT 0,
+                    employee_present INTEGER NOT NULL DEFAULT 0
                 );
                 CREATE INDEX conversations_pending ON conversations(pending) WHERE pending > 0;
                 CREATE TABLE messages (

@@ -34,6 +34,7 @@ extension SQLiteStore {
         var upserted: Set<Participant> = []
         var roles: [SystemRef: ParticipantRole] = [:]
         var ensured: Set<String> = []
+        var employeesSeen: Set<ConversationID> = []
         /// New messages per conversation, not yet added to its counters.
         var pendingCounts: [ConversationID: Int] = [:]
 
@@ -47,23 +48,38 @@ extension SQLiteStore {
             case let .participant(participant, conversation):
                 roles[participant.ref] = participant.role
                 if upserted.insert(participant).inserted { try SQLiteStore.upsert(participant, now: now, in: db) }
-                if let conversation, participant.role == .customer {
-                    try ensure(conversation, channel: channel, customer: participant.ref, in: db)
+                guard let conversation else { return }
+                switch participant.role {
+                case .customer: try ensure(conversation, channel: channel, customer: participant.ref, in: db)
+                case .employee: try markEmployeePresent(conversation, channel: channel, in: db)
+                case .other: break
                 }
             case let .message(message):
                 guard try SQLiteStore.insert(message, inbound: inbound, now: now, in: db) else { return }
                 let role = try roles[message.sender] ?? SQLiteStore.participant(message.sender, in: db)?.role
                 try ensure(
                     message.conversation, channel: channel, customer: role == .customer ? message.sender : nil, in: db)
+                if role == .employee { try markEmployeePresent(message.conversation, channel: channel, in: db) }
                 pendingCounts[message.conversation, default: 0] += 1
                 result.newMessages += 1
                 result.touchedConversations.insert(message.conversation)
+            case let .staffed(conversation):
+                try markEmployeePresent(conversation, channel: channel, in: db)
             case let .close(conversation, _):
                 try flush(conversation, in: db)
                 try db.statement("UPDATE conversations SET close_requested = 1 WHERE id = ? AND pending > 0")
                     .run([.text(conversation.rawValue)])
                 if db.changes > 0 { result.touchedConversations.insert(conversation) }
             }
+        }
+
+        /// A conversation is one once the business is in it (an employee, or a business
+        /// channel): rooms where only customers talk are kept but never archived to a CRM.
+        private mutating func markEmployeePresent(_ id: ConversationID, channel: String, in db: SQLiteDatabase) throws {
+            guard employeesSeen.insert(id).inserted else { return }
+            try ensure(id, channel: channel, customer: nil, in: db)
+            try db.statement("UPDATE conversations SET employee_present = 1 WHERE id = ? AND employee_present = 0")
+                .run([.text(id.rawValue)])
         }
 
         private mutating func ensure(_ id: ConversationID, channel: String, customer: SystemRef?, in db: SQLiteDatabase)
@@ -139,7 +155,7 @@ extension SQLiteStore {
             try db.statement(
                 """
                 SELECT id, pending, first_pending_at, last_message_at, close_requested
-                FROM conversations WHERE pending > 0 ORDER BY id
+                FROM conversations WHERE pending > 0 AND employee_present = 1 ORDER BY id
                 """
             ).rows { row in
                 ConversationState(
