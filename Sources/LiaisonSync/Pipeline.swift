@@ -49,10 +49,13 @@ public struct Pipeline: Service {
         }
     }
 
-    /// Small enough that one batch holds the writer for a few milliseconds only: the
-    /// event log's group commit waits for it.
-    static let batchLimit = 512
-    static let linger: TimeInterval = 0.01
+    /// Records per transaction. Per-batch work (one update per touched conversation and
+    /// participant) is shared by the whole batch, so under load bigger is cheaper; the
+    /// state file has its own writer, so a long batch delays no acknowledgement.
+    static let batchLimit = 4096
+    /// How long records may gather under load: 50 ms of delay on archiving buys a third
+    /// of the pipeline's statements per record on the ingest benchmark.
+    static let linger: TimeInterval = 0.05
 
     /// Applies up to `limit` records after the cursor, in one transaction; returns how many.
     @discardableResult
