@@ -5,12 +5,14 @@ import LiaisonCore
 public struct InboundRequest: Sendable {
     public var method: String
     public var path: String
+    public var query: [String: String]
     public var headers: [String: String]
     public var body: [UInt8]
 
-    public init(method: String, path: String, headers: [String: String], body: [UInt8]) {
+    public init(method: String, path: String, query: [String: String] = [:], headers: [String: String], body: [UInt8]) {
         self.method = method
         self.path = path
+        self.query = query
         self.headers = headers
         self.body = body
     }

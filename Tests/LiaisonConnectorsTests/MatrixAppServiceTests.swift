@@ -30,6 +30,15 @@ struct MatrixAppServiceTests {
         #expect(rejection.code == "M_FORBIDDEN")
     }
 
+    @Test("older homeservers may send the token as ?access_token=")
+    func queryToken() throws {
+        var request = request(#"{"events":[]}"#, token: nil)
+        request.query = ["access_token": "hs-secret"]
+        #expect(throws: Never.self) { try service.admit(request).get() }
+        request.query = ["access_token": "wrong"]
+        #expect(throws: InboundRejection.self) { try service.admit(request).get() }
+    }
+
     @Test("a transaction is admitted with its txnId as the dedupe key")
     func admit() throws {
         let admission = try service.admit(request(#"{"events":[]}"#, txn: "abc%20def")).get()

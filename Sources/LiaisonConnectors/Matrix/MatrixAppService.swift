@@ -22,7 +22,7 @@ public struct MatrixAppService: InboundConnector {
     }
 
     public func admit(_ request: InboundRequest) -> Result<Admission, InboundRejection> {
-        if let refusal = authenticate(request.headers) { return .failure(refusal) }
+        if let refusal = authenticate(request.headers, query: request.query) { return .failure(refusal) }
         guard let txnID = Self.transactionID(fromPath: request.path) else {
             return .failure(
                 InboundRejection(
@@ -40,10 +40,13 @@ public struct MatrixAppService: InboundConnector {
         return .success(Admission(source: source, dedupeKey: txnID))
     }
 
-    /// The homeserver proves itself with the `hs_token` from the registration file.
-    public func authenticate(_ headers: [String: String]) -> InboundRejection? {
-        let expected = "Bearer \(settings.hsToken)"
-        guard let given = headers["authorization"], constantTimeEquals(Array(given.utf8), Array(expected.utf8)) else {
+    /// The homeserver proves itself with the `hs_token` from the registration file, as
+    /// `Authorization: Bearer …` or, from homeservers that predate it, `?access_token=…`.
+    public func authenticate(_ headers: [String: String], query: [String: String]) -> InboundRejection? {
+        let given =
+            headers["authorization"].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
+            ?? query["access_token"]
+        guard let given, constantTimeEquals(Array(given.utf8), Array(settings.hsToken.utf8)) else {
             return InboundRejection(
                 status: 403, code: "M_FORBIDDEN", message: "Bad or missing homeserver token", reason: "unauthenticated")
         }

@@ -21,7 +21,7 @@ struct IngestRoutes {
             // The homeserver asks whether users and aliases in our namespace exist: they don't.
             for path in ["/_matrix/app/v1/users/{userId}", "/_matrix/app/v1/rooms/{alias}"] {
                 router.on("GET", path) { request, _, respond in
-                    if let refusal = matrix.authenticate(request.headers) {
+                    if let refusal = matrix.authenticate(request.headers, query: request.query) {
                         metrics.rejected(refusal.reason)
                         return respond(Self.matrixError(refusal))
                     }
@@ -30,7 +30,7 @@ struct IngestRoutes {
                 }
             }
             router.on("POST", "/_matrix/app/v1/ping") { request, _, respond in
-                if let refusal = matrix.authenticate(request.headers) {
+                if let refusal = matrix.authenticate(request.headers, query: request.query) {
                     metrics.rejected(refusal.reason)
                     return respond(Self.matrixError(refusal))
                 }
@@ -71,7 +71,8 @@ struct IngestRoutes {
                     message: "request body is over the configured limit", reason: "too_large"))
         }
         let inbound = InboundRequest(
-            method: request.method, path: request.path, headers: request.headers, body: request.body)
+            method: request.method, path: request.path, query: request.query, headers: request.headers,
+            body: request.body)
         let admission: Admission
         switch connector.admit(inbound) {
         case .failure(let rejection): return refuse(rejection)
