@@ -63,7 +63,8 @@ public final class Hub: Sendable {
         ) { outboxWakeup.signal() }
         outbox = OutboxWorker(
             store: store, connectors: outbound, policy: RetryPolicy(configuration.delivery),
-            concurrency: configuration.delivery.concurrency, wakeup: outboxWakeup, metrics: metrics,
+            concurrency: configuration.delivery.concurrency,
+            settle: .seconds(configuration.delivery.timeoutSeconds), wakeup: outboxWakeup, metrics: metrics,
             logger: logger.with(label: "outbox"), now: now
         )
 

@@ -14,15 +14,19 @@ public struct OutboxWorker: Service {
     private let connectors: [String: any OutboundConnector]
     private let policy: RetryPolicy
     private let concurrency: Int
+    /// The least wait after an attempt whose outcome is unknown (the HTTP timeout).
+    private let settle: Duration
     private let wakeup: Wakeup
     private let metrics: HubMetrics
     private let logger: Logger
     private let now: @Sendable () -> Date
 
     public init(
-        store: any Store, connectors: [any OutboundConnector], policy: RetryPolicy, concurrency: Int, wakeup: Wakeup,
-        metrics: HubMetrics, logger: Logger, now: @escaping @Sendable () -> Date = Date.init
+        store: any Store, connectors: [any OutboundConnector], policy: RetryPolicy, concurrency: Int,
+        settle: Duration = .zero, wakeup: Wakeup, metrics: HubMetrics, logger: Logger,
+        now: @escaping @Sendable () -> Date = Date.init
     ) {
+        self.settle = settle
         self.store = store
         self.connectors = Dictionary(connectors.map { ($0.target, $0) }, uniquingKeysWith: { first, _ in first })
         self.policy = policy
@@ -104,7 +108,10 @@ public struct OutboxWorker: Service {
                 ])
         case let .retryable(reason, after, uncertain):
             var random = SystemRandomNumberGenerator()
-            if let delay = policy.delay(afterAttempts: attempts, retryAfter: after, using: &random) {
+            // After an unknown outcome, give a write the remote side may still be holding
+            // time to land before the next attempt looks for it.
+            let floor = uncertain ? max(after ?? .zero, settle) : after
+            if let delay = policy.delay(afterAttempts: attempts, retryAfter: floor, using: &random) {
                 let next = time.addingTimeInterval(Double(delay / .milliseconds(1)) / 1000)
                 try store.markRetry(delivery.id, error: reason, uncertain: uncertain, nextAttemptAt: next, now: time)
                 metrics.deliveriesRetried.increment()

@@ -129,10 +129,13 @@ struct PeerTests {
     func threepids() async throws {
         let run = try prepare(threepids: true)
         let admin = HTTPTestClient(base: peers.synapseURL)
-        let phone = "1415555\(Int.random(in: 1000...9999))"
+        let phone = "1415\(Int.random(in: 1_000_000...9_999_999))"
+        let headers = ["Authorization": "Bearer \(peers.agentToken)"]
+        // Replace whatever an earlier run left (the homeserver may outlive one test run).
+        _ = try await admin.json(
+            "PUT", "/_synapse/admin/v2/users/@alice:localhost", headers: headers, ["threepids": []])
         let update = try await admin.json(
-            "PUT", "/_synapse/admin/v2/users/@alice:localhost",
-            headers: ["Authorization": "Bearer \(peers.agentToken)"],
+            "PUT", "/_synapse/admin/v2/users/@alice:localhost", headers: headers,
             ["threepids": [["medium": "email", "address": run.email], ["medium": "msisdn", "address": phone]]]
         )
         #expect(update.status == 200, "\(update.text)")

@@ -118,6 +118,7 @@ c.update({
     "rc_joins": {"local": lim(), "remote": lim()},
     "rc_invites": {"per_room": lim(), "per_user": lim(), "per_issuer": lim()},
     "rc_admin_redaction": lim(),
+    "rc_room_creation": lim(),
 })
 yaml.safe_dump(c, open(f"{run}/homeserver.yaml", "w"), default_flow_style=False, sort_keys=False)
 PY
