@@ -8,13 +8,19 @@ public struct InboundRequest: Sendable {
     public var query: [String: String]
     public var headers: [String: String]
     public var body: [UInt8]
+    /// When the request arrived, for signatures that expire.
+    public var receivedAt: Date
 
-    public init(method: String, path: String, query: [String: String] = [:], headers: [String: String], body: [UInt8]) {
+    public init(
+        method: String, path: String, query: [String: String] = [:], headers: [String: String], body: [UInt8],
+        receivedAt: Date = Date()
+    ) {
         self.method = method
         self.path = path
         self.query = query
         self.headers = headers
         self.body = body
+        self.receivedAt = receivedAt
     }
 }
 

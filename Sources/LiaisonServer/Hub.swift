@@ -16,10 +16,7 @@ public final class Hub: Sendable {
     public let outbox: OutboxWorker
     private let logger: Logger
 
-    public init(
-        configuration: Configuration, logger: Logger, now: @escaping @Sendable () -> Date = Date.init,
-        outbound: [any OutboundConnector]? = nil
-    ) throws {
+    public init(configuration: Configuration, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) throws {
         self.configuration = configuration
         self.logger = logger
         let store = try SQLiteStore(directory: configuration.store.directory, maxBatch: configuration.store.maxBatch)
@@ -28,24 +25,17 @@ public final class Hub: Sendable {
         metrics.registerGauges(store: store)
         self.metrics = metrics
 
-        let matrix = configuration.matrix.map(MatrixAppService.init)
-        let generic = Dictionary(
-            uniqueKeysWithValues: configuration.genericSources.map {
-                ($0.key, GenericWebhook(name: $0.key, settings: $0.value))
-            }
-        )
-        var inbound: [any InboundConnector] = Array(generic.values)
-        if let matrix { inbound.append(matrix) }
-        let outbound =
-            outbound ?? configuration.bottleCRM.map {
-                [BottleCRMArchiver(settings: $0, timeout: TimeInterval(configuration.delivery.timeoutSeconds))]
-            } ?? []
+        let connectors = Connectors(configuration)
 
         let schedulerWakeup = Wakeup()
         let outboxWakeup = Wakeup()
         let pipeline = Pipeline(
-            store: store, connectors: inbound, metrics: metrics, logger: logger.with(label: "pipeline"), now: now
-        ) { _ in schedulerWakeup.signal() }
+            store: store, connectors: connectors.inbound, changes: configuration.notify.map(ChangeRouter.init),
+            metrics: metrics, logger: logger.with(label: "pipeline"), now: now
+        ) { result in
+            if result.newMessages > 0 || !result.touchedConversations.isEmpty { schedulerWakeup.signal() }
+            if result.effects > 0 { outboxWakeup.signal() }
+        }
         store.onAppend { pipeline.wake() }
         self.pipeline = pipeline
         scheduler = ArchiveScheduler(
@@ -62,7 +52,7 @@ public final class Hub: Sendable {
             metrics: metrics, logger: logger.with(label: "scheduler"), now: now
         ) { outboxWakeup.signal() }
         outbox = OutboxWorker(
-            store: store, connectors: outbound, policy: RetryPolicy(configuration.delivery),
+            store: store, connectors: connectors.outbound, policy: RetryPolicy(configuration.delivery),
             concurrency: configuration.delivery.concurrency,
             settle: .seconds(configuration.delivery.timeoutSeconds), wakeup: outboxWakeup, metrics: metrics,
             logger: logger.with(label: "outbox"), now: now
@@ -72,7 +62,10 @@ public final class Hub: Sendable {
             metrics.eventsReceived.increment(); metrics.rejected(status == 404 ? "unknown_route" : "method_not_allowed")
         }
         OperationsRoutes(store: store, metrics: metrics).register(in: &router)
-        IngestRoutes(store: store, metrics: metrics, matrix: matrix, generic: generic, now: now).register(in: &router)
+        IngestRoutes(
+            store: store, metrics: metrics, matrix: connectors.matrix, generic: connectors.generic,
+            bottleCRM: connectors.bottleCRMWebhook, now: now
+        ).register(in: &router)
         let routes = router
         server = HTTPServer(
             host: configuration.server.host, port: configuration.server.port, threads: configuration.server.threads,
@@ -90,5 +83,39 @@ public final class Hub: Sendable {
         ]
         try await ServiceGroup(services: services, logger: logger.with(label: "hub"), signals: signals).run()
         logger.info("stopped")
+    }
+}
+
+/// The connectors a configuration calls for, by direction.
+public struct Connectors: Sendable {
+    public let matrix: MatrixAppService?
+    public let generic: [String: GenericWebhook]
+    public let bottleCRMWebhook: BottleCRMWebhook?
+    public let outbound: [any OutboundConnector]
+
+    public init(_ configuration: Configuration) {
+        let timeout = TimeInterval(configuration.delivery.timeoutSeconds)
+        matrix = configuration.matrix.map(MatrixAppService.init)
+        generic = Dictionary(
+            uniqueKeysWithValues: configuration.genericSources.map {
+                ($0.key, GenericWebhook(name: $0.key, settings: $0.value))
+            }
+        )
+        bottleCRMWebhook = configuration.bottleCRM.flatMap { crm in
+            crm.webhookSecret.map { BottleCRMWebhook(secret: $0, tolerance: TimeInterval(crm.webhookToleranceSeconds)) }
+        }
+        var outbound: [any OutboundConnector] = []
+        if let crm = configuration.bottleCRM { outbound.append(BottleCRMArchiver(settings: crm, timeout: timeout)) }
+        if configuration.notify != nil, let matrix = configuration.matrix {
+            outbound.append(MatrixNotifier(settings: matrix, timeout: timeout))
+        }
+        self.outbound = outbound
+    }
+
+    public var inbound: [any InboundConnector] {
+        var all: [any InboundConnector] = Array(generic.values)
+        if let matrix { all.append(matrix) }
+        if let bottleCRMWebhook { all.append(bottleCRMWebhook) }
+        return all
     }
 }

@@ -58,6 +58,8 @@ public protocol Store: AnyObject, Sendable {
     // MARK: Read models
 
     func participant(_ ref: SystemRef) throws -> Participant?
+    /// The last known state of a CRM record, from its change events.
+    func snapshot(_ ref: SystemRef) throws -> CRMRecord?
     /// Records what became known of a participant (fields it lacks keep what is stored).
     func save(_ participant: Participant, now: Date) throws
     func status() throws -> StoreStatus
@@ -72,10 +74,14 @@ public struct DecodedRecord: Sendable {
 
     public var sequence: Int64
     public var meaning: Meaning
+    /// Outbox entries the record causes (announcements of CRM changes), enqueued in the
+    /// same transaction.
+    public var effects: [NewDelivery]
 
-    public init(sequence: Int64, meaning: Meaning) {
+    public init(sequence: Int64, meaning: Meaning, effects: [NewDelivery] = []) {
         self.sequence = sequence
         self.meaning = meaning
+        self.effects = effects
     }
 }
 
@@ -84,11 +90,16 @@ public struct ApplyResult: Sendable, Equatable {
     public var newMessages: Int
     public var unusable: Int
     public var touchedConversations: Set<ConversationID>
+    /// Outbox entries enqueued (or found already there) for the records.
+    public var effects: Int
 
-    public init(newMessages: Int = 0, unusable: Int = 0, touchedConversations: Set<ConversationID> = []) {
+    public init(
+        newMessages: Int = 0, unusable: Int = 0, touchedConversations: Set<ConversationID> = [], effects: Int = 0
+    ) {
         self.newMessages = newMessages
         self.unusable = unusable
         self.touchedConversations = touchedConversations
+        self.effects = effects
     }
 }
 

@@ -21,7 +21,7 @@ public struct HubMetrics: Sendable {
     public let endToEndLatency: Histogram
 
     public static let rejectionReasons = [
-        "unauthenticated", "unsigned", "bad_signature", "malformed", "too_large", "unknown_route",
+        "unauthenticated", "unsigned", "bad_signature", "stale_signature", "malformed", "too_large", "unknown_route",
         "method_not_allowed", "unknown_source", "store_unavailable",
     ]
 

@@ -13,16 +13,21 @@ public struct Pipeline: Service {
     private let connectors: [String: any InboundConnector]
     private let thread = BackgroundThread(name: "liaison-pipeline", niceness: 19)
     private let applied: @Sendable (ApplyResult) -> Void
+    private let changes: ChangeRouter?
     private let metrics: HubMetrics
     private let logger: Logger
     private let now: @Sendable () -> Date
 
-    /// - Parameter applied: told what each record changed (wakes the scheduler).
+    /// - Parameters:
+    ///   - changes: who hears about CRM changes; nil announces nothing (snapshots are still kept).
+    ///   - applied: told what each batch changed (wakes the scheduler and the outbox).
     public init(
-        store: any Store, connectors: [any InboundConnector], metrics: HubMetrics, logger: Logger,
-        now: @escaping @Sendable () -> Date = Date.init, applied: @escaping @Sendable (ApplyResult) -> Void
+        store: any Store, connectors: [any InboundConnector], changes: ChangeRouter? = nil, metrics: HubMetrics,
+        logger: Logger, now: @escaping @Sendable () -> Date = Date.init,
+        applied: @escaping @Sendable (ApplyResult) -> Void
     ) {
         self.store = store
+        self.changes = changes
         self.connectors = Dictionary(connectors.map { ($0.source, $0) }, uniquingKeysWith: { first, _ in first })
         self.metrics = metrics
         self.logger = logger
@@ -82,12 +87,29 @@ public struct Pipeline: Service {
 
     @discardableResult
     private func apply(_ records: [InboundRecord], cursor: String?) throws -> ApplyResult {
-        let decoded = records.map(decode)
-        let result = try store.apply(decoded, cursor: cursor, now: now())
+        var snapshots = SnapshotCache(store: store)
+        var decoded = records.map(decode)
+        for index in decoded.indices { try announce(&decoded[index], cause: records[index], snapshots: &snapshots) }
+        var result = try store.apply(decoded, cursor: cursor, now: now())
+        result.effects = decoded.reduce(0) { $0 + $1.effects.count }
         metrics.eventsProcessed.increment(by: records.count - result.unusable)
         metrics.eventsUnusable.increment(by: result.unusable)
-        if result.newMessages > 0 || !result.touchedConversations.isEmpty { applied(result) }
+        if result.newMessages > 0 || !result.touchedConversations.isEmpty || result.effects > 0 { applied(result) }
         return result
+    }
+
+    /// Compares each CRM record with its last snapshot (earlier in this batch, or in the
+    /// store) and adds the announcements its change calls for.
+    private func announce(_ decoded: inout DecodedRecord, cause: InboundRecord, snapshots: inout SnapshotCache) throws {
+        guard case .events(let events, _) = decoded.meaning else { return }
+        for case let .record(record, created) in events {
+            let previous = try snapshots.fields(of: record.ref)
+            snapshots.remember(record)
+            guard let changes, let change = ChangeDetector.detect(previous: previous, created: created, record: record)
+            else { continue }
+            decoded.effects += changes.deliveries(for: change, cause: cause)
+            logger.info("crm change", ["record": record.ref.description, "kind": change.kind.rawValue])
+        }
     }
 
     private func decode(_ record: InboundRecord) -> DecodedRecord {
@@ -106,5 +128,25 @@ public struct Pipeline: Service {
                 "log record unusable", ["seq": "\(record.sequence)", "source": record.source, "problem": problem])
         }
         return DecodedRecord(sequence: record.sequence, meaning: meaning)
+    }
+}
+
+/// Record snapshots as of the record being decoded: the batch's own changes first, the
+/// store's (as of the last applied batch) otherwise.
+private struct SnapshotCache {
+    let store: any Store
+    private var known: [SystemRef: [String: String]?] = [:]
+
+    init(store: any Store) { self.store = store }
+
+    mutating func fields(of ref: SystemRef) throws -> [String: String]? {
+        if let cached = known[ref] { return cached }
+        let stored = try store.snapshot(ref).flatMap { $0.deleted ? nil : $0.fields }
+        known[ref] = .some(stored)
+        return stored
+    }
+
+    mutating func remember(_ record: CRMRecord) {
+        known[record.ref] = .some(record.deleted ? nil : record.fields)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import LiaisonConnectors
 import LiaisonCore
+import LiaisonServer
 import LiaisonStore
 import LiaisonSync
 
@@ -52,12 +53,10 @@ enum Replay {
             end = .distantFuture
         }
         let records = try store.inbound(receivedFrom: start, to: end)
-        var inbound: [any InboundConnector] = configuration.genericSources.map {
-            GenericWebhook(name: $0.key, settings: $0.value)
-        }
-        if let matrix = configuration.matrix { inbound.append(MatrixAppService(settings: matrix)) }
         let pipeline = Pipeline(
-            store: store, connectors: inbound, metrics: HubMetrics(), logger: Output.logger(configuration.log)
+            store: store, connectors: Connectors(configuration).inbound,
+            changes: configuration.notify.map(ChangeRouter.init),
+            metrics: HubMetrics(), logger: Output.logger(configuration.log)
         ) { _ in }
         let result = try pipeline.replay(records)
         if format == .json {

@@ -97,3 +97,46 @@ struct ConfigurationTests {
         #expect(config.archive.mode == .onClose)
     }
 }
+
+@Suite("Configuration: CRM changes")
+struct NotifyConfigurationTests {
+    static let base = """
+        matrix:
+          homeserver: http://127.0.0.1:8008
+          as_token: a
+          hs_token: h
+          bot_user: "@bot:x"
+          employees: {users: ["@agent:x"]}
+        bottlecrm: {base_url: "http://127.0.0.1:8000", token: t, webhook_secret: whsec_1, webhook_tolerance_seconds: 60}
+
+        """
+
+    @Test("notify and the BottleCRM webhook settings are read")
+    func valid() throws {
+        let config = try Configuration.parse(
+            yaml: Self.base
+                + "notify: {room: \"!team:x\", language: zh-CN, changes: [stage, owner], record_link: \"http://crm/{kind}s/{id}\"}\n"
+        )
+        #expect(config.bottleCRM?.webhookSecret == "whsec_1")
+        #expect(config.bottleCRM?.webhookToleranceSeconds == 60)
+        #expect(
+            config.notify
+                == NotifySettings(
+                    room: "!team:x", language: .zhCN, changes: [.stage, .owner], recordLink: "http://crm/{kind}s/{id}"))
+    }
+
+    @Test(
+        "bad notify settings name the key",
+        arguments: [
+            ("notify: {room: \"#alias:x\"}", "notify.room"),
+            ("notify: {room: \"!r:x\", language: fr}", "notify.language"),
+            ("notify: {room: \"!r:x\", changes: [everything]}", "notify.changes"),
+        ])
+    func invalid(yaml: String, path: String) {
+        #expect {
+            _ = try Configuration.parse(yaml: Self.base + yaml + "\n")
+        } throws: { error in
+            (error as? ConfigErrors)?.errors.contains { $0.path == path } == true
+        }
+    }
+}

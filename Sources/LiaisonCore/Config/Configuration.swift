@@ -8,6 +8,8 @@ public struct Configuration: Sendable, Equatable {
     public var log = LogSettings()
     public var matrix: MatrixSettings?
     public var bottleCRM: BottleCRMSettings?
+    /// Where CRM changes are announced in IM.
+    public var notify: NotifySettings?
     public var archive = ArchiveSettings()
     public var delivery = DeliverySettings()
     /// Generic signed webhook sources by name (`POST /hooks/generic/{name}`).
@@ -108,10 +110,38 @@ public struct BottleCRMSettings: Sendable, Equatable {
     public var interactionKind = "whatsapp"
     public static let interactionKinds = ["call", "meeting", "email", "whatsapp", "sms"]
 
-    public init(baseURL: URL, token: String, interactionKind: String = "whatsapp") {
+    /// The secret BottleCRM shows when a webhook endpoint is registered (`whsec_…`);
+    /// with it, `POST /hooks/bottlecrm` accepts BottleCRM's signed change events.
+    public var webhookSecret: String?
+    /// Signed events older (or newer) than this are refused as replays.
+    public var webhookToleranceSeconds = 300
+
+    public init(baseURL: URL, token: String, interactionKind: String = "whatsapp", webhookSecret: String? = nil) {
         self.baseURL = baseURL
         self.token = token
         self.interactionKind = interactionKind
+        self.webhookSecret = webhookSecret
+    }
+}
+
+/// How CRM changes are announced: in one Matrix room, in one language.
+public struct NotifySettings: Sendable, Equatable {
+    /// A Matrix room id (`!…`) the application service's bot may join.
+    public var room: String
+    public var language: NoticeLanguage
+    /// The kinds of change announced.
+    public var changes: Set<ChangeKind>
+    /// The record's page, with `{kind}` and `{id}` replaced: `https://crm.example.com/{kind}s/{id}`.
+    public var recordLink: String?
+
+    public init(
+        room: String, language: NoticeLanguage = .en, changes: Set<ChangeKind> = Set(ChangeKind.allCases),
+        recordLink: String? = nil
+    ) {
+        self.room = room
+        self.language = language
+        self.changes = changes
+        self.recordLink = recordLink
     }
 }
 
@@ -216,9 +246,42 @@ extension Configuration {
                     )
                 }
             }
+            settings.webhookSecret = crm.string("webhook_secret").flatMap { $0.isEmpty ? nil : $0 }
+            settings.webhookToleranceSeconds = crm.int(
+                "webhook_tolerance_seconds", default: settings.webhookToleranceSeconds, in: 1...86_400)
             if url != nil, token?.isEmpty == false { bottleCRM = settings }
         }
         crm.finish()
+
+        let notify = top.section("notify")
+        if notify.present {
+            let room = notify.string("room", required: true) ?? ""
+            if !room.isEmpty, !room.hasPrefix("!") {
+                notify.reader.fail(
+                    notify.keyPath("room"), notify.node("room")?.line, "'\(room)' is not a Matrix room id (!…)")
+            }
+            var settings = NotifySettings(room: room)
+            settings.language = notify.choice("language", default: settings.language)
+            if notify.has("changes") {
+                var kinds: Set<ChangeKind> = []
+                for name in notify.stringList("changes") {
+                    if let kind = ChangeKind(rawValue: name) {
+                        kinds.insert(kind)
+                    } else {
+                        notify.reader.fail(
+                            notify.keyPath("changes"), notify.node("changes")?.line,
+                            "'\(name)' is not one of: \(ChangeKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                }
+                settings.changes = kinds
+            }
+            settings.recordLink = notify.string("record_link")
+            if !matrix.present {
+                notify.reader.fail("notify", notify.line, "needs a matrix section: notices are sent by its bot user")
+            }
+            self.notify = settings
+        }
+        notify.finish()
 
         let archive = top.section("archive")
         self.archive.mode = archive.choice("mode", default: self.archive.mode)

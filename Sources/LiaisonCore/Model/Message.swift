@@ -66,4 +66,6 @@ public enum CanonicalEvent: Hashable, Sendable {
     /// The business takes part in the conversation (an employee joined, or the channel is
     /// the business's own): only such conversations are archived to a CRM.
     case staffed(ConversationID)
+    /// A CRM record as it is now; `created` when the CRM says it is new.
+    case record(CRMRecord, created: Bool)
 }

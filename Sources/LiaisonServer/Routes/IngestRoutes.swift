@@ -11,6 +11,7 @@ struct IngestRoutes {
     let metrics: HubMetrics
     let matrix: MatrixAppService?
     let generic: [String: GenericWebhook]
+    let bottleCRM: BottleCRMWebhook?
     let now: @Sendable () -> Date
 
     func register(in router: inout Router) {
@@ -35,6 +36,11 @@ struct IngestRoutes {
                     return respond(Self.matrixError(refusal))
                 }
                 respond(.json(200, [String: String]()))
+            }
+        }
+        if let bottleCRM {
+            router.on("POST", "/hooks/bottlecrm") { request, _, respond in
+                ingest(request, connector: bottleCRM, style: .generic, respond: respond)
             }
         }
         router.on("POST", "/hooks/generic/{source}") { request, parameters, respond in
@@ -72,7 +78,7 @@ struct IngestRoutes {
         }
         let inbound = InboundRequest(
             method: request.method, path: request.path, query: request.query, headers: request.headers,
-            body: request.body)
+            body: request.body, receivedAt: now())
         let admission: Admission
         switch connector.admit(inbound) {
         case .failure(let rejection): return refuse(rejection)

@@ -92,7 +92,18 @@ enum Migrations {
                     recorded_at REAL NOT NULL
                 );
                 """
-        )
+        ),
+        Migration(
+            id: "0002_crm_snapshots",
+            sql: """
+                CREATE TABLE crm_snapshots (
+                    ref TEXT PRIMARY KEY,
+                    fields TEXT NOT NULL,
+                    deleted INTEGER NOT NULL DEFAULT 0,
+                    updated_at REAL NOT NULL
+                );
+                """
+        ),
     ]
 
     /// Applies the steps `database` has not seen yet; returns their ids.

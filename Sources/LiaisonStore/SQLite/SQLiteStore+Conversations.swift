@@ -13,6 +13,7 @@ extension SQLiteStore {
                     for event in events {
                         try work.apply(event, channel: channel, inbound: record.sequence, into: &result, in: db)
                     }
+                    for delivery in record.effects { try Self.enqueue(delivery, now: now, in: db) }
                 case let .unusable(problem):
                     try db.statement(
                         "INSERT OR REPLACE INTO inbound_rejections (seq, problem, rejected_at) VALUES (?, ?, ?)"
@@ -65,6 +66,8 @@ extension SQLiteStore {
                 result.touchedConversations.insert(message.conversation)
             case let .staffed(conversation):
                 try markEmployeePresent(conversation, channel: channel, in: db)
+            case let .record(record, _):
+                try SQLiteStore.saveSnapshot(record, now: now, in: db)
             case let .close(conversation, _):
                 try flush(conversation, in: db)
                 try db.statement("UPDATE conversations SET close_requested = 1 WHERE id = ? AND pending > 0")
@@ -213,6 +216,33 @@ extension SQLiteStore {
                 """
             ).run([.integer(throughMessage), .text(conversation.rawValue)])
         }
+    }
+
+    public func snapshot(_ ref: SystemRef) throws -> CRMRecord? {
+        try read { db in
+            try db.statement("SELECT fields, deleted FROM crm_snapshots WHERE ref = ?").first([.text(ref.description)])
+            { row in
+                let data = Data((row.text(0) ?? "{}").utf8)
+                let fields = (try? JSONDecoder().decode([String: String].self, from: data)) ?? [:]
+                return CRMRecord(ref: ref, fields: fields, deleted: row.int(1) != 0)
+            }
+        }
+    }
+
+    fileprivate static func saveSnapshot(_ record: CRMRecord, now: Date, in db: SQLiteDatabase) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let fields = String(decoding: try encoder.encode(record.fields), as: UTF8.self)
+        try db.statement(
+            """
+            INSERT INTO crm_snapshots (ref, fields, deleted, updated_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT(ref) DO UPDATE SET fields = excluded.fields, deleted = excluded.deleted,
+                updated_at = excluded.updated_at
+            """
+        ).run([
+            .text(record.ref.description), .text(fields), .integer(record.deleted ? 1 : 0),
+            .real(now.timeIntervalSince1970),
+        ])
     }
 
     public func save(_ participant: Participant, now: Date) throws {

@@ -1,0 +1,129 @@
+import Foundation
+import LiaisonCore
+
+/// BottleCRM's signed change events (`POST /hooks/bottlecrm`): contacts, leads, deals,
+/// tickets created, updated or deleted.
+///
+/// Each request carries `X-BottleCRM-Signature: t=<unix>,v1=<hex>`, the HMAC-SHA256 of
+/// `"<t>.<raw body>"` under the endpoint's secret, and `X-BottleCRM-Delivery`, which makes
+/// redeliveries idempotent. A signature older or newer than the tolerance is refused, so a
+/// captured request cannot be replayed later.
+public struct BottleCRMWebhook: InboundConnector {
+    public let secret: String
+    public let tolerance: TimeInterval
+    public var source: String { "bottlecrm" }
+    public var channel: String { "BottleCRM" }
+
+    public init(secret: String, tolerance: TimeInterval) {
+        self.secret = secret
+        self.tolerance = tolerance
+    }
+
+    public func admit(_ request: InboundRequest) -> Result<Admission, InboundRejection> {
+        guard let header = request.headers["x-bottlecrm-signature"] else {
+            return .failure(refusal("unsigned", "X-BottleCRM-Signature header is missing"))
+        }
+        switch Self.verify(
+            header: header, body: request.body, secret: secret, now: request.receivedAt, tolerance: tolerance)
+        {
+        case .valid: break
+        case .stale: return .failure(refusal("stale_signature", "signature timestamp is outside the tolerance"))
+        case .invalid: return .failure(refusal("bad_signature", "X-BottleCRM-Signature does not match the body"))
+        }
+        let payload: JSONValue
+        do {
+            payload = try JSONValue.parse(request.body)
+        } catch {
+            return .failure(InboundRejection(status: 400, code: "malformed", message: "\(error)", reason: "malformed"))
+        }
+        guard payload["event"]?.string != nil, payload["data"]?["id"] != nil else {
+            return .failure(
+                InboundRejection(
+                    status: 400, code: "malformed", message: "event and data.id are required", reason: "malformed"))
+        }
+        let delivery = request.headers["x-bottlecrm-delivery"] ?? payload["id"]?.string
+        return .success(Admission(source: source, dedupeKey: delivery))
+    }
+
+    private func refusal(_ reason: String, _ message: String) -> InboundRejection {
+        InboundRejection(status: 401, code: reason, message: message, reason: reason)
+    }
+
+    public enum Verdict: Sendable, Equatable { case valid, stale, invalid }
+
+    /// Checks `t=<unix>,v1=<hex>[,v1=<hex>…]` (any matching v1 passes, for secret rotation).
+    public static func verify(header: String, body: [UInt8], secret: String, now: Date, tolerance: TimeInterval)
+        -> Verdict
+    {
+        var timestamp: String?
+        var signatures: [[UInt8]] = []
+        for part in header.split(separator: ",") {
+            let pair = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+            guard pair.count == 2 else { continue }
+            if pair[0] == "t" { timestamp = String(pair[1]) }
+            if pair[0] == "v1", let bytes = Hex.decode(pair[1]) { signatures.append(bytes) }
+        }
+        guard let timestamp, let seconds = Int64(timestamp), !signatures.isEmpty else { return .invalid }
+        let expected = HMACSHA256.authenticationCode(
+            key: Array(secret.utf8), message: Array("\(timestamp).".utf8) + body)
+        guard signatures.contains(where: { constantTimeEquals($0, expected) }) else { return .invalid }
+        return abs(now.timeIntervalSince1970 - Double(seconds)) <= tolerance ? .valid : .stale
+    }
+
+    public static func sign(body: [UInt8], secret: String, timestamp: Int64) -> String {
+        let code = HMACSHA256.authenticationCode(key: Array(secret.utf8), message: Array("\(timestamp).".utf8) + body)
+        return "t=\(timestamp),v1=\(Hex.encode(code))"
+    }
+
+    public func decode(_ record: InboundRecord) throws -> [CanonicalEvent] {
+        let payload: JSONValue
+        do {
+            payload = try JSONValue.parse(record.body)
+        } catch {
+            throw DecodeError("not a BottleCRM event: \(error)")
+        }
+        guard let event = payload["event"]?.string, let data = payload["data"], let id = Self.text(data["id"]) else {
+            throw DecodeError("a BottleCRM event needs event and data.id")
+        }
+        let parts = event.split(separator: ".", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { throw DecodeError("'\(event)' is not a record event") }
+        let (kind, action) = (parts[0], parts[1])
+        guard ["lead", "contact", "account", "deal", "ticket"].contains(kind) else { return [] }
+        let record = CRMRecord(
+            ref: SystemRef(system: source, kind: kind, id: id), fields: Self.canonicalFields(data),
+            deleted: action == "deleted"
+        )
+        return [.record(record, created: action == "created")]
+    }
+
+    /// BottleCRM's payload fields mapped to canonical ones.
+    static func canonicalFields(_ data: JSONValue) -> [String: String] {
+        var fields: [String: String] = [:]
+        let person = [text(data["first_name"]), text(data["last_name"])].compactMap { $0 }.joined(separator: " ")
+        fields["name"] = person.isEmpty ? text(data["name"]) ?? text(data["title"]) : person
+        fields["email"] = text(data["email"])
+        fields["phone"] = text(data["phone"])
+        fields["company"] = text(data["company_name"]) ?? text(data["organization"])
+        fields["status"] = text(data["status"]) ?? text(data["stage"])
+        fields["stage"] = text(data["stage_id"])
+        if let amount = text(data["opportunity_amount"]) ?? text(data["amount"]) {
+            fields["amount"] = [amount, text(data["currency"])].compactMap { $0 }.joined(separator: " ")
+        }
+        fields["close_date"] = text(data["close_date"])
+        if case .array(let owners)? = data["assigned_to"] {
+            let ids = owners.compactMap(text).sorted()
+            if !ids.isEmpty { fields["owner"] = ids.joined(separator: ", ") }
+        }
+        return fields.compactMapValues { $0.isEmpty ? nil : $0 }
+    }
+
+    static func text(_ value: JSONValue?) -> String? {
+        switch value {
+        case .string(let text)?: return text.trimmingCharacters(in: .whitespaces)
+        case .number(let number)?:
+            return number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
+        case .bool(let flag)?: return flag ? "true" : "false"
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import LiaisonCore
+
+/// Posts notices into Matrix rooms as the application service's bot user.
+///
+/// The transaction id of each send is the delivery's idempotency key, and Matrix
+/// homeservers answer a repeated transaction id with the event they already created:
+/// a retry after a timeout never posts twice. The bot joins the room on first use.
+public struct MatrixNotifier: OutboundConnector {
+    public static let notifyOperation = "notify"
+    public var target: String { "matrix" }
+    private let settings: MatrixSettings
+    private let http: HTTPClient
+
+    public init(settings: MatrixSettings, timeout: TimeInterval) {
+        self.settings = settings
+        http = HTTPClient(timeout: timeout)
+    }
+
+    /// What a notice delivery carries.
+    public struct Payload: Codable, Sendable, Equatable {
+        public var room: String
+        public var notice: ChangeNotice
+
+        public init(room: String, notice: ChangeNotice) {
+            self.room = room
+            self.notice = notice
+        }
+    }
+
+    public func perform(_ delivery: Delivery, ledger: any DeliveryLedger, now: Date) async -> DeliveryOutcome {
+        guard delivery.operation == Self.notifyOperation else {
+            return .permanent(reason: "matrix cannot perform '\(delivery.operation)'")
+        }
+        guard let payload = try? JSONDecoder().decode(Payload.self, from: Data(delivery.payload)) else {
+            return .permanent(reason: "payload is not a notice")
+        }
+        var outcome = await send(payload, txn: delivery.idempotencyKey.rawValue)
+        if case let .response(403, _, body) = outcome, Self.errcode(body) == "M_FORBIDDEN" {
+            // Not in the room yet: join (an invitation or a public room lets the bot in), then send.
+            let joined = await join(payload.room)
+            guard case let .response(200, _, _) = joined else {
+                return Self.classify(joined, step: "join \(payload.room)", now: now)
+            }
+            outcome = await send(payload, txn: delivery.idempotencyKey.rawValue)
+        }
+        if case let .response(200, _, body) = outcome {
+            let eventID = (try? JSONValue.parse(Array(body)))?["event_id"]?.string ?? ""
+            return .delivered(remoteID: eventID)
+        }
+        return Self.classify(outcome, step: "send to \(payload.room)", now: now)
+    }
+
+    private func url(_ path: String) -> URL? {
+        var components = URLComponents(url: settings.homeserver, resolvingAgainstBaseURL: false)
+        components?.percentEncodedPath = path
+        components?.queryItems = [URLQueryItem(name: "user_id", value: settings.botUser)]
+        return components?.url
+    }
+
+    private static func escape(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text
+    }
+
+    private var auth: [String: String] { ["Authorization": "Bearer \(settings.asToken)"] }
+
+    private func send(_ payload: Payload, txn: String) async -> HTTPOutcome {
+        guard
+            let url = url(
+                "/_matrix/client/v3/rooms/\(Self.escape(payload.room))/send/m.room.message/\(Self.escape(txn))")
+        else { return .failed(reason: "bad room id", maybeApplied: false) }
+        let content: [String: String] = [
+            "msgtype": "m.notice", "body": payload.notice.body, "format": "org.matrix.custom.html",
+            "formatted_body": payload.notice.html,
+        ]
+        return await http.send("PUT", url, headers: auth, json: content)
+    }
+
+    private func join(_ room: String) async -> HTTPOutcome {
+        guard let url = url("/_matrix/client/v3/join/\(Self.escape(room))") else {
+            return .failed(reason: "bad room id", maybeApplied: false)
+        }
+        return await http.send("POST", url, headers: auth, json: [String: String]())
+    }
+
+    static func errcode(_ body: Data) -> String? { (try? JSONValue.parse(Array(body)))?["errcode"]?.string }
+
+    static func classify(_ outcome: HTTPOutcome, step: String, now: Date) -> DeliveryOutcome {
+        switch outcome {
+        case let .failed(reason, _):
+            // Sends are idempotent by transaction id: a retry is always safe.
+            return .retryable(reason: "\(step): \(reason)", after: nil, uncertain: false)
+        case let .response(status, _, body):
+            let reason = "\(step): HTTP \(status) \(String(decoding: body.prefix(300), as: UTF8.self))"
+            if status == 429 {
+                let millis = (try? JSONValue.parse(Array(body)))?["retry_after_ms"]?.number
+                let after = millis.map { Duration.milliseconds(Int64($0)) } ?? outcome.retryAfter(now: now)
+                return .retryable(reason: reason, after: after, uncertain: false)
+            }
+            return status >= 500 ? .retryable(reason: reason, after: nil, uncertain: false) : .permanent(reason: reason)
+        }
+    }
+}

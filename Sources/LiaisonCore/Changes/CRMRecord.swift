@@ -1,0 +1,61 @@
+import Foundation
+
+/// A CRM record as a change event carries it, in canonical fields:
+/// `name`, `email`, `phone`, `company`, `title`, `status`, `stage`, `amount`, `owner`,
+/// `close_date`. Absent or empty values are left out.
+public struct CRMRecord: Sendable, Hashable {
+    public var ref: SystemRef
+    public var fields: [String: String]
+    public var deleted: Bool
+
+    public init(ref: SystemRef, fields: [String: String], deleted: Bool = false) {
+        self.ref = ref
+        self.fields = fields.filter { !$0.value.isEmpty }
+        self.deleted = deleted
+    }
+
+    /// How people call the record in a notice.
+    public var displayName: String {
+        fields["name"] ?? fields["company"] ?? fields["email"] ?? "\(ref.kind) \(ref.id)"
+    }
+}
+
+/// What kind of change a notice is about, in the order that decides a notice's headline.
+public enum ChangeKind: String, Sendable, Codable, CaseIterable, Comparable {
+    case created
+    case deleted
+    case stage
+    case owner
+    case keyField = "key_field"
+
+    private var rank: Int { Self.allCases.firstIndex(of: self)! }
+    public static func < (lhs: ChangeKind, rhs: ChangeKind) -> Bool { lhs.rank < rhs.rank }
+}
+
+/// One field's old and new value.
+public struct FieldChange: Sendable, Codable, Hashable {
+    public var field: String
+    public var old: String?
+    public var new: String?
+
+    public init(field: String, old: String?, new: String?) {
+        self.field = field
+        self.old = old
+        self.new = new
+    }
+}
+
+/// A change worth telling people about: its kind, the fields that moved, the record.
+public struct RecordChange: Sendable, Codable, Hashable {
+    public var ref: SystemRef
+    public var kind: ChangeKind
+    public var name: String
+    public var changes: [FieldChange]
+
+    public init(ref: SystemRef, kind: ChangeKind, name: String, changes: [FieldChange]) {
+        self.ref = ref
+        self.kind = kind
+        self.name = name
+        self.changes = changes
+    }
+}

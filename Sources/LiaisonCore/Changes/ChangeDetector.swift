@@ -1,0 +1,43 @@
+/// Compares a record with its last known snapshot and says what changed that people
+/// care about. Pure: the pipeline gives it both sides.
+///
+///     ChangeDetector.detect(previous: ["status": "new"], record: lead)  // stage: new → in process
+public enum ChangeDetector {
+    /// Fields whose change moves a record along the funnel.
+    public static let stageFields: Set<String> = ["status", "stage"]
+    public static let ownerFields: Set<String> = ["owner"]
+    /// Fields that identify or value the customer.
+    public static let keyFields: Set<String> = ["name", "email", "phone", "company", "amount", "close_date"]
+
+    /// - Parameters:
+    ///   - previous: the last snapshot's fields, or nil when the record was never seen.
+    ///   - created: the CRM says the record is new (a `*.created` event).
+    /// - Returns: nil when nothing that matters changed, or when an update is the first
+    ///   sight of a record (there is nothing to compare with: it becomes the baseline).
+    public static func detect(previous: [String: String]?, created: Bool, record: CRMRecord) -> RecordChange? {
+        if record.deleted {
+            return RecordChange(ref: record.ref, kind: .deleted, name: record.displayName, changes: [])
+        }
+        guard let previous else {
+            guard created else { return nil }
+            let shown = record.fields.keys.filter {
+                stageFields.contains($0) || ownerFields.contains($0) || keyFields.contains($0)
+            }
+            return RecordChange(
+                ref: record.ref, kind: .created, name: record.displayName,
+                changes: shown.sorted().map { FieldChange(field: $0, old: nil, new: record.fields[$0]) }
+            )
+        }
+        let watched = stageFields.union(ownerFields).union(keyFields)
+        let changes = watched.sorted().compactMap { field -> FieldChange? in
+            let old = previous[field]
+            let new = record.fields[field]
+            return old == new ? nil : FieldChange(field: field, old: old, new: new)
+        }
+        guard !changes.isEmpty else { return nil }
+        let fields = Set(changes.map(\.field))
+        let kind: ChangeKind =
+            !fields.isDisjoint(with: stageFields) ? .stage : !fields.isDisjoint(with: ownerFields) ? .owner : .keyField
+        return RecordChange(ref: record.ref, kind: kind, name: record.displayName, changes: changes)
+    }
+}
