@@ -1,0 +1,132 @@
+import Foundation
+import LiaisonConnectors
+import LiaisonCore
+import LiaisonServer
+import LiaisonStore
+import LiaisonTestSupport
+import Testing
+
+@Suite("CRM → IM over HTTP", .serialized)
+struct CRMChangeTests {
+    static let secret = "whsec_hub_test_secret"
+    static let asToken = "as-token-for-tests"
+
+    struct Running {
+        let hub: Hub
+        let task: Task<Void, any Error>
+        let client: HTTPTestClient
+        let directory: URL
+
+        func post(
+            _ event: String, _ data: [String: Any], delivery: String, signedAt: Date = Date(),
+            secret: String = CRMChangeTests.secret
+        )
+            async throws -> HTTPTestClient.Reply
+        {
+            let body = try JSONSerialization.data(
+                withJSONObject: ["id": UUID().uuidString, "event": event, "data": data], options: .sortedKeys)
+            let signature = BottleCRMWebhook.sign(
+                body: Array(body), secret: secret, timestamp: Int64(signedAt.timeIntervalSince1970))
+            return try await client.send(
+                "POST", "/hooks/bottlecrm",
+                headers: ["X-BottleCRM-Signature": signature, "X-BottleCRM-Delivery": delivery], body: body)
+        }
+
+        func stop() async {
+            task.cancel()
+            _ = await task.result
+            try? FileManager.default.removeItem(at: directory)
+        }
+    }
+
+    func start(matrix: MatrixSimulator, language: NoticeLanguage = .en) async throws -> Running {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "liaison-crm-\(UUID().uuidString)")
+        var configuration = Configuration()
+        configuration.server.port = 0
+        configuration.store.directory = directory.path
+        configuration.delivery.baseBackoffMilliseconds = 20
+        configuration.delivery.maxBackoffMilliseconds = 100
+        configuration.bottleCRM = BottleCRMSettings(
+            baseURL: URL(string: "http://127.0.0.1:9")!, token: "t", webhookSecret: Self.secret)
+        configuration.matrix = MatrixSettings(
+            homeserver: matrix.homeserver, asToken: Self.asToken, hsToken: "hs", botUser: "@liaison_bot:x",
+            employees: try UserMatcher(users: ["@agent:x"]), customers: nil, profiles: [:], closeCommand: "!close")
+        configuration.notify = NotifySettings(
+            room: "!team:x", language: language, recordLink: "http://crm/{kind}s/{id}")
+        let hub = try Hub(configuration: configuration, logger: .silent)
+        let task = Task { try await hub.run(signals: []) }
+        #expect(await eventually { hub.server.port != 0 })
+        return Running(
+            hub: hub, task: task, client: HTTPTestClient(base: URL(string: "http://127.0.0.1:\(hub.server.port)")!),
+            directory: directory)
+    }
+
+    static var lead: [String: Any] {
+        ["id": "l-1", "first_name": "Li", "last_name": "Na", "status": "assigned", "assigned_to": ["u-1"]]
+    }
+
+    @Test("a new lead and its stage change are announced in the team room, in order, each once")
+    func announces() async throws {
+        let matrix = try MatrixSimulator(asToken: Self.asToken)
+        let running = try await start(matrix: matrix)
+        #expect(try await running.post("lead.created", Self.lead, delivery: "d-1").status == 200)
+        var moved = Self.lead
+        moved["status"] = "in process"
+        #expect(try await running.post("lead.updated", moved, delivery: "d-2").status == 200)
+        // BottleCRM redelivers d-2: acknowledged, not announced again.
+        let again = try await running.post("lead.updated", moved, delivery: "d-2")
+        #expect(again.json["status"] as? String == "duplicate")
+        // An edit that changes nothing watched produces nothing.
+        var retitled = moved
+        retitled["title"] = "CTO"
+        #expect(try await running.post("lead.updated", retitled, delivery: "d-3").status == 200)
+
+        #expect(await eventually { matrix.sent.count == 2 })
+        #expect(matrix.sent.map(\.room) == ["!team:x", "!team:x"])
+        #expect(matrix.sent[0].body.hasPrefix("New lead: Li Na"))
+        #expect(matrix.sent[1].body == "Lead moved: Li Na\n• status: assigned → in process\nhttp://crm/leads/l-1")
+        #expect(matrix.sent[1].html?.contains("<strong>Lead moved</strong>") == true)
+        #expect(await eventually { (try? running.hub.store.status().inboundUnprocessed) == 0 })
+        #expect(await holds(for: .milliseconds(500)) { matrix.sent.count == 2 })
+        await running.stop()
+        await matrix.stop()
+    }
+
+    @Test("forged, unsigned or stale webhooks get 401 and change nothing")
+    func refused() async throws {
+        let matrix = try MatrixSimulator(asToken: Self.asToken)
+        let running = try await start(matrix: matrix)
+        #expect(
+            try await running.post("lead.created", Self.lead, delivery: "x-1", secret: "whsec_forged").status == 401)
+        #expect(
+            try await running.post(
+                "lead.created", Self.lead, delivery: "x-2", signedAt: Date().addingTimeInterval(-3600)
+            ).status == 401)
+        let unsigned = try await running.client.send("POST", "/hooks/bottlecrm", body: Data("{}".utf8))
+        #expect(unsigned.status == 401)
+        #expect(try running.hub.store.status().inboundRecords == 0)
+        let metrics = try await running.client.send("GET", "/metrics").text
+        #expect(metrics.contains("liaison_events_rejected_total{reason=\"stale_signature\"} 1"))
+        #expect(metrics.contains("liaison_events_rejected_total{reason=\"bad_signature\"} 1"))
+        await running.stop()
+        await matrix.stop()
+    }
+
+    @Test("rate-limited sends are retried after retry_after_ms, and the transaction id keeps them single")
+    func rateLimited() async throws {
+        let matrix = try MatrixSimulator(asToken: Self.asToken)
+        matrix.rateLimitNext(2)
+        let running = try await start(matrix: matrix, language: .zhCN)
+        #expect(
+            try await running.post(
+                "contact.created", ["id": "c-1", "first_name": "娜", "last_name": "李"], delivery: "z-1"
+            ).status == 200)
+        #expect(await eventually { matrix.sent.count == 1 })
+        #expect(matrix.sent.first?.body.hasPrefix("新客户: 娜 李") == true)
+        #expect(try running.hub.store.status().deliveriesDelivered == 1)
+        #expect(matrix.refusals == 3)  // two 429s, then 403 until the bot joined
+        await running.stop()
+        await matrix.stop()
+    }
+}

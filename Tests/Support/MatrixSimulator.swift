@@ -1,0 +1,97 @@
+import Foundation
+import LiaisonCore
+import LiaisonServer
+import Synchronization
+
+/// A contract simulator of the Matrix client-server calls an application service's bot
+/// makes to post notices: `PUT …/send/m.room.message/{txnId}` (a repeated transaction id
+/// returns the first event, as homeservers do), `POST …/join/{room}`, 403 `M_FORBIDDEN`
+/// until the bot has joined, and 429 `M_LIMIT_EXCEEDED` on demand.
+public final class MatrixSimulator: Sendable {
+    public struct Sent: Sendable, Equatable {
+        public var room: String
+        public var txnID: String
+        public var body: String
+        public var html: String?
+    }
+
+    private struct State {
+        var joined: Set<String> = []
+        var events: [String: String] = [:]  // txnId → event id
+        var sent: [Sent] = []
+        var rateLimits = 0
+        var refusals = 0
+    }
+
+    private let state = Mutex(State())
+    public let asToken: String
+    private let server: HTTPServer
+
+    public init(asToken: String) throws {
+        self.asToken = asToken
+        let reference = Reference()
+        server = HTTPServer(host: "127.0.0.1", port: 0, threads: 1, maxBodyBytes: 1 << 20) { request, respond in
+            reference.simulator?.handle(request, respond: respond) ?? respond(HTTPResponse(status: 503))
+        }
+        reference.simulator = self
+        try server.start()
+    }
+
+    public var homeserver: URL { URL(string: "http://127.0.0.1:\(server.port)")! }
+    public var sent: [Sent] { state.withLock { $0.sent } }
+    /// How many sends were answered 429 or 403 (not joined).
+    public var refusals: Int { state.withLock { $0.refusals } }
+    public func rateLimitNext(_ count: Int) { state.withLock { $0.rateLimits += count } }
+    public func stop() async { await server.stop(grace: .seconds(1)) }
+
+    private func handle(_ request: HTTPRequest, respond: @escaping HTTPResponder) {
+        guard request.headers["authorization"] == "Bearer \(asToken)", request.query["user_id"] != nil else {
+            return respond(.json(401, ["errcode": "M_UNKNOWN_TOKEN", "error": "Unknown token"]))
+        }
+        let parts = request.path.split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
+        // /_matrix/client/v3/join/{room}
+        if request.method == "POST", parts.count == 5, parts[3] == "join" {
+            state.withLock { _ = $0.joined.insert(parts[4]) }
+            return respond(.json(200, ["room_id": parts[4]]))
+        }
+        // /_matrix/client/v3/rooms/{room}/send/m.room.message/{txn}
+        guard request.method == "PUT", parts.count == 8, parts[3] == "rooms", parts[5] == "send" else {
+            return respond(.json(404, ["errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"]))
+        }
+        let room = parts[4]
+        let txn = parts[7]
+        let content = (try? JSONValue.parse(request.body)) ?? .null
+        let response = state.withLock { state -> HTTPResponse in
+            if state.rateLimits > 0 {
+                state.rateLimits -= 1
+                state.refusals += 1
+                return HTTPResponse(
+                    status: 429, headers: ["Content-Type": "application/json"],
+                    body: Array(#"{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":10}"#.utf8)
+                )
+            }
+            guard state.joined.contains(room) else {
+                state.refusals += 1
+                return .json(403, ["errcode": "M_FORBIDDEN", "error": "User not in room"])
+            }
+            if let existing = state.events[txn] { return .json(200, ["event_id": existing]) }
+            let id = "$event\(state.events.count + 1)"
+            state.events[txn] = id
+            state.sent.append(
+                Sent(
+                    room: room, txnID: txn, body: content["body"]?.string ?? "", html: content["formatted_body"]?.string
+                ))
+            return .json(200, ["event_id": id])
+        }
+        respond(response)
+    }
+}
+
+/// Lets the listener's handler reach the simulator, which is created after the listener.
+private final class Reference: Sendable {
+    private let value = Mutex<MatrixSimulator?>(nil)
+    var simulator: MatrixSimulator? {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
+    }
+}
