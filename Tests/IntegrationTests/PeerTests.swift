@@ -208,3 +208,93 @@ struct PeerTests {
         }
     }
 }
+
+/// CRM → IM with the real peers: BottleCRM's own signed webhooks into Liaison, notices
+/// into a real Synapse room.
+@Suite(
+    "BottleCRM → Matrix with real peers", .serialized,
+    .enabled(if: Peers.current != nil, "set LIAISON_PEERS (make test does)"))
+struct CRMToMatrixPeerTests {
+    let peers = Peers.current!
+
+    @Test("a lead created and moved in BottleCRM is announced in the team's Matrix room, each once")
+    func stageChange() async throws {
+        let agent = MatrixTestClient(homeserver: peers.synapseURL, token: peers.agentToken)
+        let crm = HTTPTestClient(base: peers.crmURL)
+        let room = try await agent.createRoom(name: "Sales team", invite: [])
+        try await agent.invite(room, "@liaison_bot:localhost")
+
+        // Register Liaison with BottleCRM (the org JWT is needed for webhooks).
+        let jwt = ["Authorization": "Bearer \(peers.crmJWT)"]
+        let registration = try await crm.json(
+            "POST", "/api/webhooks/", headers: jwt,
+            [
+                "url": "\(peers.appServiceURL.absoluteString)/hooks/bottlecrm",
+                "events": ["lead.created", "lead.updated"],
+            ])
+        let secret = try #require(registration.json["secret"] as? String, "\(registration.status) \(registration.text)")
+        let webhookID = registration.json["id"].map { "\($0)" } ?? ""
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "liaison-crm-peer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let config = directory.appendingPathComponent("liaison.yaml")
+        try """
+        server: {listen: "127.0.0.1:\(peers.appServiceURL.port ?? 9009)"}
+        store: {directory: "\(directory.path)/data"}
+        log: {format: json, level: debug}
+        matrix:
+          homeserver: \(peers.synapseURL.absoluteString)
+          as_token: \(peers.asToken)
+          hs_token: \(peers.hsToken)
+          bot_user: "@liaison_bot:localhost"
+          employees: {users: ["@agent:localhost"]}
+        bottlecrm: {base_url: "\(peers.crmURL.absoluteString)", token: "\(peers.crmToken)", webhook_secret: "\(secret)"}
+        notify: {room: "\(room)", language: en, record_link: "\(peers.crmURL.absoluteString)/{kind}s/{id}"}
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let liaison = try LiaisonProcess(
+            arguments: ["serve", "--config", config.path], log: directory.appendingPathComponent("log"))
+        let health = HTTPTestClient(base: peers.appServiceURL)
+        #expect(await eventually(timeout: .seconds(20)) { (try? await health.send("GET", "/healthz").status) == 200 })
+
+        do {
+            let pat = ["Authorization": "Bearer \(peers.crmToken)"]
+            let tag = UUID().uuidString.prefix(6)
+            let created = try await crm.json(
+                "POST", "/api/leads/", headers: pat,
+                [
+                    "title": "API plan \(tag)", "first_name": "Wei", "last_name": "Zhang \(tag)",
+                    "email": "wei.\(tag)@example.com",
+                    "status": "assigned", "assigned_to": [], "contacts": [], "teams": [],
+                ])
+            let lead = try #require(created.json["id"].map { "\($0)" }, "\(created.status) \(created.text)")
+            let moved = try await crm.json("PATCH", "/api/leads/\(lead)/", headers: pat, ["status": "in process"])
+            #expect((200..<300).contains(moved.status), "\(moved.text)")
+
+            var notices: [String] = []
+            let announced = await eventually(timeout: .seconds(20)) {
+                notices = ((try? await agent.messages(room)) ?? [])
+                    .filter { $0.sender == "@liaison_bot:localhost" && $0.type == "m.notice" }.map(\.body)
+                return notices.contains { $0.contains("Lead moved") }
+            }
+            #expect(announced, "notices: \(notices)\nlog: \(liaison.log.suffix(3000))")
+            let name = "Wei Zhang \(tag)"
+            #expect(notices.filter { $0.hasPrefix("New lead: \(name)") }.count == 1, "\(notices)")
+            #expect(
+                notices.filter { $0.hasPrefix("Lead moved: \(name)") && $0.contains("status: assigned → in process") }
+                    .count == 1)
+            // Nothing more arrives (no echo, no duplicate).
+            #expect(
+                await holds(for: .seconds(2)) {
+                    ((try? await agent.messages(room)) ?? []).filter { $0.sender == "@liaison_bot:localhost" }.count
+                        == 2
+                })
+        } catch {
+            await liaison.terminate()
+            throw error
+        }
+        #expect(await liaison.terminate() == 0)
+        _ = try? await crm.send("DELETE", "/api/webhooks/\(webhookID)/", headers: jwt)
+        try? FileManager.default.removeItem(at: directory)
+    }
+}

@@ -12,6 +12,8 @@ public struct Peers: Sendable {
     public let appServiceURL: URL
     public let crmURL: URL
     public let crmToken: String
+    /// An org JWT (1 h): BottleCRM refuses personal tokens for webhook registration.
+    public let crmJWT: String
     /// BottleCRM's server process, to pause it as an outage.
     public let crmPID: Int32
 
@@ -23,12 +25,12 @@ public struct Peers: Sendable {
             let agent = synapse["SYNAPSE_AGENT_TOKEN"],
             let alice = synapse["SYNAPSE_ALICE_TOKEN"], let asToken = synapse["LIAISON_AS_TOKEN"],
             let hsToken = synapse["LIAISON_HS_TOKEN"], let asURL = synapse["LIAISON_AS_URL"].flatMap(URL.init(string:)),
-            let crmURL = crm["CRM_URL"].flatMap(URL.init(string:)), let pat = crm["CRM_PAT"],
+            let crmURL = crm["CRM_URL"].flatMap(URL.init(string:)), let pat = crm["CRM_PAT"], let jwt = crm["CRM_JWT"],
             let pid = crm["CRM_PID"].flatMap(Int32.init)
         else { return nil }
         return Peers(
             synapseURL: synapseURL, agentToken: agent, aliceToken: alice, asToken: asToken, hsToken: hsToken,
-            appServiceURL: asURL, crmURL: crmURL, crmToken: pat, crmPID: pid
+            appServiceURL: asURL, crmURL: crmURL, crmToken: pat, crmJWT: jwt, crmPID: pid
         )
     }()
 
@@ -80,6 +82,27 @@ public struct MatrixTestClient: Sendable {
     }
 
     @discardableResult
+    public func invite(_ room: String, _ user: String) async throws {
+        let reply = try await http.json(
+            "POST", "/_matrix/client/v3/rooms/\(Self.escape(room))/invite", headers: auth, ["user_id": user])
+        guard reply.status == 200 else { throw TestFailure("invite: \(reply.status) \(reply.text)") }
+    }
+
+    /// The room's latest message events, newest first: (sender, msgtype, body).
+    public func messages(_ room: String) async throws -> [(sender: String, type: String, body: String)] {
+        let reply = try await http.send(
+            "GET", "/_matrix/client/v3/rooms/\(Self.escape(room))/messages?dir=b&limit=50", headers: auth)
+        let chunk = reply.json["chunk"] as? [[String: Any]] ?? []
+        return chunk.compactMap { event in
+            guard event["type"] as? String == "m.room.message", let content = event["content"] as? [String: Any] else {
+                return nil
+            }
+            return (
+                event["sender"] as? String ?? "", content["msgtype"] as? String ?? "", content["body"] as? String ?? ""
+            )
+        }
+    }
+
     public func send(_ room: String, _ text: String) async throws -> String {
         let txn = UUID().uuidString
         let reply = try await http.json(
