@@ -8,6 +8,20 @@ import LiaisonCore
 public protocol DeliveryLedger: Sendable {
     func remoteID(for key: IdempotencyKey) async throws -> String?
     func record(_ key: IdempotencyKey, remoteID: String) async throws
+    /// Notes that a record about to be created will come back as a change event
+    /// (`keys` like `email:li.na@example.com`), so it is not announced as news.
+    func expectEcho(kind: String, keys: [String], for duration: Duration) async throws
+}
+
+/// How a record is recognised when it comes back as a change event.
+public enum EchoKeys {
+    public static func of(email: String?, phone: String?) -> [String] {
+        var keys: [String] = []
+        if let email, !email.isEmpty { keys.append("email:" + email.lowercased()) }
+        let digits = (phone ?? "").filter(\.isNumber)
+        if !digits.isEmpty { keys.append("phone:" + digits) }
+        return keys
+    }
 }
 
 /// One system's outbound side: performs a delivery and says how it went. Never throws

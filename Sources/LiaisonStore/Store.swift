@@ -53,6 +53,12 @@ public protocol Store: AnyObject, Sendable {
 
     /// The remote id recorded for an effect already performed.
     func ledgerEntry(_ key: IdempotencyKey) throws -> String?
+    /// Before the hub creates a record in a system, it notes how the record will look
+    /// (`email:…`, `phone:…`), so that the system's change event about it is recognised
+    /// as an echo of our own write and not announced.
+    func expectEcho(system: String, kind: String, keys: [String], until: Date) throws
+    /// Whether a change event matches an expected echo (consumed when it does).
+    func takeEcho(system: String, kind: String, keys: [String], now: Date) throws -> Bool
     func recordLedger(_ key: IdempotencyKey, target: String, remoteID: String, now: Date) throws
 
     // MARK: Read models

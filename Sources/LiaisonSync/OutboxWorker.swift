@@ -157,4 +157,9 @@ struct StoreLedger: DeliveryLedger {
     func record(_ key: IdempotencyKey, remoteID: String) async throws {
         try store.recordLedger(key, target: target, remoteID: remoteID, now: now())
     }
+
+    func expectEcho(kind: String, keys: [String], for duration: Duration) async throws {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        try store.expectEcho(system: target, kind: kind, keys: keys, until: now().addingTimeInterval(seconds))
+    }
 }

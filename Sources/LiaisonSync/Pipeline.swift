@@ -107,6 +107,14 @@ public struct Pipeline: Service {
             snapshots.remember(record)
             guard let changes, let change = ChangeDetector.detect(previous: previous, created: created, record: record)
             else { continue }
+            if created,
+                try store.takeEcho(
+                    system: record.ref.system, kind: record.ref.kind,
+                    keys: EchoKeys.of(email: record.fields["email"], phone: record.fields["phone"]), now: now())
+            {
+                logger.info("crm change is our own write, not announced", ["record": record.ref.description])
+                continue
+            }
             decoded.effects += changes.deliveries(for: change, cause: cause)
             logger.info("crm change", ["record": record.ref.description, "kind": change.kind.rawValue])
         }

@@ -10,6 +10,11 @@ final class MemoryLedger: DeliveryLedger {
     private let entries = Mutex<[IdempotencyKey: String]>([:])
     func remoteID(for key: IdempotencyKey) async throws -> String? { entries.withLock { $0[key] } }
     func record(_ key: IdempotencyKey, remoteID: String) async throws { entries.withLock { $0[key] = remoteID } }
+    private let echoes = Mutex<[String]>([])
+    func expectEcho(kind: String, keys: [String], for duration: Duration) async throws {
+        echoes.withLock { $0 += keys.map { "\(kind) \($0)" } }
+    }
+    var expectedEchoes: [String] { echoes.withLock { $0 } }
 }
 
 @Suite("BottleCRM archiver against the contract simulator", .serialized)
@@ -52,6 +57,7 @@ struct BottleCRMArchiverTests {
         let outcome = await archiver.perform(try delivery(), ledger: ledger, now: Date())
         guard case .delivered(let id) = outcome else { Issue.record("\(outcome)"); return }
         #expect(simulator.contacts.count == 1)
+        #expect(ledger.expectedEchoes == ["contact email:li.na@example.com", "contact phone:8613800138000"])
         #expect(simulator.contacts.first?.lastName == "李")
         #expect(simulator.contacts.first?.firstName == "娜")
         #expect(simulator.interactions.map(\.id) == [id])

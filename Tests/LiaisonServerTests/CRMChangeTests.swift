@@ -93,6 +93,26 @@ struct CRMChangeTests {
         await matrix.stop()
     }
 
+    @Test("the contact Liaison itself created comes back as a webhook and is not announced; others are")
+    func echo() async throws {
+        let matrix = try MatrixSimulator(asToken: Self.asToken)
+        let running = try await start(matrix: matrix)
+        // What the archiver does before creating a contact in BottleCRM.
+        try running.hub.store.expectEcho(
+            system: "bottlecrm", kind: "contact", keys: ["email:li.na@example.com"],
+            until: Date().addingTimeInterval(60))
+        let ours = ["id": "c-1", "first_name": "Li", "last_name": "Na", "email": "Li.Na@example.com"]
+        #expect(try await running.post("contact.created", ours, delivery: "e-1").status == 200)
+        let theirs = ["id": "c-2", "first_name": "Wang", "last_name": "Fang", "email": "wang.fang@example.com"]
+        #expect(try await running.post("contact.created", theirs, delivery: "e-2").status == 200)
+        #expect(await eventually { matrix.sent.count == 1 })
+        #expect(matrix.sent.first?.body.hasPrefix("New customer: Wang Fang") == true)
+        #expect(await eventually { (try? running.hub.store.status().inboundUnprocessed) == 0 })
+        #expect(await holds(for: .milliseconds(300)) { matrix.sent.count == 1 })
+        await running.stop()
+        await matrix.stop()
+    }
+
     @Test("forged, unsigned or stale webhooks get 401 and change nothing")
     func refused() async throws {
         let matrix = try MatrixSimulator(asToken: Self.asToken)

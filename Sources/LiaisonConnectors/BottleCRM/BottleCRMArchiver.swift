@@ -142,6 +142,9 @@ public struct BottleCRMArchiver: OutboundConnector {
                 return .failed(outcome)
             }
         }
+        // BottleCRM announces the contact we create with a webhook: it is not news.
+        try? await ledger.expectEcho(
+            kind: "contact", keys: EchoKeys.of(email: customer.email, phone: customer.phone), for: .seconds(600))
         let (first, last) = Self.split(customer.displayName ?? customer.ref.id)
         let created = await client.createContact(
             BottleCRMClient.NewContact(

@@ -104,6 +104,18 @@ enum Migrations {
                 );
                 """
         ),
+        Migration(
+            id: "0003_echoes",
+            sql: """
+                CREATE TABLE echoes (
+                    system TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    expires_at REAL NOT NULL,
+                    PRIMARY KEY (system, kind, key)
+                );
+                """
+        ),
     ]
 
     /// Applies the steps `database` has not seen yet; returns their ids.

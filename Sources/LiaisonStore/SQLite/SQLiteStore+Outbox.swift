@@ -131,6 +131,29 @@ extension SQLiteStore {
         }
     }
 
+    public func expectEcho(system: String, kind: String, keys: [String], until: Date) throws {
+        try write { db in
+            for key in keys {
+                try db.statement("INSERT OR REPLACE INTO echoes (system, kind, key, expires_at) VALUES (?, ?, ?, ?)")
+                    .run([.text(system), .text(kind), .text(key), .real(until.timeIntervalSince1970)])
+            }
+        }
+    }
+
+    public func takeEcho(system: String, kind: String, keys: [String], now: Date) throws -> Bool {
+        guard !keys.isEmpty else { return false }
+        return try write { db in
+            try db.statement("DELETE FROM echoes WHERE expires_at < ?").run([.real(now.timeIntervalSince1970)])
+            var found = false
+            for key in keys {
+                try db.statement("DELETE FROM echoes WHERE system = ? AND kind = ? AND key = ?")
+                    .run([.text(system), .text(kind), .text(key)])
+                found = found || db.changes > 0
+            }
+            return found
+        }
+    }
+
     public func recordLedger(_ key: IdempotencyKey, target: String, remoteID: String, now: Date) throws {
         try write { db in
             try db.statement(
