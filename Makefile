@@ -2,7 +2,7 @@
 SWIFT ?= swift
 CONFIG ?= config/liaison.example.yaml
 
-.PHONY: run build test unit-test peers-start peers-stop bench-ingest clean
+.PHONY: run build test unit-test peers-start peers-stop bench-ingest bench-crm-to-im clean
 
 run: build
 	$$($(SWIFT) build -c release --show-bin-path)/liaison serve --config $(CONFIG)
@@ -31,6 +31,10 @@ peers-stop:
 bench-ingest:
 	scripts/install-deps.sh bench
 	scripts/bench/bench-ingest.sh
+
+bench-crm-to-im:
+	scripts/install-deps.sh build
+	scripts/bench/bench-crm-to-im.sh
 
 clean:
 	rm -rf .build data

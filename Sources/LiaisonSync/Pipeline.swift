@@ -45,9 +45,9 @@ public struct Pipeline: Service {
                 let applied = try drain(limit: Self.batchLimit)
                 if applied == 0 {
                     thread.wait(timeout: .seconds(5))
-                } else if applied < Self.batchLimit {
-                    // Under load, let a few milliseconds of records gather so that one
-                    // transaction carries many; a lone record still goes at once (above).
+                } else if applied >= Self.heavyBatch && applied < Self.batchLimit {
+                    // Under heavy load, let records gather so that one transaction carries
+                    // many; at ordinary rates each record is applied as soon as it lands.
                     Thread.sleep(forTimeInterval: Self.linger)
                 }
             }
@@ -61,6 +61,8 @@ public struct Pipeline: Service {
     /// How long records may gather under load: 50 ms of delay on archiving buys a third
     /// of the pipeline's statements per record on the ingest benchmark.
     static let linger: TimeInterval = 0.05
+    /// A batch this big means records arrive faster than they are applied one by one.
+    static let heavyBatch = 128
 
     /// Applies up to `limit` records after the cursor, in one transaction; returns how many.
     @discardableResult
