@@ -69,6 +69,8 @@ public protocol Store: AnyObject, Sendable {
     /// Records what became known of a participant (fields it lacks keep what is stored).
     func save(_ participant: Participant, now: Date) throws
     func status() throws -> StoreStatus
+    /// A customer's profile gathered across systems, or nil when the hub knows nobody by that key.
+    func customerProfile(_ lookup: CustomerLookup, interactions limit: Int) throws -> CustomerProfile?
 }
 
 /// What the pipeline made of one inbound record.

@@ -126,6 +126,8 @@ struct CRMChangeTests {
         let unsigned = try await running.client.send("POST", "/hooks/bottlecrm", body: Data("{}".utf8))
         #expect(unsigned.status == 401)
         #expect(try running.hub.store.status().inboundRecords == 0)
+        // Without api.tokens the REST API is off.
+        #expect(try await running.client.send("GET", "/api/v1/customers/lookup?email=a@b.c").status == 403)
         let metrics = try await running.client.send("GET", "/metrics").text
         #expect(metrics.contains("liaison_events_rejected_total{reason=\"stale_signature\"} 1"))
         #expect(metrics.contains("liaison_events_rejected_total{reason=\"bad_signature\"} 1"))

@@ -11,6 +11,7 @@ import Testing
 struct RunningHub {
     static let secret = "acme-secret-0123456789"
     static let hsToken = "hs-token-for-tests"
+    static let apiToken = "api-token-for-tests-0123"
 
     let hub: Hub
     let task: Task<Void, any Error>
@@ -32,6 +33,7 @@ struct RunningHub {
         configuration.delivery.maxAttempts = 3
         configuration.delivery.timeoutSeconds = 2
         configuration.bottleCRM = BottleCRMSettings(baseURL: crm.baseURL, token: crm.token)
+        configuration.apiTokens = [Self.apiToken]
         configuration.genericSources["acme"] = GenericSourceSettings(
             secret: secret, employees: try UserMatcher(pattern: "agent-.*"))
         configuration.matrix = MatrixSettings(
@@ -198,6 +200,43 @@ struct HubTests {
         #expect(await eventually { (try? hub.status.inboundUnprocessed) == 0 })
         #expect(try hub.status.deliveriesDelivered == 2)
         #expect(crm.interactions.count == 2)
+        await hub.stop()
+        await crm.stop()
+    }
+
+    @Test("the profile lookup API finds a customer by IM id, CRM id, e-mail or phone, behind a token")
+    func lookup() async throws {
+        let crm = try BottleCRMSimulator()
+        let hub = try await RunningHub.start(mode: .realtime, crm: crm)
+        var message = chat("m1", from: "c-1", "We need the API plan")
+        message["sender"] = ["id": "c-1", "name": "Li Na", "email": "li.na@example.com", "phone": "+86 138-0013-8000"]
+        #expect(try await hub.post(message).status == 200)
+        #expect(await eventually { (try? hub.status.deliveriesDelivered) == 1 })
+        let auth = ["Authorization": "Bearer \(RunningHub.apiToken)"]
+        let contact = try #require(crm.contacts.first?.id)
+        for query in [
+            "system=generic.acme&id=c-1", "system=bottlecrm&kind=contact&id=\(contact)", "email=LI.NA@example.com",
+            "phone=%2B8613800138000", "phone=13800138000",
+        ] {
+            let reply = try await hub.client.send("GET", "/api/v1/customers/lookup?\(query)", headers: auth)
+            #expect(reply.status == 200, "\(query): \(reply.text)")
+            #expect(reply.json["name"] as? String == "Li Na", "\(query)")
+            #expect(
+                reply.json["refs"] as? [String] == ["generic.acme:user:c-1", "bottlecrm:contact:\(contact)"], "\(query)"
+            )
+            let interactions = reply.json["interactions"] as? [[String: Any]] ?? []
+            #expect(interactions.count == 1 && (interactions.first?["subject"] as? String)?.contains("Li Na") == true)
+        }
+        #expect(
+            try await hub.client.send("GET", "/api/v1/customers/lookup?email=nobody@example.com", headers: auth).status
+                == 404)
+        #expect(try await hub.client.send("GET", "/api/v1/customers/lookup?foo=bar", headers: auth).status == 400)
+        #expect(try await hub.client.send("GET", "/api/v1/customers/lookup?email=li.na@example.com").status == 401)
+        #expect(
+            try await hub.client.send(
+                "GET", "/api/v1/customers/lookup?email=li.na@example.com",
+                headers: ["Authorization": "Bearer wrong-token-xxxxxxxx"]
+            ).status == 401)
         await hub.stop()
         await crm.stop()
     }

@@ -10,6 +10,8 @@ public struct Configuration: Sendable, Equatable {
     public var bottleCRM: BottleCRMSettings?
     /// Where CRM changes are announced in IM.
     public var notify: NotifySettings?
+    /// Bearer tokens for the REST API (`/api/v1/…`); without any, the API is off.
+    public var apiTokens: [String] = []
     public var archive = ArchiveSettings()
     public var delivery = DeliverySettings()
     /// Generic signed webhook sources by name (`POST /hooks/generic/{name}`).
@@ -252,6 +254,13 @@ extension Configuration {
             if url != nil, token?.isEmpty == false { bottleCRM = settings }
         }
         crm.finish()
+
+        let api = top.section("api")
+        apiTokens = api.stringList("tokens").filter { !$0.isEmpty }
+        for (index, token) in apiTokens.enumerated() where token.utf8.count < 16 {
+            api.reader.fail("api.tokens[\(index)]", api.node("tokens")?.line, "too short: use at least 16 characters")
+        }
+        api.finish()
 
         let notify = top.section("notify")
         if notify.present {

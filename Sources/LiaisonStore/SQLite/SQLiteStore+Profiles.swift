@@ -1,0 +1,116 @@
+import Foundation
+import LiaisonCore
+
+extension SQLiteStore {
+    /// The ledger key under which the archiver records a customer's CRM contact.
+    static let contactKeyPrefix = "bottlecrm:contact:"
+
+    public func customerProfile(_ lookup: CustomerLookup, interactions limit: Int) throws -> CustomerProfile? {
+        try read { db in
+            // 1. Every ref the lookup names: IM participants and CRM contacts, linked through the ledger.
+            var imRefs: Set<String> = []
+            var contactIDs: Set<String> = []
+            switch lookup {
+            case .ref(let ref) where ref.system == "bottlecrm":
+                contactIDs.insert(ref.id)
+            case .ref(let ref):
+                if try Self.participant(ref, in: db) != nil { imRefs.insert(ref.description) }
+            case .email(let email):
+                imRefs.formUnion(
+                    try db.statement("SELECT ref FROM participants WHERE lower(email) = lower(?)").rows([.text(email)])
+                    {
+                        $0.text(0) ?? ""
+                    })
+                contactIDs.formUnion(
+                    try db.statement(
+                        "SELECT ref FROM crm_snapshots WHERE lower(json_extract(fields, '$.email')) = lower(?)"
+                    ).rows([.text(email)]) { SystemRef($0.text(0) ?? "")?.id ?? "" })
+            case .phone(let phone):
+                let digits = phone.filter(\.isNumber)
+                guard digits.count >= 5 else { return nil }
+                let tail = "%" + digits.suffix(8)
+                imRefs.formUnion(
+                    try db.statement(
+                        "SELECT ref, phone FROM participants WHERE replace(replace(replace(phone, ' ', ''), '-', ''), '+', '') LIKE ?"
+                    )
+                    .rows([.text(tail)]) { row in Self.samePhone(row.text(1), digits) ? row.text(0) ?? "" : "" })
+                contactIDs.formUnion(
+                    try db.statement(
+                        "SELECT ref, json_extract(fields, '$.phone') FROM crm_snapshots WHERE json_extract(fields, '$.phone') IS NOT NULL"
+                    )
+                    .rows { row in Self.samePhone(row.text(1), digits) ? SystemRef(row.text(0) ?? "")?.id ?? "" : "" })
+            }
+            imRefs.remove("")
+            contactIDs.remove("")
+            for ref in imRefs {
+                if let id = try db.statement("SELECT remote_id FROM ledger WHERE idempotency_key = ?")
+                    .first([.text(Self.contactKeyPrefix + ref)], { $0.text(0) }) ?? nil
+                {
+                    contactIDs.insert(id)
+                }
+            }
+            for id in contactIDs {
+                imRefs.formUnion(
+                    try db.statement(
+                        "SELECT idempotency_key FROM ledger WHERE remote_id = ? AND idempotency_key LIKE ?"
+                    )
+                    .rows([.text(id), .text(Self.contactKeyPrefix + "%")]) {
+                        String(($0.text(0) ?? "").dropFirst(Self.contactKeyPrefix.count))
+                    })
+            }
+            guard !imRefs.isEmpty || !contactIDs.isEmpty else { return nil }
+
+            // 2. The profile: the IM side first, the CRM's last known state over it.
+            var profile = CustomerProfile()
+            for ref in imRefs.sorted() {
+                guard let systemRef = SystemRef(ref), let person = try Self.participant(systemRef, in: db) else {
+                    continue
+                }
+                profile.name = profile.name ?? person.displayName
+                profile.email = profile.email ?? person.email
+                profile.phone = profile.phone ?? person.phone
+            }
+            for id in contactIDs.sorted() {
+                let ref = SystemRef(system: "bottlecrm", kind: "contact", id: id)
+                guard
+                    let fields = try db.statement("SELECT fields FROM crm_snapshots WHERE ref = ? AND deleted = 0")
+                        .first([.text(ref.description)], { $0.text(0) }) ?? nil,
+                    let decoded = try? JSONDecoder().decode([String: String].self, from: Data(fields.utf8))
+                else { continue }
+                profile.name = decoded["name"] ?? profile.name
+                profile.email = decoded["email"] ?? profile.email
+                profile.phone = decoded["phone"] ?? profile.phone
+                profile.company = decoded["company"] ?? profile.company
+                profile.stage = decoded["status"] ?? decoded["stage"] ?? profile.stage
+                profile.owner = decoded["owner"] ?? profile.owner
+            }
+            profile.refs = imRefs.sorted() + contactIDs.sorted().map { "bottlecrm:contact:\($0)" }
+
+            // 3. The transcripts filed for the customer, newest first.
+            if !imRefs.isEmpty {
+                let placeholders = Array(repeating: "?", count: imRefs.count).joined(separator: ", ")
+                profile.interactions = try db.statement(
+                    """
+                    SELECT payload, updated_at, remote_id FROM deliveries
+                    WHERE operation = 'archive_transcript' AND status = 'delivered' AND partition_key IN (\(placeholders))
+                    ORDER BY id DESC LIMIT ?
+                    """
+                ).rows(imRefs.sorted().map(SQLiteValue.text) + [.integer(Int64(limit))]) { row in
+                    let transcript = try? Transcript.decoded(from: row.blob(0))
+                    return CustomerProfile.Interaction(
+                        at: row.date(1) ?? .distantPast, channel: transcript?.channel ?? "",
+                        subject: transcript?.subject ?? "", remoteID: row.text(2))
+                }
+            }
+            return profile
+        }
+    }
+
+    /// Equal digits, or the same last 8 digits (a national and an international form of
+    /// one number). Identity resolution will replace this with libphonenumber's E.164.
+    private static func samePhone(_ stored: String?, _ digits: String) -> Bool {
+        let storedDigits = (stored ?? "").filter(\.isNumber)
+        if storedDigits == digits { return !digits.isEmpty }
+        return storedDigits.count >= 8 && digits.count >= 8 && storedDigits.suffix(8) == digits.suffix(8)
+    }
+}
