@@ -14,6 +14,8 @@ public final class Hub: Sendable {
     public let pipeline: Pipeline
     public let scheduler: ArchiveScheduler
     public let outbox: OutboxWorker
+    /// Polls Tryton, when configured.
+    public let trytonPoller: TrytonPoller?
     private let logger: Logger
 
     public init(configuration: Configuration, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) throws {
@@ -58,6 +60,12 @@ public final class Hub: Sendable {
             logger: logger.with(label: "outbox"), now: now
         )
 
+        trytonPoller = configuration.tryton.map {
+            TrytonPoller(
+                parties: TrytonParties(settings: $0, timeout: TimeInterval(configuration.delivery.timeoutSeconds)),
+                store: store, logger: logger.with(label: "tryton"))
+        }
+
         var router = Router { status in
             metrics.eventsReceived.increment(); metrics.rejected(status == 404 ? "unknown_route" : "method_not_allowed")
         }
@@ -79,9 +87,10 @@ public final class Hub: Sendable {
     public func run(signals: [Int32] = [SIGTERM, SIGINT]) async throws {
         try server.start()
         defer { store.close() }
-        let services: [any Service] = [
+        var services: [any Service] = [
             HTTPService(server: server, logger: logger.with(label: "http")), pipeline, scheduler, outbox,
         ]
+        if let trytonPoller { services.append(trytonPoller) }
         try await ServiceGroup(services: services, logger: logger.with(label: "hub"), signals: signals).run()
         logger.info("stopped")
     }
@@ -92,6 +101,7 @@ public struct Connectors: Sendable {
     public let matrix: MatrixAppService?
     public let generic: [String: GenericWebhook]
     public let bottleCRMWebhook: BottleCRMWebhook?
+    public let tryton: TrytonChanges?
     public let outbound: [any OutboundConnector]
 
     public init(_ configuration: Configuration) {
@@ -105,6 +115,7 @@ public struct Connectors: Sendable {
         bottleCRMWebhook = configuration.bottleCRM.flatMap { crm in
             crm.webhookSecret.map { BottleCRMWebhook(secret: $0, tolerance: TimeInterval(crm.webhookToleranceSeconds)) }
         }
+        tryton = configuration.tryton.map { _ in TrytonChanges() }
         var outbound: [any OutboundConnector] = []
         if let crm = configuration.bottleCRM { outbound.append(BottleCRMArchiver(settings: crm, timeout: timeout)) }
         if configuration.notify != nil, let matrix = configuration.matrix {
@@ -117,6 +128,7 @@ public struct Connectors: Sendable {
         var all: [any InboundConnector] = Array(generic.values)
         if let matrix { all.append(matrix) }
         if let bottleCRMWebhook { all.append(bottleCRMWebhook) }
+        if let tryton { all.append(tryton) }
         return all
     }
 }

@@ -15,6 +15,8 @@ public protocol Store: AnyObject, Sendable {
     func inbound(after sequence: Int64, limit: Int) throws -> [InboundRecord]
     func inbound(receivedFrom start: Date, to end: Date) throws -> [InboundRecord]
     func cursor(_ name: String) throws -> Int64
+    /// Moves a named cursor forward (never back).
+    func moveCursor(_ name: String, to position: Int64) throws
 
     // MARK: Pipeline
 
@@ -71,6 +73,15 @@ public protocol Store: AnyObject, Sendable {
     func status() throws -> StoreStatus
     /// A customer's profile gathered across systems, or nil when the hub knows nobody by that key.
     func customerProfile(_ lookup: CustomerLookup, interactions limit: Int) throws -> CustomerProfile?
+}
+
+extension Store {
+    /// `append` for async callers: returns once the record is durable (or a duplicate).
+    public func append(_ record: InboundRecord) async throws -> AppendOutcome {
+        try await withCheckedThrowingContinuation { continuation in
+            append(record) { continuation.resume(with: $0) }
+        }
+    }
 }
 
 /// What the pipeline made of one inbound record.

@@ -14,14 +14,6 @@ func withStore<T>(_ body: (SQLiteStore) async throws -> T) async throws -> T {
     return try await body(store)
 }
 
-extension Store {
-    func append(_ record: InboundRecord) async throws -> AppendOutcome {
-        try await withCheckedThrowingContinuation { continuation in
-            append(record) { continuation.resume(with: $0) }
-        }
-    }
-}
-
 let t0 = Date(timeIntervalSince1970: 1_795_514_400)
 let room = ConversationID("matrix:!r")
 let alice = Participant(

@@ -85,10 +85,10 @@ private struct Words {
     func record(_ kind: String) -> String {
         switch (language, kind) {
         case (.en, "lead"): "lead"
-        case (.en, "contact"): "customer"
+        case (.en, "contact"), (.en, "party"): "customer"
         case (.en, _): kind
         case (.zhCN, "lead"): "线索"
-        case (.zhCN, "contact"): "客户"
+        case (.zhCN, "contact"), (.zhCN, "party"): "客户"
         case (.zhCN, _): kind
         }
     }

@@ -8,6 +8,8 @@ public struct Configuration: Sendable, Equatable {
     public var log = LogSettings()
     public var matrix: MatrixSettings?
     public var bottleCRM: BottleCRMSettings?
+    /// Tryton, polled for changes (it has no webhooks).
+    public var tryton: TrytonSettings?
     /// Where CRM changes are announced in IM.
     public var notify: NotifySettings?
     /// Bearer tokens for the REST API (`/api/v1/…`); without any, the API is off.
@@ -123,6 +125,28 @@ public struct BottleCRMSettings: Sendable, Equatable {
         self.token = token
         self.interactionKind = interactionKind
         self.webhookSecret = webhookSecret
+    }
+}
+
+/// A Tryton server polled for party changes through its REST API.
+public struct TrytonSettings: Sendable, Equatable {
+    public var baseURL: URL
+    public var database: String
+    /// A `res.user.application` key for the `rest` application.
+    public var restKey: String
+    public var pollIntervalSeconds = 10
+    /// Each poll re-reads this far behind its cursor, so a change committed late with an
+    /// earlier timestamp is not missed; what it re-reads is recognised and ignored.
+    public var overlapSeconds = 10
+
+    public init(
+        baseURL: URL, database: String, restKey: String, pollIntervalSeconds: Int = 10, overlapSeconds: Int = 10
+    ) {
+        self.baseURL = baseURL
+        self.database = database
+        self.restKey = restKey
+        self.pollIntervalSeconds = pollIntervalSeconds
+        self.overlapSeconds = overlapSeconds
     }
 }
 
@@ -254,6 +278,21 @@ extension Configuration {
             if url != nil, token?.isEmpty == false { bottleCRM = settings }
         }
         crm.finish()
+
+        let tryton = top.section("tryton")
+        if tryton.present {
+            let url = tryton.url("base_url", required: true)
+            let database = tryton.string("database", required: true) ?? ""
+            let key = tryton.string("rest_key", required: true) ?? ""
+            let interval = tryton.int("poll_interval_seconds", default: 10, in: 1...86_400)
+            let overlap = tryton.int("overlap_seconds", default: 10, in: 0...86_400)
+            if let url, !database.isEmpty, !key.isEmpty {
+                self.tryton = TrytonSettings(
+                    baseURL: url, database: database, restKey: key, pollIntervalSeconds: interval,
+                    overlapSeconds: overlap)
+            }
+        }
+        tryton.finish()
 
         let api = top.section("api")
         apiTokens = api.stringList("tokens").filter { !$0.isEmpty }

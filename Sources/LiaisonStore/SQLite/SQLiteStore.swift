@@ -155,6 +155,10 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func moveCursor(_ name: String, to position: Int64) throws {
+        try write { db in try Self.advance(name, to: position, in: db) }
+    }
+
     public func cursor(_ name: String) throws -> Int64 {
         try read { db in try Self.cursor(name, in: db) }
     }

@@ -1,0 +1,58 @@
+import Foundation
+import LiaisonCore
+
+/// Turns polled Tryton parties, as the poller logged them, into CRM records.
+///
+/// A logged record is `{"model": "party.party", "baseline": bool, "record": {…}}`:
+/// `baseline` marks the first poll ever, which learns the existing parties without
+/// announcing them as new.
+public struct TrytonChanges: InboundConnector {
+    public var source: String { "tryton" }
+    public var channel: String { "Tryton" }
+
+    public init() {}
+
+    /// Nothing reaches Tryton's source over HTTP: the poller appends to the log itself.
+    public func admit(_ request: InboundRequest) -> Result<Admission, InboundRejection> {
+        .failure(
+            InboundRejection(
+                status: 404, code: "not_found", message: "Tryton is polled, not pushed", reason: "unknown_route"))
+    }
+
+    /// The log entry for a polled party.
+    public static func logBody(_ party: TrytonParties.Polled, baseline: Bool) -> [UInt8] {
+        Array(
+            JSONValue.object([("model", .string("party.party")), ("baseline", .bool(baseline)), ("record", party.raw)])
+                .serialized.utf8)
+    }
+
+    public func decode(_ record: InboundRecord) throws -> [CanonicalEvent] {
+        guard let entry = try? JSONValue.parse(record.body), entry["model"]?.string == "party.party",
+            let party = entry["record"], let id = party["id"]?.number
+        else { throw DecodeError("not a polled Tryton party") }
+        var fields: [String: String] = [:]
+        fields["name"] = party["name"]?.string
+        // Nested fields come back under the relation's name followed by a dot.
+        if case .array(let mechanisms)? = party["contact_mechanisms."] ?? party["contact_mechanisms"] {
+            for mechanism in mechanisms {
+                guard let type = mechanism["type"]?.string, let value = mechanism["value"]?.string, !value.isEmpty
+                else { continue }
+                switch type {
+                case "email" where fields["email"] == nil: fields["email"] = value
+                case "phone" where fields["phone"] == nil, "mobile" where fields["phone"] == nil:
+                    fields["phone"] = value
+                default: break
+                }
+            }
+        }
+        let baseline = entry["baseline"] == .bool(true)
+        let neverWritten = party["write_date"] == nil || party["write_date"] == .null
+        return [
+            .record(
+                CRMRecord(
+                    ref: SystemRef(system: source, kind: "party", id: String(Int64(id))),
+                    fields: fields.compactMapValues { $0 }),
+                created: !baseline && neverWritten)
+        ]
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import LiaisonCore
+
+/// Tryton parties read over its REST API, for polling: Tryton has no webhooks, so
+/// changes are found by `write_date` / `create_date` since a cursor.
+public struct TrytonParties: Sendable {
+    public let settings: TrytonSettings
+    private let http: HTTPClient
+    public static let pageSize = 200
+
+    public init(settings: TrytonSettings, timeout: TimeInterval) {
+        self.settings = settings
+        http = HTTPClient(timeout: timeout)
+    }
+
+    /// One party as polled, and when it last changed.
+    public struct Polled: Sendable {
+        public var id: Int64
+        public var changedAt: Date
+        /// The party as Tryton returned it (JSON), stored in the log as is.
+        public var raw: JSONValue
+    }
+
+    public enum PollError: Error, CustomStringConvertible {
+        case http(HTTPOutcome)
+        case unexpected(String)
+
+        public var description: String {
+            switch self {
+            case .http(.failed(let reason, _)): "Tryton unreachable: \(reason)"
+            case .http(.response(let status, _, let body)):
+                "Tryton answered \(status): \(String(decoding: body.prefix(200), as: UTF8.self))"
+            case .unexpected(let problem): "unexpected Tryton answer: \(problem)"
+            }
+        }
+    }
+
+    /// Parties created or written at or after `since` (all of them when nil), oldest change first.
+    public func changed(since: Date?) async throws(PollError) -> [Polled] {
+        var all: [Polled] = []
+        var offset = 0
+        while true {
+            let page = try await fetch(since: since, offset: offset)
+            all += page
+            guard page.count == Self.pageSize else { break }
+            offset += Self.pageSize
+        }
+        return all.sorted { ($0.changedAt, $0.id) < ($1.changedAt, $1.id) }
+    }
+
+    private func fetch(since: Date?, offset: Int) async throws(PollError) -> [Polled] {
+        var components = URLComponents(url: settings.baseURL, resolvingAgainstBaseURL: false)!
+        components.percentEncodedPath = "/\(settings.database)/rest/model/party.party"
+        var items = ["name", "create_date", "write_date", "contact_mechanisms.type", "contact_mechanisms.value"]
+            .map { URLQueryItem(name: "f", value: $0) }
+        if let since {
+            let moment = Self.encode(since)
+            let domain: JSONValue = .array([
+                .string("OR"), .array([.string("write_date"), .string(">="), moment]),
+                .array([.string("create_date"), .string(">="), moment]),
+            ])
+            items.append(URLQueryItem(name: "d", value: Self.base64URL(domain.serialized)))
+        }
+        components.queryItems = items
+        guard let url = components.url else { throw .unexpected("bad base_url") }
+        let outcome = await http.send(
+            "GET", url,
+            headers: [
+                "Authorization": "Bearer \(settings.restKey)",
+                "Range": "records=\(offset)-\(offset + Self.pageSize - 1)",
+            ])
+        guard case let .response(status, _, body) = outcome, (200..<300).contains(status) else { throw .http(outcome) }
+        guard case .array(let rows) = try? JSONValue.parse(Array(body)) else { throw .unexpected("not a JSON array") }
+        return try rows.map { row throws(PollError) in
+            guard let id = row["id"]?.number else { throw .unexpected("a party without id") }
+            let changed = Self.decodeDate(row["write_date"]) ?? Self.decodeDate(row["create_date"]) ?? .distantPast
+            return Polled(id: Int64(id), changedAt: changed, raw: row)
+        }
+    }
+
+    /// Tryton's JSON datetime: `{"__class__": "datetime", "year": …, "microsecond": …}`, UTC.
+    static func encode(_ date: Date) -> JSONValue {
+        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
+        let seconds = micros / 1_000_000
+        let days = Int(seconds / 86_400)
+        let (year, month, day) = ISO8601.civilFromDays(days)
+        let inDay = Int(seconds - Int64(days) * 86_400)
+        return .object([
+            ("__class__", .string("datetime")), ("year", .number(Double(year))), ("month", .number(Double(month))),
+            ("day", .number(Double(day))), ("hour", .number(Double(inDay / 3600))),
+            ("minute", .number(Double(inDay / 60 % 60))), ("second", .number(Double(inDay % 60))),
+            ("microsecond", .number(Double(micros % 1_000_000))),
+        ])
+    }
+
+    public static func decodeDate(_ value: JSONValue?) -> Date? {
+        guard let value, value["__class__"]?.string == "datetime", let year = value["year"]?.number,
+            let month = value["month"]?.number, let day = value["day"]?.number
+        else { return nil }
+        let days = ISO8601.daysFromCivil(year: Int(year), month: Int(month), day: Int(day))
+        let seconds =
+            Double(days * 86_400) + (value["hour"]?.number ?? 0) * 3600 + (value["minute"]?.number ?? 0) * 60
+            + (value["second"]?.number ?? 0)
+        return Date(timeIntervalSince1970: seconds + (value["microsecond"]?.number ?? 0) / 1_000_000)
+    }
+
+    static func base64URL(_ text: String) -> String {
+        Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(
+            of: "/", with: "_")
+    }
+}

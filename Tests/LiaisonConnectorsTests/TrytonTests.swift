@@ -1,0 +1,57 @@
+import Foundation
+import LiaisonConnectors
+import LiaisonCore
+import Testing
+
+@Suite("Tryton polling")
+struct TrytonTests {
+    @Test("Tryton's JSON datetimes decode as UTC, with microseconds")
+    func dates() throws {
+        let value = try JSONValue.parse(
+            Array(
+                #"{"__class__":"datetime","year":2026,"month":11,"day":24,"hour":10,"minute":0,"second":1,"microsecond":250000}"#
+                    .utf8))
+        let date = try #require(TrytonParties.decodeDate(value))
+        #expect(abs(date.timeIntervalSince1970 - 1_795_514_401.25) < 0.000_001)
+        #expect(TrytonParties.decodeDate(.string("2026-11-24")) == nil)
+        #expect(TrytonParties.decodeDate(nil) == nil)
+    }
+
+    static func party(_ fields: String, baseline: Bool = false) -> InboundRecord {
+        let body = #"{"model":"party.party","baseline":\#(baseline),"record":{"id":7,"name":"Alice Smith",\#(fields)}}"#
+        return InboundRecord(source: "tryton", dedupeKey: "party.party:7:1", receivedAt: Date(), body: Array(body.utf8))
+    }
+
+    @Test("a polled party becomes a CRM record with its e-mail and phone; never written means created")
+    func decode() throws {
+        let mechanisms =
+            #""contact_mechanisms.":[{"id":1,"type":"email","value":"alice@example.com"},{"id":2,"type":"mobile","value":"+14155550100"},{"id":3,"type":"website","value":"x"}]"#
+        let created = try TrytonChanges().decode(Self.party(#""write_date":null,\#(mechanisms)"#))
+        let ref = SystemRef(system: "tryton", kind: "party", id: "7")
+        #expect(
+            created == [
+                .record(
+                    CRMRecord(
+                        ref: ref,
+                        fields: ["name": "Alice Smith", "email": "alice@example.com", "phone": "+14155550100"]),
+                    created: true)
+            ])
+        let written =
+            #""write_date":{"__class__":"datetime","year":2026,"month":11,"day":24,"hour":10,"minute":0,"second":1,"microsecond":0}"#
+        guard case .record(_, let isNew)? = try TrytonChanges().decode(Self.party(written)).first else {
+            Issue.record("no record"); return
+        }
+        #expect(!isNew)
+        // The first poll only learns what exists.
+        guard
+            case .record(_, let baselineNew)? = try TrytonChanges().decode(
+                Self.party(#""write_date":null"#, baseline: true)
+            ).first
+        else { Issue.record("no record"); return }
+        #expect(!baselineNew)
+        #expect(throws: DecodeError.self) {
+            try TrytonChanges().decode(
+                InboundRecord(source: "tryton", dedupeKey: nil, receivedAt: Date(), body: Array("{}".utf8)))
+        }
+    }
+}
