@@ -55,6 +55,7 @@ public struct TrytonPoller: Service {
         let latest = changed.map { Int64(($0.changedAt.timeIntervalSince1970 * 1_000_000).rounded()) }.max()
         let next = max(position, latest ?? 0, baseline ? 1 : 0)
         if next != position { try store.moveCursor(Self.cursor, to: next) }
+        logger.debug("tryton polled", ["read": "\(changed.count)", "new": "\(appended)", "baseline": "\(baseline)"])
         return appended
     }
 }

@@ -294,3 +294,89 @@ extension PeerTests {
         try? FileManager.default.removeItem(at: directory)
     }
 }
+
+extension PeerTests {
+    @Test("a Tryton party edited is polled and announced once, even across a restart; a new party is announced as new")
+    func trytonPolling() async throws {
+        let tryton = try #require(peers.tryton, "the Tryton peer is not running (scripts/peers/all.sh starts it)")
+        let agent = MatrixTestClient(homeserver: peers.synapseURL, token: peers.agentToken)
+        let rest = HTTPTestClient(base: tryton.url)
+        let auth = ["Authorization": "Bearer \(tryton.key)"]
+        let base = "/\(tryton.database)/rest/model/party.party"
+        let tag = String(UUID().uuidString.prefix(6))
+
+        // A party that exists before Liaison first polls: learnt, not announced.
+        let existing = try await rest.json(
+            "POST", "\(base)?f=name", headers: auth,
+            [
+                "name": "Bob \(tag)",
+                "contact_mechanisms": [["create", [["type": "email", "value": "bob.\(tag)@example.com"]]]],
+            ])
+        let partyID = try #require(existing.json["id"].map { "\($0)" }, "\(existing.status) \(existing.text)")
+
+        let room = try await agent.createRoom(name: "Tryton changes", invite: [])
+        try await agent.invite(room, "@liaison_bot:localhost")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "liaison-tryton-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let config = directory.appendingPathComponent("liaison.yaml")
+        try """
+        server: {listen: "127.0.0.1:\(peers.appServiceURL.port ?? 9009)"}
+        store: {directory: "\(directory.path)/data"}
+        log: {format: json, level: debug}
+        matrix:
+          homeserver: \(peers.synapseURL.absoluteString)
+          as_token: \(peers.asToken)
+          hs_token: \(peers.hsToken)
+          bot_user: "@liaison_bot:localhost"
+          employees: {users: ["@agent:localhost"]}
+        bottlecrm: {base_url: "\(peers.crmURL.absoluteString)", token: "\(peers.crmToken)"}
+        tryton: {base_url: "\(tryton.url.absoluteString)", database: \(tryton.database), rest_key: "\(tryton.key)", poll_interval_seconds: 1, overlap_seconds: 3}
+        notify: {room: "\(room)"}
+        """.write(to: config, atomically: true, encoding: .utf8)
+        func notices() async -> [String] {
+            ((try? await agent.messages(room)) ?? []).filter { $0.sender == "@liaison_bot:localhost" }.map(\.body)
+        }
+        func start() async throws -> LiaisonProcess {
+            let liaison = try LiaisonProcess(
+                arguments: ["serve", "--config", config.path],
+                log: directory.appendingPathComponent("log-\(UUID().uuidString.prefix(4))"))
+            #expect(
+                await eventually(timeout: .seconds(20)) { liaison.log.contains("tryton polled") },
+                "\(liaison.log.suffix(2000))")
+            return liaison
+        }
+
+        var liaison = try await start()
+        do {
+            #expect(await holds(for: .seconds(2)) { await notices().isEmpty }, "the existing party was announced")
+            let renamed = try await rest.json(
+                "PUT", "\(base)/\(partyID)?f=name", headers: auth, ["name": "Bob \(tag) Jr"])
+            #expect((200..<300).contains(renamed.status), "\(renamed.text)")
+            #expect(
+                await eventually(timeout: .seconds(20)) {
+                    await notices().contains { $0.hasPrefix("Customer updated: Bob \(tag) Jr") }
+                })
+            let update = await notices().first { $0.hasPrefix("Customer updated") }
+            #expect(update?.contains("name: Bob \(tag) → Bob \(tag) Jr") == true, "\(update ?? "")")
+            #expect(await liaison.terminate() == 0)
+            // After a restart, the overlap window re-reads the edit: it is not announced again.
+            liaison = try await start()
+            let quiet = await holds(for: .seconds(4)) { await notices().count == 1 }
+            let seen = await notices()
+            #expect(quiet, "\(seen)")
+            _ = try await rest.json("POST", "\(base)?f=name", headers: auth, ["name": "Carol \(tag)"])
+            #expect(
+                await eventually(timeout: .seconds(20)) {
+                    await notices().contains { $0.hasPrefix("New customer: Carol \(tag)") }
+                })
+            let all = await notices()
+            #expect(all.count == 2, "\(all)")
+        } catch {
+            await liaison.terminate()
+            throw error
+        }
+        #expect(await liaison.terminate() == 0)
+        try? FileManager.default.removeItem(at: directory)
+    }
+}

@@ -25,7 +25,7 @@ struct TrytonTests {
     @Test("a polled party becomes a CRM record with its e-mail and phone; never written means created")
     func decode() throws {
         let mechanisms =
-            #""contact_mechanisms.":[{"id":1,"type":"email","value":"alice@example.com"},{"id":2,"type":"mobile","value":"+14155550100"},{"id":3,"type":"website","value":"x"}]"#
+            #""contact_mechanisms":[{"id":1,"type":"email","value":"alice@example.com"},{"id":2,"type":"mobile","value":"+14155550100"},{"id":3,"type":"website","value":"x"}]"#
         let created = try TrytonChanges().decode(Self.party(#""write_date":null,\#(mechanisms)"#))
         let ref = SystemRef(system: "tryton", kind: "party", id: "7")
         #expect(
@@ -37,7 +37,16 @@ struct TrytonTests {
                     created: true)
             ])
         let written =
-            #""write_date":{"__class__":"datetime","year":2026,"month":11,"day":24,"hour":10,"minute":0,"second":1,"microsecond":0}"#
+            #""create_date":{"__class__":"datetime","year":2026,"month":11,"day":24,"hour":9,"minute":0,"second":1,"microsecond":0},"#
+            + #""write_date":{"__class__":"datetime","year":2026,"month":11,"day":24,"hour":10,"minute":0,"second":1,"microsecond":0}"#
+        let stamp =
+            #"{"__class__":"datetime","year":2026,"month":11,"day":24,"hour":9,"minute":0,"second":1,"microsecond":5}"#
+        guard
+            case .record(_, let fresh)? = try TrytonChanges().decode(
+                Self.party(#""create_date":\#(stamp),"write_date":\#(stamp)"#)
+            ).first
+        else { Issue.record("no record"); return }
+        #expect(fresh, "a party whose write_date equals its create_date was just created")
         guard case .record(_, let isNew)? = try TrytonChanges().decode(Self.party(written)).first else {
             Issue.record("no record"); return
         }

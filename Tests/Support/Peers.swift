@@ -16,11 +16,14 @@ public struct Peers: Sendable {
     public let crmJWT: String
     /// BottleCRM's server process, to pause it as an outage.
     public let crmPID: Int32
+    /// Tryton, when its peer runs: base URL, database, REST key.
+    public let tryton: (url: URL, database: String, key: String)?
 
     public static let current: Peers? = {
         guard let root = ProcessInfo.processInfo.environment["LIAISON_PEERS"] else { return nil }
         let synapse = environment(file: "\(root)/synapse/env.sh")
         let crm = environment(file: "\(root)/crm/env.sh")
+        let tryton = environment(file: "\(root)/tryton/env.sh")
         guard let synapseURL = synapse["SYNAPSE_URL"].flatMap(URL.init(string:)),
             let agent = synapse["SYNAPSE_AGENT_TOKEN"],
             let alice = synapse["SYNAPSE_ALICE_TOKEN"], let asToken = synapse["LIAISON_AS_TOKEN"],
@@ -30,7 +33,11 @@ public struct Peers: Sendable {
         else { return nil }
         return Peers(
             synapseURL: synapseURL, agentToken: agent, aliceToken: alice, asToken: asToken, hsToken: hsToken,
-            appServiceURL: asURL, crmURL: crmURL, crmToken: pat, crmJWT: jwt, crmPID: pid
+            appServiceURL: asURL, crmURL: crmURL, crmToken: pat, crmJWT: jwt, crmPID: pid,
+            tryton: tryton["TRYTON_URL"].flatMap(URL.init(string:)).flatMap { url in
+                guard let database = tryton["TRYTON_DB"], let key = tryton["TRYTON_REST_KEY"] else { return nil }
+                return (url, database, key)
+            }
         )
     }()
 

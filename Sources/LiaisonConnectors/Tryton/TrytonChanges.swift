@@ -32,8 +32,7 @@ public struct TrytonChanges: InboundConnector {
         else { throw DecodeError("not a polled Tryton party") }
         var fields: [String: String] = [:]
         fields["name"] = party["name"]?.string
-        // Nested fields come back under the relation's name followed by a dot.
-        if case .array(let mechanisms)? = party["contact_mechanisms."] ?? party["contact_mechanisms"] {
+        if case .array(let mechanisms)? = party["contact_mechanisms"] {
             for mechanism in mechanisms {
                 guard let type = mechanism["type"]?.string, let value = mechanism["value"]?.string, !value.isEmpty
                 else { continue }
@@ -46,7 +45,10 @@ public struct TrytonChanges: InboundConnector {
             }
         }
         let baseline = entry["baseline"] == .bool(true)
-        let neverWritten = party["write_date"] == nil || party["write_date"] == .null
+        // A new party's write_date equals its create_date (other models leave it null).
+        let neverWritten =
+            party["write_date"] == nil || party["write_date"] == .null
+            || party["write_date"] == party["create_date"]
         return [
             .record(
                 CRMRecord(

@@ -53,6 +53,11 @@ public struct TrytonParties: Sendable {
         components.percentEncodedPath = "/\(settings.database)/rest/model/party.party"
         var items = ["name", "create_date", "write_date", "contact_mechanisms.type", "contact_mechanisms.value"]
             .map { URLQueryItem(name: "f", value: $0) }
+        // Oldest change first, ties by id, so pages do not shift under a running poll.
+        let order: JSONValue = .array([
+            .array([.string("write_date"), .string("ASC")]), .array([.string("id"), .string("ASC")]),
+        ])
+        items.append(URLQueryItem(name: "o", value: Self.base64URL(order.serialized)))
         if let since {
             let moment = Self.encode(since)
             let domain: JSONValue = .array([
@@ -63,12 +68,13 @@ public struct TrytonParties: Sendable {
         }
         components.queryItems = items
         guard let url = components.url else { throw .unexpected("bad base_url") }
+        // Tryton's range end is exclusive: records=0-200 is 200 rows.
         let outcome = await http.send(
             "GET", url,
             headers: [
-                "Authorization": "Bearer \(settings.restKey)",
-                "Range": "records=\(offset)-\(offset + Self.pageSize - 1)",
+                "Authorization": "Bearer \(settings.restKey)", "Range": "records=\(offset)-\(offset + Self.pageSize)",
             ])
+        if case .response(416, _, _) = outcome, offset > 0 { return [] }  // past the last page
         guard case let .response(status, _, body) = outcome, (200..<300).contains(status) else { throw .http(outcome) }
         guard case .array(let rows) = try? JSONValue.parse(Array(body)) else { throw .unexpected("not a JSON array") }
         return try rows.map { row throws(PollError) in
