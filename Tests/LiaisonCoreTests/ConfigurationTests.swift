@@ -111,6 +111,15 @@ struct NotifyConfigurationTests {
 
         """
 
+    @Test("owners and watchers may stand without a room")
+    func owners() throws {
+        let config = try Configuration.parse(
+            yaml: Self.base + "notify: {owners: {u-1: \"@alice:x\"}, watchers: [\"@boss:x\"]}\n")
+        #expect(config.notify?.room == nil)
+        #expect(config.notify?.owners == ["u-1": "@alice:x"])
+        #expect(config.notify?.watchers == ["@boss:x"])
+    }
+
     @Test("notify and the BottleCRM webhook settings are read")
     func valid() throws {
         let config = try Configuration.parse(
@@ -131,6 +140,9 @@ struct NotifyConfigurationTests {
             ("notify: {room: \"#alias:x\"}", "notify.room"),
             ("notify: {room: \"!r:x\", language: fr}", "notify.language"),
             ("notify: {room: \"!r:x\", changes: [everything]}", "notify.changes"),
+            ("notify: {language: en}", "notify"),
+            ("notify: {owners: {u-1: alice}}", "notify.owners.u-1"),
+            ("notify: {watchers: [\"boss\"]}", "notify.watchers[0]"),
         ])
     func invalid(yaml: String, path: String) {
         #expect {

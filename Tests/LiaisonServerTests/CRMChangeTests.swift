@@ -39,7 +39,9 @@ struct CRMChangeTests {
         }
     }
 
-    func start(matrix: MatrixSimulator, language: NoticeLanguage = .en) async throws -> Running {
+    func start(
+        matrix: MatrixSimulator, language: NoticeLanguage = .en, owners: [String: String] = [:], watchers: [String] = []
+    ) async throws -> Running {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "liaison-crm-\(UUID().uuidString)")
         var configuration = Configuration()
@@ -53,7 +55,8 @@ struct CRMChangeTests {
             homeserver: matrix.homeserver, asToken: Self.asToken, hsToken: "hs", botUser: "@liaison_bot:x",
             employees: try UserMatcher(users: ["@agent:x"]), customers: nil, profiles: [:], closeCommand: "!close")
         configuration.notify = NotifySettings(
-            room: "!team:x", language: language, recordLink: "http://crm/{kind}s/{id}")
+            room: "!team:x", owners: owners, watchers: watchers, language: language,
+            recordLink: "http://crm/{kind}s/{id}")
         let hub = try Hub(configuration: configuration, logger: .silent)
         let task = Task { try await hub.run(signals: []) }
         #expect(await eventually { hub.server.port != 0 })
@@ -109,6 +112,30 @@ struct CRMChangeTests {
         #expect(matrix.sent.first?.body.hasPrefix("New customer: Wang Fang") == true)
         #expect(await eventually { (try? running.hub.store.status().inboundUnprocessed) == 0 })
         #expect(await holds(for: .milliseconds(300)) { matrix.sent.count == 1 })
+        await running.stop()
+        await matrix.stop()
+    }
+
+    @Test("owners and watchers are told in direct rooms: both owners on a hand-over, each room opened once")
+    func owners() async throws {
+        let matrix = try MatrixSimulator(asToken: Self.asToken)
+        let running = try await start(
+            matrix: matrix, owners: ["u-1": "@alice:x", "u-2": "@bob:x"], watchers: ["@boss:x"])
+        #expect(try await running.post("lead.created", Self.lead, delivery: "o-1").status == 200)
+        #expect(await eventually { matrix.sent.count == 3 })
+        var handedOver = Self.lead
+        handedOver["assigned_to"] = ["u-2"]
+        #expect(try await running.post("lead.updated", handedOver, delivery: "o-2").status == 200)
+        #expect(await eventually { matrix.sent.count == 7 })
+        let rooms = matrix.createdRooms
+        #expect(Set(rooms.values.map { $0 }) == [["@alice:x"], ["@bob:x"], ["@boss:x"]], "\(rooms)")
+        func room(of user: String) -> String? { rooms.first { $0.value == [user] }?.key }
+        let handOver = matrix.sent.filter { $0.body.hasPrefix("Lead has a new owner") }
+        #expect(
+            Set(handOver.map(\.room))
+                == Set(["!team:x", room(of: "@alice:x"), room(of: "@bob:x"), room(of: "@boss:x")].compactMap { $0 }))
+        #expect(handOver.first?.body.contains("owner: u-1 → u-2") == true)
+        #expect(matrix.sent.filter { $0.body.hasPrefix("New lead") }.map(\.room).contains(room(of: "@bob:x")) == false)
         await running.stop()
         await matrix.stop()
     }

@@ -21,6 +21,8 @@ public final class MatrixSimulator: Sendable {
         var sent: [Sent] = []
         var rateLimits = 0
         var refusals = 0
+        /// Direct rooms created: room → invited users.
+        var created: [String: [String]] = [:]
     }
 
     private let state = Mutex(State())
@@ -41,6 +43,8 @@ public final class MatrixSimulator: Sendable {
     public var sent: [Sent] { state.withLock { $0.sent } }
     /// How many sends were answered 429 or 403 (not joined).
     public var refusals: Int { state.withLock { $0.refusals } }
+    /// Rooms the bot created, with whom it invited.
+    public var createdRooms: [String: [String]] { state.withLock { $0.created } }
     public func rateLimitNext(_ count: Int) { state.withLock { $0.rateLimits += count } }
     public func stop() async { await server.stop(grace: .seconds(1)) }
 
@@ -49,6 +53,19 @@ public final class MatrixSimulator: Sendable {
             return respond(.json(401, ["errcode": "M_UNKNOWN_TOKEN", "error": "Unknown token"]))
         }
         let parts = request.path.split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
+        // /_matrix/client/v3/createRoom: the creator is in the room at once.
+        if request.method == "POST", parts.count == 4, parts[3] == "createRoom" {
+            let body = (try? JSONValue.parse(request.body)) ?? .null
+            var invited: [String] = []
+            if case .array(let users)? = body["invite"] { invited = users.compactMap(\.string) }
+            let room = state.withLock { state -> String in
+                let room = "!dm\(state.created.count + 1):x"
+                state.created[room] = invited
+                state.joined.insert(room)
+                return room
+            }
+            return respond(.json(200, ["room_id": room]))
+        }
         // /_matrix/client/v3/join/{room}
         if request.method == "POST", parts.count == 5, parts[3] == "join" {
             state.withLock { _ = $0.joined.insert(parts[4]) }

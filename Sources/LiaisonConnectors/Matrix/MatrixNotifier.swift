@@ -17,13 +17,26 @@ public struct MatrixNotifier: OutboundConnector {
         http = HTTPClient(timeout: timeout)
     }
 
+    /// Who a notice is for: a room, or a user (in a direct-message room the bot opens once).
+    public enum Recipient: Sendable, Equatable, Codable, CustomStringConvertible {
+        case room(String)
+        case user(String)
+
+        public var description: String {
+            switch self {
+            case .room(let id): "room:\(id)"
+            case .user(let id): "user:\(id)"
+            }
+        }
+    }
+
     /// What a notice delivery carries.
     public struct Payload: Codable, Sendable, Equatable {
-        public var room: String
+        public var recipient: Recipient
         public var notice: ChangeNotice
 
-        public init(room: String, notice: ChangeNotice) {
-            self.room = room
+        public init(recipient: Recipient, notice: ChangeNotice) {
+            self.recipient = recipient
             self.notice = notice
         }
     }
@@ -35,20 +48,56 @@ public struct MatrixNotifier: OutboundConnector {
         guard let payload = try? JSONDecoder().decode(Payload.self, from: Data(delivery.payload)) else {
             return .permanent(reason: "payload is not a notice")
         }
-        var outcome = await send(payload, txn: delivery.idempotencyKey.rawValue)
+        let room: String
+        switch payload.recipient {
+        case .room(let id):
+            room = id
+        case .user(let user):
+            switch await directRoom(with: user, ledger: ledger) {
+            case .open(let id): room = id
+            case .failed(let outcome): return Self.classify(outcome, step: "open a direct room with \(user)", now: now)
+            }
+        }
+        var outcome = await send(payload.notice, to: room, txn: delivery.idempotencyKey.rawValue)
         if case let .response(403, _, body) = outcome, Self.errcode(body) == "M_FORBIDDEN" {
             // Not in the room yet: join (an invitation or a public room lets the bot in), then send.
-            let joined = await join(payload.room)
-            guard case let .response(200, _, _) = joined else {
-                return Self.classify(joined, step: "join \(payload.room)", now: now)
+            let joined = await join(room)
+            guard case .response(200, _, _) = joined else {
+                return Self.classify(joined, step: "join \(room)", now: now)
             }
-            outcome = await send(payload, txn: delivery.idempotencyKey.rawValue)
+            outcome = await send(payload.notice, to: room, txn: delivery.idempotencyKey.rawValue)
         }
         if case let .response(200, _, body) = outcome {
             let eventID = (try? JSONValue.parse(Array(body)))?["event_id"]?.string ?? ""
             return .delivered(remoteID: eventID)
         }
-        return Self.classify(outcome, step: "send to \(payload.room)", now: now)
+        return Self.classify(outcome, step: "send to \(room)", now: now)
+    }
+
+    /// The bot's direct room with a user: created once, remembered in the ledger.
+    private enum DirectRoom {
+        case open(String)
+        case failed(HTTPOutcome)
+    }
+
+    private func directRoom(with user: String, ledger: any DeliveryLedger) async -> DirectRoom {
+        let key = IdempotencyKey("matrix:dm:\(settings.botUser):\(user)")
+        if let known = try? await ledger.remoteID(for: key) { return .open(known) }
+        guard let url = url("/_matrix/client/v3/createRoom") else {
+            return .failed(.failed(reason: "bad homeserver", maybeApplied: false))
+        }
+        struct Create: Encodable, Sendable {
+            var invite: [String]
+            var is_direct = true
+            var preset = "trusted_private_chat"
+            var name = "Liaison"
+        }
+        let outcome = await http.send("POST", url, headers: auth, json: Create(invite: [user]))
+        guard case let .response(200, _, body) = outcome,
+            let room = (try? JSONValue.parse(Array(body)))?["room_id"]?.string
+        else { return .failed(outcome) }
+        try? await ledger.record(key, remoteID: room)
+        return .open(room)
     }
 
     private func url(_ path: String) -> URL? {
@@ -64,14 +113,12 @@ public struct MatrixNotifier: OutboundConnector {
 
     private var auth: [String: String] { ["Authorization": "Bearer \(settings.asToken)"] }
 
-    private func send(_ payload: Payload, txn: String) async -> HTTPOutcome {
-        guard
-            let url = url(
-                "/_matrix/client/v3/rooms/\(Self.escape(payload.room))/send/m.room.message/\(Self.escape(txn))")
+    private func send(_ notice: ChangeNotice, to room: String, txn: String) async -> HTTPOutcome {
+        guard let url = url("/_matrix/client/v3/rooms/\(Self.escape(room))/send/m.room.message/\(Self.escape(txn))")
         else { return .failed(reason: "bad room id", maybeApplied: false) }
         let content: [String: String] = [
-            "msgtype": "m.notice", "body": payload.notice.body, "format": "org.matrix.custom.html",
-            "formatted_body": payload.notice.html,
+            "msgtype": "m.notice", "body": notice.body, "format": "org.matrix.custom.html",
+            "formatted_body": notice.html,
         ]
         return await http.send("PUT", url, headers: auth, json: content)
     }

@@ -51,11 +51,14 @@ public struct RecordChange: Sendable, Codable, Hashable {
     public var kind: ChangeKind
     public var name: String
     public var changes: [FieldChange]
+    /// The record's owner field as it is now (who is told about it).
+    public var owners: [String]
 
-    public init(ref: SystemRef, kind: ChangeKind, name: String, changes: [FieldChange]) {
+    public init(ref: SystemRef, kind: ChangeKind, name: String, changes: [FieldChange], owners: [String] = []) {
         self.ref = ref
         self.kind = kind
         self.name = name
         self.changes = changes
+        self.owners = owners
     }
 }

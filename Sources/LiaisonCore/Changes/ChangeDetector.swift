@@ -15,6 +15,12 @@ public enum ChangeDetector {
     /// - Returns: nil when nothing that matters changed, or when an update is the first
     ///   sight of a record (there is nothing to compare with: it becomes the baseline).
     public static func detect(previous: [String: String]?, created: Bool, record: CRMRecord) -> RecordChange? {
+        var change = classify(previous: previous, created: created, record: record)
+        change?.owners = [record.fields["owner"] ?? previous?["owner"]].compactMap { $0 }
+        return change
+    }
+
+    private static func classify(previous: [String: String]?, created: Bool, record: CRMRecord) -> RecordChange? {
         if record.deleted {
             return RecordChange(ref: record.ref, kind: .deleted, name: record.displayName, changes: [])
         }

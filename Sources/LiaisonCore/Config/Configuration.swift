@@ -150,10 +150,16 @@ public struct TrytonSettings: Sendable, Equatable {
     }
 }
 
-/// How CRM changes are announced: in one Matrix room, in one language.
+/// How CRM changes are announced: in a team room, to the records' owners and to
+/// watchers, by direct message, in one language.
 public struct NotifySettings: Sendable, Equatable {
-    /// A Matrix room id (`!…`) the application service's bot may join.
-    public var room: String
+    /// A Matrix room id (`!…`) the application service's bot may join; nil for none.
+    public var room: String?
+    /// CRM user ids (as the CRM's `owner` field has them) → Matrix users, who are told
+    /// about their records (both the old and the new owner on a hand-over).
+    public var owners: [String: String] = [:]
+    /// Matrix users told about every announced change.
+    public var watchers: [String] = []
     public var language: NoticeLanguage
     /// The kinds of change announced.
     public var changes: Set<ChangeKind>
@@ -161,10 +167,12 @@ public struct NotifySettings: Sendable, Equatable {
     public var recordLink: String?
 
     public init(
-        room: String, language: NoticeLanguage = .en, changes: Set<ChangeKind> = Set(ChangeKind.allCases),
-        recordLink: String? = nil
+        room: String?, owners: [String: String] = [:], watchers: [String] = [], language: NoticeLanguage = .en,
+        changes: Set<ChangeKind> = Set(ChangeKind.allCases), recordLink: String? = nil
     ) {
         self.room = room
+        self.owners = owners
+        self.watchers = watchers
         self.language = language
         self.changes = changes
         self.recordLink = recordLink
@@ -303,12 +311,30 @@ extension Configuration {
 
         let notify = top.section("notify")
         if notify.present {
-            let room = notify.string("room", required: true) ?? ""
-            if !room.isEmpty, !room.hasPrefix("!") {
+            let room = notify.string("room").flatMap { $0.isEmpty ? nil : $0 }
+            if let room, !room.hasPrefix("!") {
                 notify.reader.fail(
                     notify.keyPath("room"), notify.node("room")?.line, "'\(room)' is not a Matrix room id (!…)")
             }
             var settings = NotifySettings(room: room)
+            let owners = notify.section("owners")
+            for id in owners.keys {
+                let user = owners.string(id) ?? ""
+                if !Self.isMatrixUserID(user) {
+                    owners.reader.fail(
+                        owners.keyPath(id), owners.node(id)?.line, "'\(user)' is not a Matrix user id (@name:server)")
+                }
+                settings.owners[id] = user
+            }
+            owners.finish()
+            settings.watchers = notify.stringList("watchers")
+            for (index, user) in settings.watchers.enumerated() where !Self.isMatrixUserID(user) {
+                notify.reader.fail(
+                    "notify.watchers[\(index)]", notify.node("watchers")?.line, "'\(user)' is not a Matrix user id")
+            }
+            if room == nil, settings.owners.isEmpty, settings.watchers.isEmpty {
+                notify.reader.fail("notify", notify.line, "tells nobody: give a room, owners or watchers")
+            }
             settings.language = notify.choice("language", default: settings.language)
             if notify.has("changes") {
                 var kinds: Set<ChangeKind> = []
