@@ -16,6 +16,8 @@ public final class Hub: Sendable {
     public let outbox: OutboxWorker
     /// Polls Tryton, when configured.
     public let trytonPoller: TrytonPoller?
+    /// Sends digests of the changes not announced at once, when notices are configured.
+    public let digest: DigestService?
     private let logger: Logger
 
     public init(configuration: Configuration, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) throws {
@@ -60,6 +62,13 @@ public final class Hub: Sendable {
             logger: logger.with(label: "outbox"), now: now
         )
 
+        digest = configuration.notify.map {
+            DigestService(
+                store: store, router: ChangeRouter(settings: $0), logger: logger.with(label: "digest"), now: now
+            ) {
+                outboxWakeup.signal()
+            }
+        }
         trytonPoller = configuration.tryton.map {
             TrytonPoller(
                 parties: TrytonParties(settings: $0, timeout: TimeInterval(configuration.delivery.timeoutSeconds)),
@@ -91,6 +100,7 @@ public final class Hub: Sendable {
             HTTPService(server: server, logger: logger.with(label: "http")), pipeline, scheduler, outbox,
         ]
         if let trytonPoller { services.append(trytonPoller) }
+        if let digest { services.append(digest) }
         try await ServiceGroup(services: services, logger: logger.with(label: "hub"), signals: signals).run()
         logger.info("stopped")
     }

@@ -71,6 +71,10 @@ public protocol Store: AnyObject, Sendable {
     /// Records what became known of a participant (fields it lacks keep what is stored).
     func save(_ participant: Participant, now: Date) throws
     func status() throws -> StoreStatus
+    /// Recipients with digest lines waiting, and their lines (oldest first, with ids).
+    func pendingDigests() throws -> [String: [(id: Int64, line: String)]]
+    /// Turns a recipient's digest lines up to `throughID` into one outbox entry, atomically.
+    func flushDigest(recipient: String, throughID: Int64, delivery: NewDelivery, now: Date) throws
     /// A customer's profile gathered across systems, or nil when the hub knows nobody by that key.
     func customerProfile(_ lookup: CustomerLookup, interactions limit: Int) throws -> CustomerProfile?
 }
@@ -96,11 +100,29 @@ public struct DecodedRecord: Sendable {
     /// Outbox entries the record causes (announcements of CRM changes), enqueued in the
     /// same transaction.
     public var effects: [NewDelivery]
+    /// Lines for the next digests, kept in the same transaction.
+    public var digest: [DigestItem]
 
-    public init(sequence: Int64, meaning: Meaning, effects: [NewDelivery] = []) {
+    public init(sequence: Int64, meaning: Meaning, effects: [NewDelivery] = [], digest: [DigestItem] = []) {
         self.sequence = sequence
         self.meaning = meaning
         self.effects = effects
+        self.digest = digest
+    }
+}
+
+/// One line waiting for a recipient's next digest.
+public struct DigestItem: Sendable, Equatable {
+    /// Unique per change and recipient: re-applying a record adds nothing twice.
+    public var key: String
+    /// `room:!…` or `user:@…`.
+    public var recipient: String
+    public var line: String
+
+    public init(key: String, recipient: String, line: String) {
+        self.key = key
+        self.recipient = recipient
+        self.line = line
     }
 }
 

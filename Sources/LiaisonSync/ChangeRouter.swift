@@ -33,26 +33,53 @@ public struct ChangeRouter: Sendable {
         text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
-    /// - Parameter cause: the log record the change came from; the notices' idempotency
-    ///   keys derive from it, so re-applying the record (a replay) enqueues nothing new.
-    public func deliveries(for change: RecordChange, cause: InboundRecord) -> [NewDelivery] {
+    /// What a change causes: notices now for realtime kinds, lines for the next digest
+    /// for the others.
+    /// - Parameter cause: the log record the change came from; the keys derive from it,
+    ///   so re-applying the record (a replay) enqueues nothing new.
+    public func route(_ change: RecordChange, cause: InboundRecord) -> (deliveries: [NewDelivery], digest: [DigestItem])
+    {
+        let recipients = recipients(of: change)
+        func key(_ recipient: MatrixNotifier.Recipient) -> String {
+            SHA256Digest.hex("\(cause.source)\n\(cause.sequence)\n\(change.ref)\n\(recipient)").prefix(32).description
+        }
+        guard settings.realtime.contains(change.kind) else {
+            let line = ChangeNotice.summary(change, language: settings.language)
+            return (
+                [], recipients.map { DigestItem(key: "digest-line:" + key($0), recipient: $0.description, line: line) }
+            )
+        }
         let link = settings.recordLink.map {
             $0.replacingOccurrences(of: "{kind}", with: change.ref.kind).replacingOccurrences(
                 of: "{id}", with: change.ref.id)
         }
         let notice = ChangeNotice.render(change, language: settings.language, link: link)
+        let deliveries = recipients.compactMap { recipient in
+            Self.delivery(notice, to: recipient, key: "notice:" + key(recipient), partition: change.ref.description)
+        }
+        return (deliveries, [])
+    }
+
+    /// A digest of waiting lines for one recipient.
+    public func digest(for recipient: String, lines: [(id: Int64, line: String)]) -> NewDelivery? {
+        guard let target = MatrixNotifier.Recipient(recipient), let first = lines.first, let last = lines.last else {
+            return nil
+        }
+        let notice = ChangeNotice.digest(lines.map(\.line), language: settings.language)
+        let key = "digest:" + SHA256Digest.hex("\(recipient)\n\(first.id)\n\(last.id)").prefix(32)
+        return Self.delivery(notice, to: target, key: key, partition: "digest:\(recipient)")
+    }
+
+    private static func delivery(
+        _ notice: ChangeNotice, to recipient: MatrixNotifier.Recipient, key: String, partition: String
+    ) -> NewDelivery? {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        return recipients(of: change).compactMap { recipient in
-            guard let payload = try? encoder.encode(MatrixNotifier.Payload(recipient: recipient, notice: notice)) else {
-                return nil
-            }
-            let key =
-                "notice:"
-                + SHA256Digest.hex("\(cause.source)\n\(cause.sequence)\n\(change.ref)\n\(recipient)").prefix(32)
-            return NewDelivery(
-                target: "matrix", operation: MatrixNotifier.notifyOperation, partition: change.ref.description,
-                idempotencyKey: IdempotencyKey(key), payload: Array(payload))
+        guard let payload = try? encoder.encode(MatrixNotifier.Payload(recipient: recipient, notice: notice)) else {
+            return nil
         }
+        return NewDelivery(
+            target: "matrix", operation: MatrixNotifier.notifyOperation, partition: partition,
+            idempotencyKey: IdempotencyKey(key), payload: Array(payload))
     }
 }

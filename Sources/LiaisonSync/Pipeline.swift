@@ -117,7 +117,9 @@ public struct Pipeline: Service {
                 logger.info("crm change is our own write, not announced", ["record": record.ref.description])
                 continue
             }
-            decoded.effects += changes.deliveries(for: change, cause: cause)
+            let routed = changes.route(change, cause: cause)
+            decoded.effects += routed.deliveries
+            decoded.digest += routed.digest
             logger.info("crm change", ["record": record.ref.description, "kind": change.kind.rawValue])
         }
     }

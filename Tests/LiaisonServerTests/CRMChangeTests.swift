@@ -140,6 +140,31 @@ struct CRMChangeTests {
         await matrix.stop()
     }
 
+    @Test("key-field edits wait for the digest: one notice per recipient gathering them, sent once")
+    func digest() async throws {
+        let matrix = try MatrixSimulator(asToken: Self.asToken)
+        let running = try await start(matrix: matrix, owners: ["u-1": "@alice:x"])
+        #expect(try await running.post("lead.created", Self.lead, delivery: "g-1").status == 200)
+        #expect(await eventually { matrix.sent.count == 2 })  // team room + owner, at once
+        var edited = Self.lead
+        edited["email"] = "li.na@example.com"
+        #expect(try await running.post("lead.updated", edited, delivery: "g-2").status == 200)
+        edited["phone"] = "+8613800138000"
+        #expect(try await running.post("lead.updated", edited, delivery: "g-3").status == 200)
+        #expect(await eventually { (try? running.hub.store.status().inboundUnprocessed) == 0 })
+        #expect(matrix.sent.count == 2)  // nothing yet: key-field edits are not realtime
+        let digest = try #require(running.hub.digest)
+        #expect(try digest.flush() == 2)
+        #expect(try digest.flush() == 0)
+        #expect(await eventually { matrix.sent.count == 4 })
+        let digests = matrix.sent.suffix(2)
+        #expect(digests.allSatisfy { $0.body.hasPrefix("CRM changes (2)") }, "\(digests.map(\.body))")
+        #expect(digests.first?.body.contains("Lead updated: Li Na (email: li.na@example.com)") == true)
+        #expect(digests.first?.body.contains("(phone: +8613800138000)") == true)
+        await running.stop()
+        await matrix.stop()
+    }
+
     @Test("forged, unsigned or stale webhooks get 401 and change nothing")
     func refused() async throws {
         let matrix = try MatrixSimulator(asToken: Self.asToken)

@@ -28,6 +28,17 @@ public struct MatrixNotifier: OutboundConnector {
             case .user(let id): "user:\(id)"
             }
         }
+
+        /// Parses `room:!…` / `user:@…`.
+        public init?(_ text: String) {
+            if text.hasPrefix("room:") {
+                self = .room(String(text.dropFirst(5)))
+            } else if text.hasPrefix("user:") {
+                self = .user(String(text.dropFirst(5)))
+            } else {
+                return nil
+            }
+        }
     }
 
     /// What a notice delivery carries.

@@ -42,6 +42,31 @@ extension ChangeNotice {
         return ChangeNotice(body: lines.joined(separator: "\n"), html: html)
     }
 
+    /// One line for a digest: `Customer updated: Li Na (email: a@x → b@x)`.
+    public static func summary(_ change: RecordChange, language: NoticeLanguage) -> String {
+        let words = Words(language)
+        let details = change.changes.compactMap { item -> String? in
+            let field = words.field(item.field)
+            switch (item.old, item.new) {
+            case let (old?, new?): return "\(field): \(old) → \(new)"
+            case let (nil, new?): return "\(field): \(new)"
+            case let (old?, nil): return "\(field): \(old) → \(words.none)"
+            case (nil, nil): return nil
+            }
+        }
+        let head = "\(words.headline(change.kind, change.ref.kind)): \(change.name)"
+        return details.isEmpty ? head : "\(head) (\(details.joined(separator: "; ")))"
+    }
+
+    /// Several changes gathered into one notice.
+    public static func digest(_ lines: [String], language: NoticeLanguage) -> ChangeNotice {
+        let title = language == .en ? "CRM changes (\(lines.count))" : "CRM 变更（\(lines.count) 条）"
+        let body = ([title] + lines.map { "• " + $0 }).joined(separator: "\n")
+        let html =
+            "<p><strong>\(escape(title))</strong></p><ul>" + lines.map { "<li>\(escape($0))</li>" }.joined() + "</ul>"
+        return ChangeNotice(body: body, html: html)
+    }
+
     static func escape(_ text: String) -> String {
         var out = ""
         for character in text {

@@ -163,6 +163,10 @@ public struct NotifySettings: Sendable, Equatable {
     public var language: NoticeLanguage
     /// The kinds of change announced.
     public var changes: Set<ChangeKind>
+    /// The kinds announced at once; the other announced kinds wait for the digest.
+    public var realtime: Set<ChangeKind> = [.created, .deleted, .stage, .owner]
+    /// How often the digest of non-realtime changes is sent.
+    public var digestSeconds = 3600
     /// The record's page, with `{kind}` and `{id}` replaced: `https://crm.example.com/{kind}s/{id}`.
     public var recordLink: String?
 
@@ -350,6 +354,20 @@ extension Configuration {
                 settings.changes = kinds
             }
             settings.recordLink = notify.string("record_link")
+            if notify.has("realtime") {
+                var kinds: Set<ChangeKind> = []
+                for name in notify.stringList("realtime") {
+                    if let kind = ChangeKind(rawValue: name) {
+                        kinds.insert(kind)
+                    } else {
+                        notify.reader.fail(
+                            notify.keyPath("realtime"), notify.node("realtime")?.line,
+                            "'\(name)' is not one of: \(ChangeKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                }
+                settings.realtime = kinds
+            }
+            settings.digestSeconds = notify.int("digest_seconds", default: settings.digestSeconds, in: 1...604_800)
             if !matrix.present {
                 notify.reader.fail("notify", notify.line, "needs a matrix section: notices are sent by its bot user")
             }

@@ -116,6 +116,19 @@ enum Migrations {
                 );
                 """
         ),
+        Migration(
+            id: "0004_digest_items",
+            sql: """
+                CREATE TABLE digest_items (
+                    id INTEGER PRIMARY KEY,
+                    key TEXT NOT NULL UNIQUE,
+                    recipient TEXT NOT NULL,
+                    line TEXT NOT NULL,
+                    created_at REAL NOT NULL
+                );
+                CREATE INDEX digest_items_recipient ON digest_items(recipient, id);
+                """
+        ),
     ]
 
     /// Applies the steps `database` has not seen yet; returns their ids.

@@ -14,6 +14,13 @@ extension SQLiteStore {
                         try work.apply(event, channel: channel, inbound: record.sequence, into: &result, in: db)
                     }
                     for delivery in record.effects { try Self.enqueue(delivery, now: now, in: db) }
+                    for item in record.digest {
+                        try db.statement(
+                            "INSERT OR IGNORE INTO digest_items (key, recipient, line, created_at) VALUES (?, ?, ?, ?)"
+                        ).run([
+                            .text(item.key), .text(item.recipient), .text(item.line), .real(now.timeIntervalSince1970),
+                        ])
+                    }
                 case let .unusable(problem):
                     try db.statement(
                         "INSERT OR REPLACE INTO inbound_rejections (seq, problem, rejected_at) VALUES (?, ?, ?)"

@@ -154,6 +154,26 @@ extension SQLiteStore {
         }
     }
 
+    public func pendingDigests() throws -> [String: [(id: Int64, line: String)]] {
+        try read { db in
+            var digests: [String: [(id: Int64, line: String)]] = [:]
+            for (recipient, id, line) in try db.statement("SELECT recipient, id, line FROM digest_items ORDER BY id")
+                .rows([], { ($0.text(0) ?? "", $0.int(1), $0.text(2) ?? "") })
+            {
+                digests[recipient, default: []].append((id, line))
+            }
+            return digests
+        }
+    }
+
+    public func flushDigest(recipient: String, throughID: Int64, delivery: NewDelivery, now: Date) throws {
+        try write { db in
+            try Self.enqueue(delivery, now: now, in: db)
+            try db.statement("DELETE FROM digest_items WHERE recipient = ? AND id <= ?")
+                .run([.text(recipient), .integer(throughID)])
+        }
+    }
+
     public func recordLedger(_ key: IdempotencyKey, target: String, remoteID: String, now: Date) throws {
         try write { db in
             try db.statement(
