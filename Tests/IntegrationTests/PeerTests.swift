@@ -332,7 +332,7 @@ extension PeerTests {
           employees: {users: ["@agent:localhost"]}
         bottlecrm: {base_url: "\(peers.crmURL.absoluteString)", token: "\(peers.crmToken)"}
         tryton: {base_url: "\(tryton.url.absoluteString)", database: \(tryton.database), rest_key: "\(tryton.key)", poll_interval_seconds: 1, overlap_seconds: 3}
-        notify: {room: "\(room)"}
+        notify: {room: "\(room)", realtime: [created, deleted, stage, owner, key_field]}
         """.write(to: config, atomically: true, encoding: .utf8)
         func notices() async -> [String] {
             ((try? await agent.messages(room)) ?? []).filter { $0.sender == "@liaison_bot:localhost" }.map(\.body)
