@@ -16,8 +16,14 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
 
+        // libphonenumber (C++) behind a plain C header; Debian ships no .pc file for it.
+        .target(
+            name: "CPhoneNumber",
+            linkerSettings: [.linkedLibrary("phonenumber"), .linkedLibrary("protobuf")]
+        ),
+
         // Pure: model, configuration, policy, timing decisions. No I/O, no clock it is not given.
-        .target(name: "LiaisonCore", dependencies: ["CYAML", "COpenSSL"]),
+        .target(name: "LiaisonCore", dependencies: ["CYAML", "COpenSSL", "CPhoneNumber"]),
         // Durable state: event log, conversations, outbox, delivery ledger. SQL lives only here.
         .target(name: "LiaisonStore", dependencies: ["LiaisonCore", "CSQLite"]),
         // One folder per connected system: inbound decode/verify, outbound client.
@@ -54,5 +60,6 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["LiaisonCore", "LiaisonStore", "LiaisonConnectors", "LiaisonTestSupport"]),
-    ]
+    ],
+    cxxLanguageStandard: .cxx17
 )

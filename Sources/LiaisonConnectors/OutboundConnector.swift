@@ -17,9 +17,10 @@ public protocol DeliveryLedger: Sendable {
 public enum EchoKeys {
     public static func of(email: String?, phone: String?) -> [String] {
         var keys: [String] = []
-        if let email, !email.isEmpty { keys.append("email:" + email.lowercased()) }
-        let digits = (phone ?? "").filter(\.isNumber)
-        if !digits.isEmpty { keys.append("phone:" + digits) }
+        if let email, !email.isEmpty { keys.append("email:" + (EmailAddress(email)?.normalized ?? email.lowercased())) }
+        if let phone, !phone.isEmpty {
+            keys.append("phone:" + (PhoneNumber(phone)?.e164 ?? phone.filter(\.isNumber)))
+        }
         return keys
     }
 }

@@ -57,7 +57,7 @@ struct BottleCRMArchiverTests {
         let outcome = await archiver.perform(try delivery(), ledger: ledger, now: Date())
         guard case .delivered(let id) = outcome else { Issue.record("\(outcome)"); return }
         #expect(simulator.contacts.count == 1)
-        #expect(ledger.expectedEchoes == ["contact email:li.na@example.com", "contact phone:8613800138000"])
+        #expect(ledger.expectedEchoes == ["contact email:li.na@example.com", "contact phone:+8613800138000"])
         #expect(simulator.contacts.first?.lastName == "李")
         #expect(simulator.contacts.first?.firstName == "娜")
         #expect(simulator.interactions.map(\.id) == [id])

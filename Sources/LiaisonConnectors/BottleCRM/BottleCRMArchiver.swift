@@ -156,14 +156,20 @@ public struct BottleCRMArchiver: OutboundConnector {
         return created
     }
 
-    /// The list filters may be loose (substring); only an exact match counts.
+    /// BottleCRM's list filters are substring matches; only the same mailbox or the same
+    /// number (compared in E.164) counts.
     static func matches(_ contact: BottleCRMClient.Contact, _ query: [String: String]) -> Bool {
-        if let email = query["email"] { return contact.email?.lowercased() == email.lowercased() }
-        if let phone = query["phone"] { return digits(contact.phone) == digits(phone) }
+        if let email = query["email"] {
+            guard let stored = contact.email else { return false }
+            return (EmailAddress(stored)?.normalized ?? stored.lowercased())
+                == (EmailAddress(email)?.normalized ?? email.lowercased())
+        }
+        if let phone = query["phone"], let stored = contact.phone {
+            if let a = PhoneNumber(stored), let b = PhoneNumber(phone) { return a.e164 == b.e164 }
+            return stored.filter(\.isNumber) == phone.filter(\.isNumber)
+        }
         return false
     }
-
-    private static func digits(_ text: String?) -> String { (text ?? "").filter(\.isNumber) }
 
     /// First and last name for a contact; BottleCRM requires both.
     public static func split(_ name: String) -> (first: String, last: String) {

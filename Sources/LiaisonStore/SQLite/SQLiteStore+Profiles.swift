@@ -28,17 +28,21 @@ extension SQLiteStore {
             case .phone(let phone):
                 let digits = phone.filter(\.isNumber)
                 guard digits.count >= 5 else { return nil }
+                let wanted = PhoneNumber(phone)
                 let tail = "%" + digits.suffix(8)
                 imRefs.formUnion(
                     try db.statement(
                         "SELECT ref, phone FROM participants WHERE replace(replace(replace(phone, ' ', ''), '-', ''), '+', '') LIKE ?"
                     )
-                    .rows([.text(tail)]) { row in Self.samePhone(row.text(1), digits) ? row.text(0) ?? "" : "" })
+                    .rows([.text(tail)]) { row in Self.samePhone(row.text(1), wanted, digits) ? row.text(0) ?? "" : "" }
+                )
                 contactIDs.formUnion(
                     try db.statement(
                         "SELECT ref, json_extract(fields, '$.phone') FROM crm_snapshots WHERE json_extract(fields, '$.phone') IS NOT NULL"
                     )
-                    .rows { row in Self.samePhone(row.text(1), digits) ? SystemRef(row.text(0) ?? "")?.id ?? "" : "" })
+                    .rows { row in
+                        Self.samePhone(row.text(1), wanted, digits) ? SystemRef(row.text(0) ?? "")?.id ?? "" : ""
+                    })
             }
             imRefs.remove("")
             contactIDs.remove("")
@@ -106,11 +110,11 @@ extension SQLiteStore {
         }
     }
 
-    /// Equal digits, or the same last 8 digits (a national and an international form of
-    /// one number). Identity resolution will replace this with libphonenumber's E.164.
-    private static func samePhone(_ stored: String?, _ digits: String) -> Bool {
-        let storedDigits = (stored ?? "").filter(\.isNumber)
-        if storedDigits == digits { return !digits.isEmpty }
-        return storedDigits.count >= 8 && digits.count >= 8 && storedDigits.suffix(8) == digits.suffix(8)
+    /// The same number, compared in E.164 (libphonenumber), or as digits when either side
+    /// does not parse.
+    private static func samePhone(_ stored: String?, _ wanted: PhoneNumber?, _ digits: String) -> Bool {
+        guard let stored else { return false }
+        if let wanted, let found = PhoneNumber(stored) { return wanted.e164 == found.e164 }
+        return stored.filter(\.isNumber) == digits
     }
 }
