@@ -70,3 +70,69 @@ struct EmailAddressTests {
         #expect(EmailAddress(text) == nil)
     }
 }
+
+@Suite("Company names")
+struct CompanyNameTests {
+    @Test(
+        "legal forms, branches, brackets, cities and width are not what identifies a company",
+        arguments: [
+            ("北京字节跳动科技有限公司", "字节跳动科技"),
+            ("字节跳动科技有限公司（总部）", "字节跳动科技"),
+            ("字节跳动科技股份有限公司", "字节跳动科技"),
+            ("字节跳动科技有限公司北京分公司", "字节跳动科技"),
+            ("上海市字节跳动科技有限责任公司", "字节跳动科技"),
+            ("阿里巴巴集团", "阿里巴巴"),
+            ("ByteDance Co., Ltd.", "bytedance"),
+            ("BYTEDANCE LTD", "bytedance"),
+            ("Acme, Inc.", "acme"),
+            ("Acme Corp", "acme"),
+            ("Acme LLC", "acme"),
+            ("Ａｃｍｅ　Ｉｎｃ．", "acme"),
+            ("Acme (Hong Kong) Limited", "acme"),
+        ])
+    func normalize(text: String, key: String) {
+        #expect(CompanyName(text)?.key == key)
+    }
+
+    @Test("a name that is only a legal form identifies nothing")
+    func empty() {
+        #expect(CompanyName("") == nil)
+        #expect(CompanyName("有限公司") == nil)
+        #expect(CompanyName("Inc.") == nil)
+    }
+
+    @Test("different companies stay different")
+    func distinct() {
+        #expect(CompanyName("北京百度网讯科技有限公司")?.key != CompanyName("北京字节跳动科技有限公司")?.key)
+    }
+}
+
+@Suite("Person names")
+struct PersonNameTests {
+    @Test(
+        "Hanzi and Pinyin, any order, any case, are one name",
+        arguments: [
+            "李娜", "Li Na", "Na Li", "LI, Na", "li  na", "Lǐ Nà",
+        ])
+    func same(text: String) {
+        #expect(PersonName(text)?.key == "li na")
+    }
+
+    @Test("a typo is close, another person is not")
+    func similarity() throws {
+        let name = try #require(PersonName("Zhang Wei"))
+        #expect(name.similarity(to: try #require(PersonName("Zhang Wie"))) > 0.9)
+        #expect(name.similarity(to: try #require(PersonName("张伟"))) == 1)
+        #expect(name.similarity(to: try #require(PersonName("Wang Fang"))) < 0.8)
+    }
+
+    @Test("Jaro-Winkler matches its published examples")
+    func jaroWinkler() {
+        // Winkler (1990): MARTHA/MARHTA 0.961, DWAYNE/DUANE 0.84, DIXON/DICKSONX 0.813.
+        #expect(abs(JaroWinkler.similarity("MARTHA", "MARHTA") - 0.961) < 0.001)
+        #expect(abs(JaroWinkler.similarity("DWAYNE", "DUANE") - 0.84) < 0.001)
+        #expect(abs(JaroWinkler.similarity("DIXON", "DICKSONX") - 0.813) < 0.001)
+        #expect(JaroWinkler.similarity("", "") == 1)
+        #expect(JaroWinkler.similarity("abc", "") == 0)
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+
+/// A person's name for comparison: Hanzi read as Pinyin (ICU's Han-Latin transform),
+/// accents and case dropped, and the words sorted, so "李娜", "Li Na", "Na Li" and
+/// "LI, Na" are one key.
+public struct PersonName: Sendable, Hashable {
+    public let key: String
+    public let tokens: [String]
+
+    public init?(_ text: String) {
+        let latin =
+            text.precomposedStringWithCompatibilityMapping
+            .applyingTransform(StringTransform("Han-Latin; Latin-ASCII"), reverse: false) ?? text
+        let words = latin.lowercased()
+            .components(separatedBy: CharacterSet.alphanumerics.inverted)
+            .filter { !$0.isEmpty }
+        guard !words.isEmpty else { return nil }
+        tokens = words.sorted()
+        key = tokens.joined(separator: " ")
+    }
+
+    /// Jaro-Winkler similarity of the two keys (0…1), tolerant of small typos.
+    public func similarity(to other: PersonName) -> Double {
+        JaroWinkler.similarity(key, other.key)
+    }
+}
+
+/// The Jaro-Winkler string similarity (1 = equal).
+public enum JaroWinkler {
+    public static func similarity(_ a: String, _ b: String) -> Double {
+        let s = Array(a.unicodeScalars)
+        let t = Array(b.unicodeScalars)
+        if s.isEmpty && t.isEmpty { return 1 }
+        guard !s.isEmpty, !t.isEmpty else { return 0 }
+        let window = max(max(s.count, t.count) / 2 - 1, 0)
+        var sMatched = [Bool](repeating: false, count: s.count)
+        var tMatched = [Bool](repeating: false, count: t.count)
+        var matches = 0
+        for i in s.indices {
+            let low = max(0, i - window)
+            let high = min(t.count - 1, i + window)
+            guard low <= high else { continue }
+            for j in low...high where !tMatched[j] && s[i] == t[j] {
+                sMatched[i] = true
+                tMatched[j] = true
+                matches += 1
+                break
+            }
+        }
+        guard matches > 0 else { return 0 }
+        var transpositions = 0
+        var k = 0
+        for i in s.indices where sMatched[i] {
+            while !tMatched[k] { k += 1 }
+            if s[i] != t[k] { transpositions += 1 }
+            k += 1
+        }
+        let m = Double(matches)
+        let jaro = (m / Double(s.count) + m / Double(t.count) + (m - Double(transpositions) / 2) / m) / 3
+        var prefix = 0
+        while prefix < min(4, s.count, t.count), s[prefix] == t[prefix] { prefix += 1 }
+        return jaro + Double(prefix) * 0.1 * (1 - jaro)
+    }
+}
