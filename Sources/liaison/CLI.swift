@@ -17,6 +17,7 @@ enum CLI {
           check    Validate a configuration file
           status   Show queue depths, dead letters and counts
           replay   Re-drive dead deliveries, or re-apply a time range of logged events
+          link     Match the people of two CSV files (identity resolution)
           version  Print the version
 
         Run 'liaison <command> --help' for a command's flags.
@@ -34,6 +35,7 @@ enum CLI {
             case "check": return try Check.run(rest)
             case "status": return try Status.run(rest)
             case "replay": return try await Replay.run(rest)
+            case "link": return try Link.run(rest)
             case "version", "--version": Output.out("liaison \(version)"); return 0
             case "help", "--help", "-h": Output.out(usage); return 0
             default: throw UsageError(description: "unknown command '\(command)'; run 'liaison --help'")

@@ -151,3 +151,35 @@ final class AckedIDs: Sendable {
     func insert(_ id: String) { ids.withLock { _ = $0.insert(id) } }
     var all: Set<String> { ids.withLock { $0 } }
 }
+
+@Suite("liaison link")
+struct LinkCommandTests {
+    @Test("links two CSV files and writes left_id,right_id,score,decision; a malformed file is refused with its line")
+    func link() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "liaison-link-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let left = directory.appendingPathComponent("a.csv")
+        let right = directory.appendingPathComponent("b.csv")
+        let out = directory.appendingPathComponent("matches.csv")
+        try "id,name,company,phone,email\nA1,李娜,北京字节跳动科技有限公司,+86 138-0013-8000,\nA2,Zhang Wei,,,\n"
+            .write(to: left, atomically: true, encoding: .utf8)
+        try "id,email,name,phone\nB1,,Li Na,13800138000\nB2,x@example.com,Wang Fang,\n"
+            .write(to: right, atomically: true, encoding: .utf8)
+        let result = try LiaisonProcess.run(["link", "--left", left.path, "--right", right.path, "--out", out.path])
+        #expect(result.code == 0, "\(result.output)")
+        let lines = try String(contentsOf: out, encoding: .utf8).split(separator: "\n")
+        #expect(lines.first == "left_id,right_id,score,decision")
+        let rows: [[String]] = lines.dropFirst().map { line in
+            let fields = line.split(separator: ",").map(String.init)
+            return [fields[0], fields[1], fields[3]]
+        }
+        #expect(rows == [["A1", "B1", "link"]])
+
+        try "id,name\n1,\"open\n".write(to: right, atomically: true, encoding: .utf8)
+        let bad = try LiaisonProcess.run(["link", "--left", left.path, "--right", right.path, "--out", out.path])
+        #expect(bad.code == 2)
+        #expect(bad.output.contains("b.csv: line 2: unbalanced quotes"), "\(bad.output)")
+    }
+}

@@ -1,0 +1,100 @@
+import LiaisonCore
+import Testing
+
+@Suite("Identity matching")
+struct IdentityMatcherTests {
+    let matcher = IdentityMatcher()
+
+    func record(_ id: String, _ name: String?, _ company: String? = nil, phone: String? = nil, email: String? = nil)
+        -> IdentityRecord
+    {
+        IdentityRecord(id: id, name: name, company: company, phone: phone, email: email)
+    }
+
+    @Test(
+        "the same person written differently links",
+        arguments: [
+            (
+                "李娜", "北京字节跳动科技有限公司", "+86 138-0013-8000", "li.na@example.com",
+                "Li Na", "字节跳动科技有限公司（总部）", "13800138000", "LI.NA@example.com"
+            ),
+            ("Zhang Wei", nil, nil, "zhangwei+crm@gmail.com", "Wei Zhang", nil, nil, "zhang.wei@gmail.com"),
+            ("Wang Fang", nil, "(+86)139 0000 1111", nil, "王芳", nil, "0086 13900001111", nil),
+            ("Chen Jie", "Acme Inc.", nil, nil, "陈杰", "ACME Co., Ltd.", nil, nil),
+        ] as [(String, String?, String?, String?, String, String?, String?, String?)])
+    func links(a: String, ac: String?, ap: String?, ae: String?, b: String, bc: String?, bp: String?, be: String?) {
+        let result = matcher.compare(record("a", a, ac, phone: ap, email: ae), record("b", b, bc, phone: bp, email: be))
+        #expect(result.decision == .link, "\(result.score) \(result.evidence)")
+    }
+
+    @Test("a shared surname or company alone never links")
+    func notAlone() {
+        let sameCompany = matcher.compare(record("a", "Li Na", "Acme Inc."), record("b", "Li Wei", "Acme Ltd"))
+        #expect(sameCompany.decision == .distinct, "\(sameCompany.score)")
+        let companyOnly = matcher.compare(record("a", nil, "Acme Inc."), record("b", nil, "ACME"))
+        #expect(companyOnly.decision != .link)
+        let sameNameOnly = matcher.compare(record("a", "Li Na"), record("b", "李娜"))
+        #expect(sameNameOnly.decision == .review, "a common name with nothing else is for a person to decide")
+    }
+
+    @Test("the explanation adds up to the score, field by field")
+    func explanation() {
+        let result = matcher.compare(
+            record("a", "Li Na", "Acme", email: "li.na@example.com"),
+            record("b", "Li Na", "Other", email: "li.na@example.com"))
+        #expect(result.evidence.map(\.field) == ["email", "phone", "name", "company"])
+        #expect(result.evidence.map(\.level) == ["exact", "missing", "exact", "different"])
+        #expect(abs(result.evidence.reduce(0) { $0 + $1.weight } - result.score) < 1e-9)
+    }
+
+    @Test("linking blocks on keys, gives at most one link per left record, and sends the rest to review")
+    func link() {
+        let left = [record("L1", "Li Na", email: "li.na@example.com"), record("L2", "Nobody Here")]
+        let right = [
+            record("R1", "李娜", email: "LI.NA@example.com"), record("R2", "Li Na", email: "li.na@example.com"),
+            record("R3", "Someone Else", phone: "+8613800138000"),
+        ]
+        let results = matcher.link(left, right)
+        #expect(results.filter { $0.decision == .link }.map(\.left) == ["L1"])
+        #expect(results.filter { $0.left == "L1" }.count == 2)
+        #expect(results.allSatisfy { $0.left != "L2" })
+    }
+}
+
+@Suite("CSV")
+struct CSVTableTests {
+    @Test("quoted fields, doubled quotes, embedded newlines and CRLF")
+    func parse() throws {
+        let text = "id,name,company\r\n1,\"Li, Na\",\"Acme \"\"Big\"\" Co\"\r\n2,\"two\nlines\",x\n"
+        let table = try CSVTable(bytes: Array(text.utf8))
+        #expect(table.header == ["id", "name", "company"])
+        #expect(table.rows.map(\.fields) == [["1", "Li, Na", "Acme \"Big\" Co"], ["2", "two\nlines", "x"]])
+        #expect(table.rows.map(\.line) == [2, 3])
+    }
+
+    @Test(
+        "malformed input names its line",
+        arguments: [
+            ("id,name\n1,a\n2,\"open\n3,c\n", 3, "unbalanced quotes"),
+            ("id,name\n1,a\n2,b,c\n", 3, "3 fields where the header has 2"),
+            ("id,name\n1,a\"b\n", 2, "a quote inside an unquoted field"),
+        ])
+    func malformed(text: String, line: Int, problem: String) {
+        #expect {
+            _ = try CSVTable(bytes: Array(text.utf8))
+        } throws: { error in
+            guard let error = error as? CSVError else { return false }
+            return error.line == line && error.problem.hasPrefix(problem)
+        }
+    }
+
+    @Test("bad UTF-8 names its line; --skip-bad lists rows instead of stopping")
+    func recover() throws {
+        #expect(throws: CSVError(line: 3, problem: "not valid UTF-8")) {
+            try CSVTable(bytes: Array("id,name\n1,a\n2,".utf8) + [0xC3, 0x28] + Array("\n".utf8))
+        }
+        let table = try CSVTable(bytes: Array("id,name\n1,a\n2,b,c\n3,d\n".utf8), skipBad: true)
+        #expect(table.rows.map(\.fields) == [["1", "a"], ["3", "d"]])
+        #expect(table.skipped == [CSVError(line: 3, problem: "3 fields where the header has 2")])
+    }
+}
