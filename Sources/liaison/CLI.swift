@@ -18,6 +18,7 @@ enum CLI {
           status   Show queue depths, dead letters and counts
           replay   Re-drive dead deliveries, or re-apply a time range of logged events
           link     Match the people of two CSV files (identity resolution)
+          dedupe   Group the records of one CSV file into people
           version  Print the version
 
         Run 'liaison <command> --help' for a command's flags.
@@ -36,6 +37,7 @@ enum CLI {
             case "status": return try Status.run(rest)
             case "replay": return try await Replay.run(rest)
             case "link": return try Link.run(rest)
+            case "dedupe": return try Dedupe.run(rest)
             case "version", "--version": Output.out("liaison \(version)"); return 0
             case "help", "--help", "-h": Output.out(usage); return 0
             default: throw UsageError(description: "unknown command '\(command)'; run 'liaison --help'")

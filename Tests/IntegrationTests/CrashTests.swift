@@ -177,6 +177,11 @@ struct LinkCommandTests {
         }
         #expect(rows == [["A1", "B1", "link"]])
 
+        let clusters = directory.appendingPathComponent("clusters.csv")
+        let dedupe = try LiaisonProcess.run(["dedupe", "--input", right.path, "--out", clusters.path])
+        #expect(dedupe.code == 0, "\(dedupe.output)")
+        #expect(try String(contentsOf: clusters, encoding: .utf8) == "id,cluster_id\nB1,B1\nB2,B2\n")
+
         try "id,name\n1,\"open\n".write(to: right, atomically: true, encoding: .utf8)
         let bad = try LiaisonProcess.run(["link", "--left", left.path, "--right", right.path, "--out", out.path])
         #expect(bad.code == 2)

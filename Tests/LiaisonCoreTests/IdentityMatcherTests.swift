@@ -61,6 +61,21 @@ struct IdentityMatcherTests {
     }
 }
 
+extension IdentityMatcherTests {
+    @Test("dedupe clusters the same person through chains of links, and only them")
+    func dedupe() {
+        let records = [
+            record("3", "Li Na", email: "li.na@example.com"),
+            record("1", "李娜", phone: "+8613800138000", email: "LI.NA@example.com"),
+            record("2", "Na Li", phone: "138 0013 8000"),
+            record("4", "Li Na", "Acme"),
+            record("5", "Wang Fang", email: "wang.fang@example.com"),
+        ]
+        let clusters = Dictionary(uniqueKeysWithValues: matcher.dedupe(records).map { ($0.id, $0.cluster) })
+        #expect(clusters == ["1": "1", "2": "1", "3": "1", "4": "4", "5": "5"])
+    }
+}
+
 @Suite("CSV")
 struct CSVTableTests {
     @Test("quoted fields, doubled quotes, embedded newlines and CRLF")

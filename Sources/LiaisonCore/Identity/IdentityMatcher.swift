@@ -126,4 +126,38 @@ public struct IdentityMatcher: Sendable {
         }
         return results
     }
+
+    /// Groups the records of one file into people: pairs that link are the same person,
+    /// and so is everyone linked through a chain. Returns each record's cluster id (the
+    /// smallest id in its cluster), in input order.
+    public func dedupe(_ records: [IdentityRecord]) -> [(id: String, cluster: String)] {
+        var parent = Array(records.indices)
+        func root(_ i: Int) -> Int {
+            var i = i
+            while parent[i] != i {
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            }
+            return i
+        }
+        var index: [String: [Int]] = [:]
+        for (position, record) in records.enumerated() {
+            for key in Self.blocks(record) { index[key, default: []].append(position) }
+        }
+        for (position, record) in records.enumerated() {
+            var candidates = Set<Int>()
+            for key in Self.blocks(record) { candidates.formUnion(index[key] ?? []) }
+            for other in candidates where other > position && compare(record, records[other]).decision == .link {
+                let (a, b) = (root(position), root(other))
+                if a != b { parent[max(a, b)] = min(a, b) }
+            }
+        }
+        var smallest: [Int: String] = [:]
+        for position in records.indices {
+            let r = root(position)
+            if let current = smallest[r], current <= records[position].id { continue }
+            smallest[r] = records[position].id
+        }
+        return records.indices.map { (records[$0].id, smallest[root($0)]!) }
+    }
 }
