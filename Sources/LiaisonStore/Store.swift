@@ -65,7 +65,6 @@ public protocol Store: AnyObject, Sendable {
 
     // MARK: Read models
 
-    func participant(_ ref: SystemRef) throws -> Participant?
     /// The last known state of a CRM record, from its change events.
     func snapshot(_ ref: SystemRef) throws -> CRMRecord?
     /// Records what became known of a participant (fields it lacks keep what is stored).

@@ -55,7 +55,6 @@ public struct HTTPResponse: Sendable, Equatable {
         json(status, ["error": ["code": code, "message": message]])
     }
 
-    public var bodyText: String { String(decoding: body, as: UTF8.self) }
 }
 
 /// Answers a request once, from any thread, now or later (after a commit).

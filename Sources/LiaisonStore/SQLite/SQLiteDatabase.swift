@@ -8,7 +8,6 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
     public let message: String
     public let context: String
     public var description: String { "\(context): \(message) (SQLite code \(code))" }
-    public var isConstraintViolation: Bool { code & 0xff == SQLITE_CONSTRAINT }
 }
 
 /// One SQLite connection. Not thread-safe by itself: `SQLiteStore` owns each connection

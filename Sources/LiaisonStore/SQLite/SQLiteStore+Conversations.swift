@@ -256,10 +256,6 @@ extension SQLiteStore {
         try write { db in try Self.upsert(participant, now: now, in: db) }
     }
 
-    public func participant(_ ref: SystemRef) throws -> Participant? {
-        try read { db in try Self.participant(ref, in: db) }
-    }
-
     static func participant(_ ref: SystemRef, in db: SQLiteDatabase) throws -> Participant? {
         try db.statement("SELECT role, display_name, email, phone FROM participants WHERE ref = ?")
             .first([.text(ref.description)]) { row in
