@@ -36,8 +36,8 @@ enum CLI {
             case "check": return try Check.run(rest)
             case "status": return try Status.run(rest)
             case "replay": return try await Replay.run(rest)
-            case "link": return try Link.run(rest)
-            case "dedupe": return try Dedupe.run(rest)
+            case "link": return try await Link.run(rest)
+            case "dedupe": return try await Dedupe.run(rest)
             case "version", "--version": Output.out("liaison \(version)"); return 0
             case "help", "--help", "-h": Output.out(usage); return 0
             default: throw UsageError(description: "unknown command '\(command)'; run 'liaison --help'")

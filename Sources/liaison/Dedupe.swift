@@ -10,10 +10,10 @@ enum Dedupe {
         one person share a cluster_id (the smallest id among them).
         """
 
-    static func run(_ arguments: [String]) throws -> Int32 {
+    static func run(_ arguments: [String]) async throws -> Int32 {
         if CLI.help(arguments, help) { return 0 }
         let flags = try Arguments(arguments, valued: ["input", "out", "region"], switches: ["skip-bad"])
-        let records = try Link.load(
+        let records = try await Link.load(
             try flags.required("input"), region: flags.value("region") ?? "CN", skipBad: flags.flag("skip-bad"))
         let clusters = IdentityMatcher().dedupe(records)
         var out = "id,cluster_id\n"

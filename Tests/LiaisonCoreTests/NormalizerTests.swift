@@ -82,6 +82,7 @@ struct CompanyNameTests {
             ("字节跳动科技有限公司北京分公司", "字节跳动科技"),
             ("上海市字节跳动科技有限责任公司", "字节跳动科技"),
             ("阿里巴巴集团", "阿里巴巴"),
+            ("字节跳动科技北京分公司", "字节跳动科技"),
             ("ByteDance Co., Ltd.", "bytedance"),
             ("BYTEDANCE LTD", "bytedance"),
             ("Acme, Inc.", "acme"),

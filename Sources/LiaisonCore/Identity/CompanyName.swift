@@ -11,14 +11,19 @@ public struct CompanyName: Sendable, Hashable {
 
     /// Nil when nothing identifying is left (an empty name, or only a legal form).
     public init?(_ text: String) {
-        var name = text.precomposedStringWithCompatibilityMapping.lowercased()
-        // Branch markers and anything in brackets: (总部), (北京分公司), [HK].
-        name = name.replacingOccurrences(of: #"[\(\[【][^\)\]】]*[\)\]】]"#, with: " ", options: .regularExpression)
-        name = name.replacingOccurrences(of: #"[\p{Han}]{0,6}分公司$"#, with: "", options: .regularExpression)
+        var name = Self.withoutBrackets(text.precomposedStringWithCompatibilityMapping.lowercased())
+        // A branch: 字节跳动科技有限公司北京分公司 → 字节跳动科技有限公司 (the city goes with it).
+        if name.hasSuffix("分公司") {
+            name = String(name.dropLast(3))
+            for city in Self.cities where name.hasSuffix(city) {
+                name = String(name.dropLast(city.count))
+                break
+            }
+        }
         var changed = true
         while changed {
             changed = false
-            let trimmed = name.trimmingCharacters(in: Self.separators)
+            let trimmed = name.trimmed { Self.separators.contains($0) }
             if Self.suffixes.contains(trimmed) { return nil }  // a legal form and nothing else
             for suffix in Self.suffixes where trimmed.hasSuffix(suffix) && trimmed.count > suffix.count {
                 name = String(trimmed.dropLast(suffix.count))
@@ -37,6 +42,24 @@ public struct CompanyName: Sendable, Hashable {
     }
 
     private static let separators = CharacterSet.whitespacesAndNewlines.union(.punctuationCharacters)
+
+    /// Drops what stands in brackets — (总部), (Hong Kong), [HK], 【…】 — brackets included.
+    static func withoutBrackets(_ text: String) -> String {
+        var out = ""
+        var depth = 0
+        for character in text {
+            switch character {
+            case "(", "[", "【":
+                depth += 1
+            case ")", "]", "】":
+                depth = max(depth - 1, 0)
+                out.append(" ")
+            default:
+                if depth == 0 { out.append(character) }
+            }
+        }
+        return out
+    }
 
     /// Longest first, so "股份有限公司" goes before "有限公司".
     static let suffixes: [String] = [

@@ -8,7 +8,7 @@ public struct EmailAddress: Sendable, Hashable, Codable, CustomStringConvertible
     public let normalized: String
 
     public init?(_ text: String) {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        let trimmed = text.trimmedWhitespace.lowercased()
         guard !trimmed.unicodeScalars.contains(where: { $0.properties.isWhitespace }) else { return nil }
         let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }

@@ -13,7 +13,7 @@ public struct PhoneNumber: Sendable, Hashable, Codable, CustomStringConvertible 
     /// Nil when the text is not a phone number at all.
     /// - Parameter region: ISO 3166 alpha-2 region for numbers written without a country code.
     public init?(_ text: String, region: String = "CN") {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = text.trimmedWhitespace
         guard !trimmed.isEmpty, trimmed.unicodeScalars.contains(where: { ("0"..."9").contains($0) }) else { return nil }
         var e164 = [CChar](repeating: 0, count: 64)
         var ext = [CChar](repeating: 0, count: 64)
