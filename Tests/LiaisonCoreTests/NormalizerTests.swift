@@ -119,6 +119,16 @@ struct PersonNameTests {
         #expect(PersonName(text)?.key == "li na")
     }
 
+    @Test(
+        "a Han given name's syllables run together, as people write them in Pinyin",
+        arguments: [
+            ("李秀英", "Li Xiuying"), ("郭海燕", "Haiyan Guo"), ("王建华", "WANG, Jianhua"),
+        ])
+    func givenName(hanzi: String, pinyin: String) {
+        #expect(PersonName(hanzi)?.key == PersonName(pinyin)?.key)
+        #expect(PersonName(hanzi) != nil)
+    }
+
     @Test("a typo is close, another person is not")
     func similarity() throws {
         let name = try #require(PersonName("Zhang Wei"))

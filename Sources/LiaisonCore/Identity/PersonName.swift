@@ -12,9 +12,7 @@ public struct PersonName: Sendable, Hashable {
         if text.utf8.allSatisfy({ $0 < 0x80 }) {
             latin = text  // most names in CRMs: no transform needed (ICU costs ~100 µs a name)
         } else if text.unicodeScalars.contains(where: { $0.properties.isIdeographic }) {
-            latin =
-                text.precomposedStringWithCompatibilityMapping
-                .applyingTransform(StringTransform("Han-Latin; Latin-ASCII"), reverse: false) ?? text
+            latin = Self.pinyin(text)
         } else {
             latin = text.folding(options: [.diacriticInsensitive, .widthInsensitive, .caseInsensitive], locale: nil)
         }
@@ -24,6 +22,22 @@ public struct PersonName: Sendable, Hashable {
         guard !words.isEmpty else { return nil }
         tokens = words.sorted()
         key = tokens.joined(separator: " ")
+    }
+
+    /// A Han name in Pinyin as people write it: the family name (the first character), then
+    /// the given name's syllables run together — 李秀英 → "li xiuying", as "Li Xiuying".
+    /// (Two-character family names such as 欧阳 come out split; they are rare.)
+    static func pinyin(_ text: String) -> String {
+        func latin(_ part: String) -> String {
+            part.applyingTransform(StringTransform("Han-Latin; Latin-ASCII"), reverse: false) ?? part
+        }
+        let compact = text.precomposedStringWithCompatibilityMapping.filter { !$0.isWhitespace }
+        guard compact.unicodeScalars.allSatisfy({ $0.properties.isIdeographic }), compact.count >= 2 else {
+            return latin(compact)
+        }
+        let family = latin(String(compact.prefix(1)))
+        let given = latin(String(compact.dropFirst())).filter { !$0.isWhitespace }
+        return "\(family) \(given)"
     }
 
     /// Jaro-Winkler similarity of the two keys (0…1), tolerant of small typos.
