@@ -21,22 +21,14 @@ struct PeerTests {
         let name: String
     }
 
-    func prepare(mode: String = "on_close", timeout: Int = 3, threepids: Bool = false) throws -> Run {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "liaison-peer-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let tag = UUID().uuidString.prefix(8).lowercased()
-        let email = "alice.\(tag)@example.com"
-        let name = "Alice \(tag.uppercased())"
-        let port = peers.appServiceURL.port ?? 9009
+    /// Writes a configuration for a Liaison on Synapse's push port with a fresh store in
+    /// `directory`: the Matrix and BottleCRM sections every test needs, plus `matrixExtra`
+    /// (indented under matrix), `crmExtra` (inside the bottlecrm mapping) and `extra`
+    /// (top-level sections).
+    func writeConfig(in directory: URL, matrixExtra: String = "", crmExtra: String = "", extra: String) throws -> URL {
         let config = directory.appendingPathComponent("liaison.yaml")
-        // Either the profile comes from configuration, or Liaison reads the homeserver's threepids.
-        let customerSource =
-            threepids
-            ? "admin_token: \(peers.agentToken)"
-            : #"profiles: {"@alice:localhost": {name: "\#(name)", email: "\#(email)"}}"#
         try """
-        server: {listen: "127.0.0.1:\(port)"}
+        server: {listen: "127.0.0.1:\(peers.appServiceURL.port ?? 9009)"}
         store: {directory: "\(directory.path)/data"}
         log: {format: json, level: debug}
         matrix:
@@ -45,11 +37,31 @@ struct PeerTests {
           hs_token: \(peers.hsToken)
           bot_user: "@liaison_bot:localhost"
           employees: {users: ["@agent:localhost"]}
-          \(customerSource)
-        bottlecrm: {base_url: "\(peers.crmURL.absoluteString)", token: "\(peers.crmToken)"}
-        archive: {mode: \(mode), idle_timeout_seconds: 3600}
-        delivery: {timeout_seconds: \(timeout), base_backoff_ms: 200, max_backoff_ms: 1000, max_attempts: 50}
+          \(matrixExtra)
+        bottlecrm: {base_url: "\(peers.crmURL.absoluteString)", token: "\(peers.crmToken)"\(crmExtra)}
+        \(extra)
         """.write(to: config, atomically: true, encoding: .utf8)
+        return config
+    }
+
+    func prepare(mode: String = "on_close", timeout: Int = 3, threepids: Bool = false) throws -> Run {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "liaison-peer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let tag = UUID().uuidString.prefix(8).lowercased()
+        let email = "alice.\(tag)@example.com"
+        let name = "Alice \(tag.uppercased())"
+        // Either the profile comes from configuration, or Liaison reads the homeserver's threepids.
+        let customerSource =
+            threepids
+            ? "admin_token: \(peers.agentToken)"
+            : #"profiles: {"@alice:localhost": {name: "\#(name)", email: "\#(email)"}}"#
+        let config = try writeConfig(
+            in: directory, matrixExtra: customerSource,
+            extra: """
+                archive: {mode: \(mode), idle_timeout_seconds: 3600}
+                delivery: {timeout_seconds: \(timeout), base_backoff_ms: 200, max_backoff_ms: 1000, max_attempts: 50}
+                """)
         return Run(directory: directory, config: config, email: email, name: name)
     }
 
@@ -234,20 +246,11 @@ extension PeerTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "liaison-crm-peer-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let config = directory.appendingPathComponent("liaison.yaml")
-        try """
-        server: {listen: "127.0.0.1:\(peers.appServiceURL.port ?? 9009)"}
-        store: {directory: "\(directory.path)/data"}
-        log: {format: json, level: debug}
-        matrix:
-          homeserver: \(peers.synapseURL.absoluteString)
-          as_token: \(peers.asToken)
-          hs_token: \(peers.hsToken)
-          bot_user: "@liaison_bot:localhost"
-          employees: {users: ["@agent:localhost"]}
-        bottlecrm: {base_url: "\(peers.crmURL.absoluteString)", token: "\(peers.crmToken)", webhook_secret: "\(secret)"}
-        notify: {room: "\(room)", language: en, record_link: "\(peers.crmURL.absoluteString)/{kind}s/{id}"}
-        """.write(to: config, atomically: true, encoding: .utf8)
+        let config = try writeConfig(
+            in: directory, crmExtra: ", webhook_secret: \"\(secret)\"",
+            extra:
+                #"notify: {room: "\#(room)", language: en, record_link: "\#(peers.crmURL.absoluteString)/{kind}s/{id}"}"#
+        )
         let liaison = try LiaisonProcess(
             arguments: ["serve", "--config", config.path], log: directory.appendingPathComponent("log"))
         let health = HTTPTestClient(base: peers.appServiceURL)
@@ -319,21 +322,12 @@ extension PeerTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "liaison-tryton-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let config = directory.appendingPathComponent("liaison.yaml")
-        try """
-        server: {listen: "127.0.0.1:\(peers.appServiceURL.port ?? 9009)"}
-        store: {directory: "\(directory.path)/data"}
-        log: {format: json, level: debug}
-        matrix:
-          homeserver: \(peers.synapseURL.absoluteString)
-          as_token: \(peers.asToken)
-          hs_token: \(peers.hsToken)
-          bot_user: "@liaison_bot:localhost"
-          employees: {users: ["@agent:localhost"]}
-        bottlecrm: {base_url: "\(peers.crmURL.absoluteString)", token: "\(peers.crmToken)"}
-        tryton: {base_url: "\(tryton.url.absoluteString)", database: \(tryton.database), rest_key: "\(tryton.key)", poll_interval_seconds: 1, overlap_seconds: 3}
-        notify: {room: "\(room)", realtime: [created, deleted, stage, owner, key_field]}
-        """.write(to: config, atomically: true, encoding: .utf8)
+        let config = try writeConfig(
+            in: directory,
+            extra: """
+                tryton: {base_url: "\(tryton.url.absoluteString)", database: \(tryton.database), rest_key: "\(tryton.key)", poll_interval_seconds: 1, overlap_seconds: 3}
+                notify: {room: "\(room)", realtime: [created, deleted, stage, owner, key_field]}
+                """)
         func notices() async -> [String] {
             ((try? await agent.messages(room)) ?? []).filter { $0.sender == "@liaison_bot:localhost" }.map(\.body)
         }
