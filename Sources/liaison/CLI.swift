@@ -19,6 +19,7 @@ enum CLI {
           replay   Re-drive dead deliveries, or re-apply a time range of logged events
           link     Match the people of two CSV files (identity resolution)
           dedupe   Group the records of one CSV file into people
+          audit    Data-quality report of a customer CSV (duplicates, invalid fields, stale)
           version  Print the version
 
         Run 'liaison <command> --help' for a command's flags.
@@ -38,6 +39,7 @@ enum CLI {
             case "replay": return try await Replay.run(rest)
             case "link": return try await Link.run(rest)
             case "dedupe": return try await Dedupe.run(rest)
+            case "audit": return try await Audit.run(rest)
             case "version", "--version": Output.out("liaison \(version)"); return 0
             case "help", "--help", "-h": Output.out(usage); return 0
             default: throw UsageError(description: "unknown command '\(command)'; run 'liaison --help'")

@@ -188,3 +188,42 @@ struct LinkCommandTests {
         #expect(bad.output.contains("b.csv: line 2: unbalanced quotes"), "\(bad.output)")
     }
 }
+
+@Suite("liaison audit")
+struct AuditCommandTests {
+    @Test("reports duplicates with why, invalid and missing phones and e-mails, missing key fields and stale records")
+    func audit() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "liaison-audit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let input = directory.appendingPathComponent("customers.csv")
+        // Activity dates relative to today, so the test means the same next year.
+        func daysAgo(_ days: Double) -> String {
+            String(ISO8601.format(Date().addingTimeInterval(-days * 86_400)).prefix(10))
+        }
+        try """
+        id,name,company,phone,email,last_activity
+        1,李娜,北京字节跳动科技有限公司,+86 138-0013-8000,li.na@example.com,\(daysAgo(20))
+        2,Li Na,字节跳动科技有限公司,13800138000,LI.NA@example.com,\(daysAgo(3))
+        3,Wang Fang,Acme Inc.,12345,wang.fang@example,\(daysAgo(400))
+        4,,,,,\(daysAgo(1))
+        """.write(to: input, atomically: true, encoding: .utf8)
+        let json = directory.appendingPathComponent("report.json")
+        let html = directory.appendingPathComponent("report.html")
+        let result = try LiaisonProcess.run(["audit", "--input", input.path, "--json", json.path, "--html", html.path])
+        #expect(result.code == 0, "\(result.output)")
+        #expect(result.output.contains("duplicates     1 clusters holding 2 records"), "\(result.output)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any])
+        #expect(report["records"] as? Int == 4)
+        let clusters = report["duplicate_clusters"] as? [[String: Any]] ?? []
+        #expect(clusters.first?["ids"] as? [String] == ["1", "2"])
+        #expect((report["invalid_phones"] as? [[String: Any]])?.map { $0["id"] as? String } == ["3"])
+        #expect((report["invalid_emails"] as? [[String: Any]])?.map { $0["id"] as? String } == ["3"])
+        #expect(report["missing_phones"] as? Int == 1)
+        #expect((report["missing_key_fields"] as? [[String: Any]])?.map { $0["id"] as? String } == ["4"])
+        #expect((report["stale"] as? [[String: Any]])?.map { $0["id"] as? String } == ["3"])
+        let page = try String(contentsOf: html, encoding: .utf8)
+        #expect(page.contains("<svg") && page.contains("Duplicate clusters (1)") && page.contains("email exact"))
+    }
+}

@@ -1,0 +1,196 @@
+import Foundation
+import LiaisonCore
+
+enum Audit {
+    static let help = """
+        Usage: liaison audit --input customers.csv [--json report.json] [--html report.html]
+                             [--region CN] [--stale-days 180] [--skip-bad]
+
+        The data-quality report to run before onboarding: duplicate clusters (with why
+        they match), invalid or missing phones and e-mails, records missing key fields, and
+        stale records (no activity for --stale-days, when a last_activity, last_contacted or
+        updated_at column exists). Prints a summary; --json and --html write the full report
+        (the HTML is one self-contained file with charts).
+        """
+
+    struct Report: Encodable {
+        struct Cluster: Encodable {
+            var ids: [String]
+            var evidence: [FieldEvidence]
+            var score: Double
+        }
+        struct Issue: Encodable {
+            var id: String
+            var line: Int
+            var problem: String
+        }
+        var records: Int
+        var duplicateClusters: [Cluster]
+        var recordsInDuplicates: Int
+        var invalidPhones: [Issue]
+        var missingPhones: Int
+        var invalidEmails: [Issue]
+        var missingEmails: Int
+        var missingKeyFields: [Issue]
+        var stale: [Issue]
+        var skippedRows: [String]
+    }
+
+    static func run(_ arguments: [String]) async throws -> Int32 {
+        if CLI.help(arguments, help) { return 0 }
+        let flags = try Arguments(
+            arguments, valued: ["input", "json", "html", "region", "stale-days"], switches: ["skip-bad"])
+        let path = try flags.required("input")
+        let region = flags.value("region") ?? "CN"
+        guard let staleDays = Int(flags.value("stale-days") ?? "180"), staleDays > 0 else {
+            throw UsageError(description: "--stale-days must be a positive number of days")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw UsageError(description: "\(path): cannot read the file")
+        }
+        let table: CSVTable
+        do {
+            table = try CSVTable(bytes: Array(data), skipBad: flags.flag("skip-bad"))
+        } catch {
+            throw UsageError(description: "\(path): \(error)")
+        }
+        guard let idColumn = table.column("id") else {
+            throw UsageError(description: "\(path): no id column in the header")
+        }
+        let report = audit(table, idColumn: idColumn, region: region, staleDays: staleDays, now: Date())
+        Output.out(summary(report, path: path))
+        if let json = flags.value("json") {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            guard FileManager.default.createFile(atPath: json, contents: try encoder.encode(report)) else {
+                Output.err("error: cannot write \(json)")
+                return 1
+            }
+        }
+        if let html = flags.value("html"),
+            !FileManager.default.createFile(atPath: html, contents: Data(page(report, path: path).utf8))
+        {
+            Output.err("error: cannot write \(html)")
+            return 1
+        }
+        return 0
+    }
+
+    static func audit(_ table: CSVTable, idColumn: Int, region: String, staleDays: Int, now: Date) -> Report {
+        func value(_ row: [String], _ name: String) -> String? {
+            table.column(name).map { row[$0].trimmedWhitespace }.flatMap { $0.isEmpty ? nil : $0 }
+        }
+        let activityColumn = ["last_activity", "last_contacted", "updated_at"].first { table.column($0) != nil }
+        var report = Report(
+            records: table.rows.count, duplicateClusters: [], recordsInDuplicates: 0, invalidPhones: [],
+            missingPhones: 0,
+            invalidEmails: [], missingEmails: 0, missingKeyFields: [], stale: [],
+            skippedRows: table.skipped.map(\.description))
+        var records: [IdentityRecord] = []
+        for row in table.rows {
+            let id = row.fields[idColumn]
+            let issue = { (problem: String) in Report.Issue(id: id, line: row.line, problem: problem) }
+            if let phone = value(row.fields, "phone") {
+                if PhoneNumber(phone, region: region)?.isValid != true {
+                    report.invalidPhones.append(issue("phone '\(phone)'"))
+                }
+            } else {
+                report.missingPhones += 1
+            }
+            if let email = value(row.fields, "email") {
+                if EmailAddress(email) == nil { report.invalidEmails.append(issue("e-mail '\(email)'")) }
+            } else {
+                report.missingEmails += 1
+            }
+            let missing = ["name", "company"].filter { value(row.fields, $0) == nil }
+            if !missing.isEmpty || (value(row.fields, "phone") == nil && value(row.fields, "email") == nil) {
+                let fields =
+                    missing
+                    + (value(row.fields, "phone") == nil && value(row.fields, "email") == nil
+                        ? ["phone or e-mail"] : [])
+                report.missingKeyFields.append(issue("missing \(fields.joined(separator: ", "))"))
+            }
+            if let activityColumn, let text = value(row.fields, activityColumn) {
+                let date = ISO8601.parse(text) ?? ISO8601.parse(text + "T00:00:00Z")
+                if let date, now.timeIntervalSince(date) > Double(staleDays) * 86_400 {
+                    report.stale.append(issue("no activity since \(text)"))
+                } else if date == nil {
+                    report.stale.append(issue("\(activityColumn) '\(text)' is not a date"))
+                }
+            }
+            records.append(
+                IdentityRecord(
+                    id: id, name: value(row.fields, "name"), company: value(row.fields, "company"),
+                    phone: value(row.fields, "phone"), email: value(row.fields, "email"), region: region))
+        }
+        let matcher = IdentityMatcher()
+        let byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let clusters = Dictionary(grouping: matcher.dedupe(records), by: \.cluster).values.filter { $0.count > 1 }
+        report.duplicateClusters = clusters.map { members in
+            let ids = members.map(\.id).sorted()
+            // Why: the first member against the second, field by field.
+            let result = matcher.compare(byID[ids[0]]!, byID[ids[1]]!)
+            return Report.Cluster(ids: ids, evidence: result.evidence, score: result.score)
+        }.sorted { $0.ids.first! < $1.ids.first! }
+        report.recordsInDuplicates = report.duplicateClusters.reduce(0) { $0 + $1.ids.count }
+        return report
+    }
+
+    static func summary(_ r: Report, path: String) -> String {
+        """
+        \(path): \(r.records) records
+          duplicates     \(r.duplicateClusters.count) clusters holding \(r.recordsInDuplicates) records
+          phones         \(r.invalidPhones.count) invalid, \(r.missingPhones) missing
+          e-mails        \(r.invalidEmails.count) invalid, \(r.missingEmails) missing
+          key fields     \(r.missingKeyFields.count) records missing some
+          stale          \(r.stale.count) records
+        """ + (r.skippedRows.isEmpty ? "" : "\n  skipped        \(r.skippedRows.count) malformed rows")
+    }
+
+    static func page(_ r: Report, path: String) -> String {
+        let bars: [(String, Int)] = [
+            ("Duplicates", r.recordsInDuplicates), ("Invalid phones", r.invalidPhones.count),
+            ("Missing phones", r.missingPhones),
+            ("Invalid e-mails", r.invalidEmails.count), ("Missing e-mails", r.missingEmails),
+            ("Missing key fields", r.missingKeyFields.count), ("Stale", r.stale.count),
+        ]
+        let top = max(r.records, 1)
+        let chart = bars.enumerated().map { index, bar in
+            let width = Int(Double(bar.1) / Double(top) * 400)
+            let y = index * 28
+            return
+                "<text x=\"0\" y=\"\(y + 17)\">\(escape(bar.0))</text><rect x=\"150\" y=\"\(y + 4)\" width=\"\(width)\" height=\"18\" fill=\"#3b82f6\"/>"
+                + "<text x=\"\(160 + width)\" y=\"\(y + 17)\">\(bar.1)</text>"
+        }.joined()
+        func list(_ title: String, _ issues: [Report.Issue]) -> String {
+            guard !issues.isEmpty else { return "" }
+            return "<h2>\(escape(title)) (\(issues.count))</h2><table><tr><th>id</th><th>line</th><th>problem</th></tr>"
+                + issues.map { "<tr><td>\(escape($0.id))</td><td>\($0.line)</td><td>\(escape($0.problem))</td></tr>" }
+                .joined()
+                + "</table>"
+        }
+        let clusters = r.duplicateClusters.map { cluster in
+            "<tr><td>\(escape(cluster.ids.joined(separator: ", ")))</td><td>\(String(format: "%.1f", cluster.score))</td><td>"
+                + cluster.evidence.filter { $0.level != "missing" }
+                .map { "\(escape($0.field)) \(escape($0.level)) (\(String(format: "%+.1f", $0.weight)))" }.joined(
+                    separator: "; ")
+                + "</td></tr>"
+        }.joined()
+        return """
+            <!doctype html><html lang="en"><head><meta charset="utf-8"><title>Data quality: \(escape(path))</title>
+            <style>body{font:14px system-ui,sans-serif;margin:2em;color:#111}table{border-collapse:collapse;margin:.5em 0 1.5em}
+            td,th{border:1px solid #ddd;padding:4px 8px;text-align:left}th{background:#f3f4f6}svg text{font:12px system-ui}</style>
+            </head><body><h1>Data quality: \(escape(path))</h1><p>\(r.records) records.</p>
+            <svg width="640" height="\(bars.count * 28)" role="img" aria-label="Problems by kind">\(chart)</svg>
+            \(clusters.isEmpty ? "" : "<h2>Duplicate clusters (\(r.duplicateClusters.count))</h2><table><tr><th>records</th><th>score</th><th>why</th></tr>\(clusters)</table>")
+            \(list("Invalid phones", r.invalidPhones))\(list("Invalid e-mails", r.invalidEmails))\(list("Missing key fields", r.missingKeyFields))\(list("Stale records", r.stale))
+            </body></html>
+            """
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}
