@@ -160,37 +160,37 @@ enum Audit {
             let width = Int(Double(bar.1) / Double(top) * 400)
             let y = index * 28
             return
-                "<text x=\"0\" y=\"\(y + 17)\">\(escape(bar.0))</text><rect x=\"150\" y=\"\(y + 4)\" width=\"\(width)\" height=\"18\" fill=\"#3b82f6\"/>"
+                "<text x=\"0\" y=\"\(y + 17)\">\(ChangeNotice.escape(bar.0))</text><rect x=\"150\" y=\"\(y + 4)\" width=\"\(width)\" height=\"18\" fill=\"#3b82f6\"/>"
                 + "<text x=\"\(160 + width)\" y=\"\(y + 17)\">\(bar.1)</text>"
         }.joined()
         func list(_ title: String, _ issues: [Report.Issue]) -> String {
             guard !issues.isEmpty else { return "" }
-            return "<h2>\(escape(title)) (\(issues.count))</h2><table><tr><th>id</th><th>line</th><th>problem</th></tr>"
-                + issues.map { "<tr><td>\(escape($0.id))</td><td>\($0.line)</td><td>\(escape($0.problem))</td></tr>" }
+            return
+                "<h2>\(ChangeNotice.escape(title)) (\(issues.count))</h2><table><tr><th>id</th><th>line</th><th>problem</th></tr>"
+                + issues.map {
+                    "<tr><td>\(ChangeNotice.escape($0.id))</td><td>\($0.line)</td><td>\(ChangeNotice.escape($0.problem))</td></tr>"
+                }
                 .joined()
                 + "</table>"
         }
         let clusters = r.duplicateClusters.map { cluster in
-            "<tr><td>\(escape(cluster.ids.joined(separator: ", ")))</td><td>\(String(format: "%.1f", cluster.score))</td><td>"
+            "<tr><td>\(ChangeNotice.escape(cluster.ids.joined(separator: ", ")))</td><td>\(String(format: "%.1f", cluster.score))</td><td>"
                 + cluster.evidence.filter { $0.level != "missing" }
-                .map { "\(escape($0.field)) \(escape($0.level)) (\(String(format: "%+.1f", $0.weight)))" }.joined(
+                .map {
+                    "\(ChangeNotice.escape($0.field)) \(ChangeNotice.escape($0.level)) (\(String(format: "%+.1f", $0.weight)))"
+                }.joined(
                     separator: "; ")
                 + "</td></tr>"
         }.joined()
         return """
-            <!doctype html><html lang="en"><head><meta charset="utf-8"><title>Data quality: \(escape(path))</title>
+            <!doctype html><html lang="en"><head><meta charset="utf-8"><title>Data quality: \(ChangeNotice.escape(path))</title>
             <style>body{font:14px system-ui,sans-serif;margin:2em;color:#111}table{border-collapse:collapse;margin:.5em 0 1.5em}
             td,th{border:1px solid #ddd;padding:4px 8px;text-align:left}th{background:#f3f4f6}svg text{font:12px system-ui}</style>
-            </head><body><h1>Data quality: \(escape(path))</h1><p>\(r.records) records.</p>
+            </head><body><h1>Data quality: \(ChangeNotice.escape(path))</h1><p>\(r.records) records.</p>
             <svg width="640" height="\(bars.count * 28)" role="img" aria-label="Problems by kind">\(chart)</svg>
             \(clusters.isEmpty ? "" : "<h2>Duplicate clusters (\(r.duplicateClusters.count))</h2><table><tr><th>records</th><th>score</th><th>why</th></tr>\(clusters)</table>")
             \(list("Invalid phones", r.invalidPhones))\(list("Invalid e-mails", r.invalidEmails))\(list("Missing key fields", r.missingKeyFields))\(list("Stale records", r.stale))
             </body></html>
             """
-    }
-
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 }

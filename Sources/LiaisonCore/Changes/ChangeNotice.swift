@@ -23,15 +23,7 @@ extension ChangeNotice {
         let headline = words.headline(change.kind, change.ref.kind)
         var lines = ["\(headline): \(change.name)"]
         var items: [String] = []
-        for item in change.changes {
-            let field = words.field(item.field)
-            let text: String
-            switch (item.old, item.new) {
-            case let (old?, new?): text = "\(field): \(old) → \(new)"
-            case let (nil, new?): text = "\(field): \(new)"
-            case let (old?, nil): text = "\(field): \(old) → \(words.none)"
-            case (nil, nil): continue
-            }
+        for text in change.changes.compactMap(words.describe) {
             lines.append("• " + text)
             items.append("<li>\(escape(text))</li>")
         }
@@ -45,15 +37,7 @@ extension ChangeNotice {
     /// One line for a digest: `Customer updated: Li Na (email: a@x → b@x)`.
     public static func summary(_ change: RecordChange, language: NoticeLanguage) -> String {
         let words = Words(language)
-        let details = change.changes.compactMap { item -> String? in
-            let field = words.field(item.field)
-            switch (item.old, item.new) {
-            case let (old?, new?): return "\(field): \(old) → \(new)"
-            case let (nil, new?): return "\(field): \(new)"
-            case let (old?, nil): return "\(field): \(old) → \(words.none)"
-            case (nil, nil): return nil
-            }
-        }
+        let details = change.changes.compactMap(words.describe)
         let head = "\(words.headline(change.kind, change.ref.kind)): \(change.name)"
         return details.isEmpty ? head : "\(head) (\(details.joined(separator: "; ")))"
     }
@@ -67,7 +51,8 @@ extension ChangeNotice {
         return ChangeNotice(body: body, html: html)
     }
 
-    static func escape(_ text: String) -> String {
+    /// Escapes text for HTML.
+    public static func escape(_ text: String) -> String {
         var out = ""
         for character in text {
             switch character {
@@ -89,6 +74,17 @@ private struct Words {
     init(_ language: NoticeLanguage) { self.language = language }
 
     var none: String { language == .en ? "(none)" : "（无）" }
+
+    /// `status: assigned → in process`; nil when neither side has a value.
+    func describe(_ item: FieldChange) -> String? {
+        let name = field(item.field)
+        switch (item.old, item.new) {
+        case let (old?, new?): return "\(name): \(old) → \(new)"
+        case let (nil, new?): return "\(name): \(new)"
+        case let (old?, nil): return "\(name): \(old) → \(none)"
+        case (nil, nil): return nil
+        }
+    }
     var open: String { language == .en ? "Open in the CRM" : "在 CRM 中打开" }
 
     func headline(_ kind: ChangeKind, _ record: String) -> String {

@@ -105,14 +105,10 @@ public struct IdentityMatcher: Sendable {
     /// Links `left` to `right`: per left record, its best link (at most one) and every
     /// pair worth a review. Sorted by left id, then score.
     public func link(_ left: [IdentityRecord], _ right: [IdentityRecord]) -> [MatchResult] {
-        var index: [String: [Int]] = [:]
-        for (position, record) in right.enumerated() {
-            for key in Self.blocks(record) { index[key, default: []].append(position) }
-        }
+        let index = BlockIndex(right)
         var results: [MatchResult] = []
         for record in left {
-            var candidates = Set<Int>()
-            for key in Self.blocks(record) { candidates.formUnion(index[key] ?? []) }
+            let candidates = index.candidates(for: record)
             let scored = candidates.map { compare(record, right[$0]) }.filter { $0.decision != .distinct }
                 .sorted { ($0.score, $1.right) > ($1.score, $0.right) }
             var linked = false
@@ -140,14 +136,10 @@ public struct IdentityMatcher: Sendable {
             }
             return i
         }
-        var index: [String: [Int]] = [:]
+        let index = BlockIndex(records)
         for (position, record) in records.enumerated() {
-            for key in Self.blocks(record) { index[key, default: []].append(position) }
-        }
-        for (position, record) in records.enumerated() {
-            var candidates = Set<Int>()
-            for key in Self.blocks(record) { candidates.formUnion(index[key] ?? []) }
-            for other in candidates where other > position && compare(record, records[other]).decision == .link {
+            for other in index.candidates(for: record)
+            where other > position && compare(record, records[other]).decision == .link {
                 let (a, b) = (root(position), root(other))
                 if a != b { parent[max(a, b)] = min(a, b) }
             }
@@ -159,5 +151,22 @@ public struct IdentityMatcher: Sendable {
             smallest[r] = records[position].id
         }
         return records.indices.map { (records[$0].id, smallest[root($0)]!) }
+    }
+}
+
+/// Records by blocking key: only records sharing a key are ever compared.
+private struct BlockIndex {
+    private var positions: [String: [Int]] = [:]
+
+    init(_ records: [IdentityRecord]) {
+        for (position, record) in records.enumerated() {
+            for key in IdentityMatcher.blocks(record) { positions[key, default: []].append(position) }
+        }
+    }
+
+    func candidates(for record: IdentityRecord) -> Set<Int> {
+        var found = Set<Int>()
+        for key in IdentityMatcher.blocks(record) { found.formUnion(positions[key] ?? []) }
+        return found
     }
 }
