@@ -20,6 +20,7 @@ enum CLI {
           link     Match the people of two CSV files (identity resolution)
           dedupe   Group the records of one CSV file into people
           audit    Data-quality report of a customer CSV (duplicates, invalid fields, stale)
+          sample   Write generated contacts with known truth (to try link, dedupe, audit)
           version  Print the version
 
         Run 'liaison <command> --help' for a command's flags.
@@ -40,6 +41,7 @@ enum CLI {
             case "link": return try await Link.run(rest)
             case "dedupe": return try await Dedupe.run(rest)
             case "audit": return try await Audit.run(rest)
+            case "sample": return try Sample.run(rest)
             case "version", "--version": Output.out("liaison \(version)"); return 0
             case "help", "--help", "-h": Output.out(usage); return 0
             default: throw UsageError(description: "unknown command '\(command)'; run 'liaison --help'")

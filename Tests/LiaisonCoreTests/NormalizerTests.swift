@@ -123,10 +123,32 @@ struct PersonNameTests {
         "a Han given name's syllables run together, as people write them in Pinyin",
         arguments: [
             ("李秀英", "Li Xiuying"), ("郭海燕", "Haiyan Guo"), ("王建华", "WANG, Jianhua"),
+            // Family names read as family names, not as the character's common reading.
+            ("曾志伟", "Zeng Zhiwei"), ("单田芳", "Shan Tianfang"), ("解晓东", "Xie Xiaodong"),
         ])
     func givenName(hanzi: String, pinyin: String) {
         #expect(PersonName(hanzi)?.key == PersonName(pinyin)?.key)
         #expect(PersonName(hanzi) != nil)
+    }
+
+    @Test("one name's words among the other's: an English name beside the Chinese one")
+    func contained() throws {
+        let full = try #require(PersonName("Daniel Haiyan Liu"))
+        #expect(full.contains(try #require(PersonName("刘海燕"))))
+        #expect(full.contains(try #require(PersonName("Daniel Liu"))))
+        #expect(!full.contains(try #require(PersonName("Liu"))))  // one word says too little
+        #expect(!full.contains(try #require(PersonName("Daniel Wang"))))
+        #expect(!full.contains(full))
+    }
+
+    @Test("a mailbox that spells a name gives it; others do not")
+    func mailboxNames() {
+        #expect(EmailAddress.nameHint("daniel.haiyan.liu333@gmail.com")?.key == "daniel haiyan liu")
+        #expect(EmailAddress.nameHint("wei_zhang+crm@qq.com")?.key == "wei zhang")
+        #expect(EmailAddress.nameHint("sales@acme.com") == nil)
+        #expect(EmailAddress.nameHint("coolcat88@163.com") == nil)
+        #expect(EmailAddress.nameHint("j.smith@acme.com") == nil)
+        #expect(EmailAddress.nameHint("not an address") == nil)
     }
 
     @Test("a typo is close, another person is not")

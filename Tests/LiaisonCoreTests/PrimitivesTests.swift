@@ -75,18 +75,10 @@ struct ISO8601Tests {
 
 @Suite("Retry policy")
 struct RetryPolicyTests {
-    struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return state
-        }
-    }
-
     @Test("backoff grows exponentially within jitter bounds, capped")
     func backoff() throws {
         let policy = RetryPolicy(maxAttempts: 10, base: .milliseconds(100), cap: .seconds(2))
-        var random = Seeded(state: 42)
+        var random = SplitMix64(seed: 42)
         for attempts in 1...9 {
             let delay = try #require(policy.delay(afterAttempts: attempts, retryAfter: nil, using: &random))
             let ceiling = min(Duration.milliseconds(100) * (1 << (attempts - 1)), .seconds(2))
@@ -98,14 +90,14 @@ struct RetryPolicyTests {
     @Test("Retry-After is honoured even above the cap")
     func retryAfter() {
         let policy = RetryPolicy(maxAttempts: 5, base: .milliseconds(100), cap: .seconds(1))
-        var random = Seeded(state: 1)
+        var random = SplitMix64(seed: 1)
         #expect(policy.delay(afterAttempts: 1, retryAfter: .seconds(30), using: &random) == .seconds(30))
     }
 
     @Test("the budget runs out at maxAttempts")
     func deadLetter() {
         let policy = RetryPolicy(maxAttempts: 3, base: .milliseconds(100), cap: .seconds(1))
-        var random = Seeded(state: 1)
+        var random = SplitMix64(seed: 1)
         #expect(policy.delay(afterAttempts: 2, retryAfter: nil, using: &random) != nil)
         #expect(policy.delay(afterAttempts: 3, retryAfter: nil, using: &random) == nil)
     }

@@ -28,4 +28,19 @@ public struct EmailAddress: Sendable, Hashable, Codable, CustomStringConvertible
     }
 
     public var description: String { normalized }
+
+    /// The name a mailbox spells out, as in `jennifer.zhiqiang.lin385@…` or `wei_zhang@…`:
+    /// two to four alphabetic words of two letters or more once digits and a `+tag` are
+    /// dropped. Nil for mailboxes such as `sales@`, `coolcat88@` or `j.smith@`.
+    public static func nameHint(_ text: String) -> PersonName? {
+        let trimmed = text.trimmedWhitespace
+        guard let at = trimmed.lastIndex(of: "@") else { return nil }
+        let local = trimmed[..<at].prefix { $0 != "+" }
+        let words = local.split(whereSeparator: { $0 == "." || $0 == "_" || $0 == "-" })
+            .map { $0.filter { !$0.isNumber } }
+        guard (2...4).contains(words.count), words.allSatisfy({ $0.count >= 2 && $0.allSatisfy(\.isLetter) }) else {
+            return nil
+        }
+        return PersonName(words.joined(separator: " "))
+    }
 }

@@ -7,6 +7,9 @@ public struct IdentityRecord: Sendable {
     public let company: CompanyName?
     public let phone: PhoneNumber?
     public let email: EmailAddress?
+    /// The name the e-mail's mailbox spells out (`daniel.haiyan.liu@…`), if it does:
+    /// a second way to know the name, often with the English name next to the Chinese one.
+    public let emailName: PersonName?
 
     public init(id: String, name: String?, company: String?, phone: String?, email: String?, region: String = "CN") {
         self.id = id
@@ -14,6 +17,7 @@ public struct IdentityRecord: Sendable {
         self.company = company.flatMap(CompanyName.init)
         self.phone = phone.flatMap { PhoneNumber($0, region: region) }
         self.email = email.flatMap(EmailAddress.init)
+        self.emailName = self.email == nil ? nil : email.flatMap(EmailAddress.nameHint)
     }
 }
 
@@ -56,11 +60,15 @@ public struct IdentityMatcher: Sendable {
     public var email = Probabilities(m: 0.95, u: 0.0001)
     public var phone = Probabilities(m: 0.9, u: 0.0001)
     public var name = Probabilities(m: 0.85, u: 0.001)
+    /// One name's words all among the other's: "Daniel Liu" and "Daniel Haiyan Liu".
+    public var nameContained = Probabilities(m: 0.05, u: 0.0002)
     /// A similar (typo-tolerant) name.
     public var nameSimilar = Probabilities(m: 0.1, u: 0.01)
     public var company = Probabilities(m: 0.8, u: 0.01)
     public var linkThreshold = 10.0
-    public var reviewThreshold = 4.0
+    /// Below this a pair is not worth a person's time: a name shared with a different
+    /// company or phone is a namesake far more often than not.
+    public var reviewThreshold = 7.5
 
     public init() {}
 
@@ -75,17 +83,7 @@ public struct IdentityMatcher: Sendable {
         }
         exact("email", a.email, b.email, email)
         exact("phone", a.phone?.e164, b.phone?.e164, phone)
-        if let x = a.name, let y = b.name {
-            if x.key == y.key {
-                evidence.append(FieldEvidence(field: "name", level: "exact", weight: name.agree))
-            } else if x.similarity(to: y) >= 0.93 {
-                evidence.append(FieldEvidence(field: "name", level: "similar", weight: nameSimilar.agree))
-            } else {
-                evidence.append(FieldEvidence(field: "name", level: "different", weight: name.disagree))
-            }
-        } else {
-            evidence.append(FieldEvidence(field: "name", level: "missing", weight: 0))
-        }
+        evidence.append(nameEvidence(a, b))
         exact("company", a.company?.key, b.company?.key, company)
         let score = evidence.reduce(0) { $0 + $1.weight }
         let decision: MatchResult.Decision =
@@ -93,13 +91,49 @@ public struct IdentityMatcher: Sendable {
         return MatchResult(left: a.id, right: b.id, score: score, decision: decision, evidence: evidence)
     }
 
-    /// Blocking keys: records sharing none are never compared.
-    static func blocks(_ record: IdentityRecord) -> [String] {
+    /// The name field: the names written (and spelled by the mailboxes) agree exactly, one
+    /// is contained in the other, they are similar, or they differ. A mailbox's name alone
+    /// never counts against a pair: many mailboxes name someone else, or a nickname.
+    func nameEvidence(_ a: IdentityRecord, _ b: IdentityRecord) -> FieldEvidence {
+        let left = [a.name, a.emailName].compactMap { $0 }
+        let right = [b.name, b.emailName].compactMap { $0 }
+        guard !left.isEmpty, !right.isEmpty else { return FieldEvidence(field: "name", level: "missing", weight: 0) }
+        if left.contains(where: { x in right.contains { $0.key == x.key } }) {
+            return FieldEvidence(field: "name", level: "exact", weight: name.agree)
+        }
+        if left.contains(where: { x in right.contains { $0.contains(x) || x.contains($0) } }) {
+            return FieldEvidence(field: "name", level: "contained", weight: nameContained.agree)
+        }
+        guard let x = a.name, let y = b.name else { return FieldEvidence(field: "name", level: "missing", weight: 0) }
+        return x.similarity(to: y) >= 0.93
+            ? FieldEvidence(field: "name", level: "similar", weight: nameSimilar.agree)
+            : FieldEvidence(field: "name", level: "different", weight: name.disagree)
+    }
+
+    /// Blocking keys: records sharing none are never compared. Every pair that can reach
+    /// the link threshold shares one: an e-mail, a phone, or a name together with a company.
+    /// A name alone (`rare` keys) finds pairs for review, and only while few records bear
+    /// it: "Wang Wei" alone is every Wang Wei. Names of three or four words also block on
+    /// each pair of their words, so "Daniel Haiyan Liu" meets "Haiyan Liu".
+    static func blocks(_ record: IdentityRecord) -> (keys: [String], rare: [String]) {
         var keys: [String] = []
+        var rare: [String] = []
         if let email = record.email { keys.append("e:" + email.normalized) }
         if let phone = record.phone { keys.append("p:" + phone.e164) }
-        if let name = record.name { keys.append("n:" + name.key) }
-        return keys
+        for name in [record.name, record.emailName] {
+            guard let name else { continue }
+            var names = [name.key]
+            if (3...4).contains(name.tokens.count) {
+                for i in name.tokens.indices {
+                    for j in name.tokens.indices where j > i { names.append("\(name.tokens[i]) \(name.tokens[j])") }
+                }
+            }
+            for key in names {
+                rare.append("n:" + key)
+                if let company = record.company { keys.append("n:\(key)|c:\(company.key)") }
+            }
+        }
+        return (keys, rare)
     }
 
     /// Links `left` to `right`: per left record, its best link (at most one) and every
@@ -156,17 +190,26 @@ public struct IdentityMatcher: Sendable {
 
 /// Records by blocking key: only records sharing a key are ever compared.
 private struct BlockIndex {
+    /// How many records a name alone may block together; beyond, only its combinations count.
+    static let rareLimit = 32
     private var positions: [String: [Int]] = [:]
 
     init(_ records: [IdentityRecord]) {
         for (position, record) in records.enumerated() {
-            for key in IdentityMatcher.blocks(record) { positions[key, default: []].append(position) }
+            let blocks = IdentityMatcher.blocks(record)
+            for key in blocks.keys { positions[key, default: []].append(position) }
+            for key in blocks.rare { positions[key, default: []].append(position) }
         }
     }
 
     func candidates(for record: IdentityRecord) -> Set<Int> {
         var found = Set<Int>()
-        for key in IdentityMatcher.blocks(record) { found.formUnion(positions[key] ?? []) }
+        let blocks = IdentityMatcher.blocks(record)
+        for key in blocks.keys { found.formUnion(positions[key] ?? []) }
+        for key in blocks.rare {
+            guard let block = positions[key], block.count <= Self.rareLimit else { continue }
+            found.formUnion(block)
+        }
         return found
     }
 }

@@ -35,9 +35,22 @@ public struct PersonName: Sendable, Hashable {
         guard compact.unicodeScalars.allSatisfy({ $0.properties.isIdeographic }), compact.count >= 2 else {
             return latin(compact)
         }
-        let family = latin(String(compact.prefix(1)))
+        let first = String(compact.prefix(1))
+        let family = surnameReadings[first] ?? latin(first)
         let given = latin(String(compact.dropFirst())).filter { !$0.isWhitespace }
         return "\(family) \(given)"
+    }
+
+    /// Family names read differently from the character's common reading (曾 is "Zeng" as
+    /// a family name, "ceng" in ICU's Han-Latin).
+    static let surnameReadings: [String: String] = [
+        "曾": "zeng", "单": "shan", "仇": "qiu", "解": "xie", "区": "ou", "朴": "piao", "查": "zha", "乐": "yue",
+        "缪": "miao", "覃": "qin", "翟": "zhai", "盖": "ge", "种": "chong", "召": "shao",
+    ]
+
+    /// Whether every word of `other` (two words at least) is one of this name's, which has more.
+    public func contains(_ other: PersonName) -> Bool {
+        other.tokens.count >= 2 && tokens.count > other.tokens.count && other.tokens.allSatisfy(tokens.contains)
     }
 
     /// Jaro-Winkler similarity of the two keys (0…1), tolerant of small typos.

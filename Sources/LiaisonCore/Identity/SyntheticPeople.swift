@@ -2,7 +2,9 @@
 /// resolution: Chinese and English names (Hanzi or Pinyin, either order, typos), phones
 /// in the formats people type, e-mail variants (case, Gmail dots and +tags), company
 /// names with and without legal forms, cities and branches, missing fields, and
-/// look-alikes (same surname and company, another person).
+/// look-alikes (same surname and company, another person). Names and companies are drawn
+/// from pools as varied as real ones (a hundred family names, most people under a few of
+/// them; given names of one or two characters), so namesakes are as common as in life.
 public struct SyntheticPeople: Sendable {
     public struct Row: Sendable, Equatable {
         public var id: String
@@ -27,54 +29,94 @@ public struct SyntheticPeople: Sendable {
         var domain: String
     }
 
-    static let surnames: [(String, String)] = [
-        ("李", "Li"), ("王", "Wang"), ("张", "Zhang"), ("刘", "Liu"), ("陈", "Chen"), ("杨", "Yang"), ("黄", "Huang"),
-        ("赵", "Zhao"), ("吴", "Wu"), ("周", "Zhou"), ("徐", "Xu"), ("孙", "Sun"), ("马", "Ma"), ("朱", "Zhu"), ("胡", "Hu"),
-        ("郭", "Guo"), ("何", "He"), ("高", "Gao"), ("林", "Lin"), ("罗", "Luo"),
-    ]
-    static let givens: [(String, String)] = [
-        ("娜", "Na"), ("伟", "Wei"), ("芳", "Fang"), ("敏", "Min"), ("静", "Jing"), ("磊", "Lei"), ("军", "Jun"),
-        ("洋", "Yang"),
-        ("勇", "Yong"), ("艳", "Yan"), ("杰", "Jie"), ("涛", "Tao"), ("明", "Ming"), ("超", "Chao"), ("秀英", "Xiuying"),
-        ("桂英", "Guiying"), ("建华", "Jianhua"), ("志强", "Zhiqiang"), ("晓东", "Xiaodong"), ("海燕", "Haiyan"), ("丽华", "Lihua"),
-        ("文博", "Wenbo"), ("子涵", "Zihan"), ("雨轩", "Yuxuan"), ("浩然", "Haoran"), ("思远", "Siyuan"),
-    ]
+    /// Family names, most common first (drawn with falling weights, as in real data: a few
+    /// are very common). 许 and 徐 are both "Xu".
+    static let surnames: [(String, String)] = pairs(
+        "李王张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈彭苏卢蒋蔡贾丁魏薛叶余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金郝孔白崔康毛邱秦江史顾侯邵孟龙段雷钱汤尹易常武乔贺赖龚",
+        "li wang zhang liu chen yang huang zhao wu zhou xu sun ma zhu hu guo he gao lin luo liang song zheng xie han "
+            + "tang feng yu dong xiao cheng cao yuan deng xu fu shen peng su lu jiang cai jia ding wei xue ye yu pan du "
+            + "dai xia zhong wang tian ren jiang fan fang shi yao tan liao zou xiong jin hao kong bai cui kang mao qiu "
+            + "qin jiang shi gu hou shao meng long duan lei qian tang yin yi chang wu qiao he lai gong")
+    /// Characters of given names: a given name is one of them, or (mostly) two.
+    static let givenCharacters: [(String, String)] = pairs(
+        "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华文建志晓海燕子雨浩思博涵轩然远东梓欣宇佳琪晨阳鑫宁凯",
+        "wei fang na min jing li qiang lei jun yang yong yan jie juan tao ming chao xiu xia ping gang gui ying hua "
+            + "wen jian zhi xiao hai yan zi yu hao si bo han xuan ran yuan dong zi xin yu jia qi chen yang xin ning kai"
+    )
     static let english = [
         "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth", "William",
-        "Susan", "Richard", "Jessica", "Joseph", "Sarah", "Thomas", "Karen", "Daniel", "Nancy",
+        "Susan", "Richard", "Jessica", "Joseph", "Sarah", "Thomas", "Karen", "Daniel", "Nancy", "Kevin", "Grace",
+        "Eric", "Amy", "Jason", "Cindy", "Frank", "Helen", "Tony", "Lily", "Jack", "Vivian", "Leo", "Emma", "Ryan",
+        "Cathy", "Alex", "Iris", "Peter", "Sophia",
     ]
-    /// 400 companies: 20 × 10 Chinese and 20 × 10 English, so colleagues are a few, not hundreds.
+    /// Companies: Chinese brands of two characters with a trade (科技, 物流…) and English brands
+    /// with a kind (Software, Logistics…), interleaved, so the first N are a mix; a data set
+    /// draws from as many as a CRM of its size would know (`companyCount`).
     static let companies: [String] = {
-        let chinese = [
-            "字节", "星河", "远景", "蓝海", "华信", "瑞丰", "金桥", "天宇", "博远", "恒通", "新元", "东方", "盛世", "中科", "鼎盛",
-            "万向", "嘉禾", "广源", "众联", "泰和",
-        ]
+        let characters = Array("星河远景蓝海华信瑞丰金桥天宇博通新元东方盛世中科鼎万向嘉禾广源众联泰和")
         let trades = ["科技", "数据", "能源", "物流", "软件", "贸易", "咨询", "电子", "教育", "医疗"]
-        let names = [
+        let first = [
             "Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay", "Soylent", "Cyberdyne",
             "Aperture", "Tyrell", "Wonka", "Oscorp", "Gringotts", "Monarch", "Virtucon", "Massive", "Nakatomi",
-            "Prestige",
+            "Prestige", "Nova", "Blue", "Silver", "North", "Bright", "Apex", "Crown", "Delta", "Echo", "Summit",
         ]
+        let second = ["", "tek", "ware", "line", "point", "stone", "field", "gate", "wave", "bridge"]
         let kinds = [
             "Software", "Logistics", "Energy", "Trading", "Consulting", "Electronics", "Health", "Media", "Foods",
             "Labs",
         ]
-        return chinese.flatMap { c in trades.map { c + $0 } } + names.flatMap { n in kinds.map { "\(n) \($0)" } }
+        var chinese: [String] = []
+        for b in characters.indices {
+            for a in characters.indices where a != b {
+                for trade in trades { chinese.append("\(characters[a])\(characters[b])\(trade)") }
+            }
+        }
+        var english: [String] = []
+        for suffix in second {
+            for name in first { for kind in kinds { english.append("\(name)\(suffix) \(kind)") } }
+        }
+        return zip(chinese, english).flatMap { [$0, $1] }
     }()
+    /// How many companies a data set of `people` draws from: a few colleagues each.
+    static func companyCount(people: Int) -> Int { min(companies.count, max(400, people / 25)) }
+
+    static func pairs(_ hanzi: String, _ pinyin: String) -> [(String, String)] {
+        Array(zip(hanzi.map(String.init), pinyin.split(separator: " ").map(String.init)))
+    }
+
     static let legal = ["有限公司", "股份有限公司", "有限责任公司", "集团", ""]
     static let legalEnglish = [" Co., Ltd.", " Inc.", " LLC", " Ltd", " Corp", ""]
     static let cities = ["北京", "上海", "深圳", "杭州", ""]
 
     /// - Parameters:
-    ///   - count: people on the left; about 80 % of them appear on the right too, with as
-    ///     many again of others (a tenth of them look-alikes of left people).
-    public init(count: Int, using random: inout some RandomNumberGenerator) {
+    ///   - count: people on the left; about 80 % of them appear on the right too.
+    ///   - others: people only on the right (a tenth of them look-alikes of left people);
+    ///     as many as 80 % of `count` by default.
+    public init(count: Int, others: Int? = nil, using random: inout some RandomNumberGenerator) {
         var people: [Person] = []
         var used = Set<String>()
+        let companyCount = Self.companyCount(people: count)
+        // Falling weights: the i-th most common family name weighs 1/(i+2).
+        let surnameWeights = Self.surnames.indices.map { 1 / Double($0 + 2) }
+        let surnameTotal = surnameWeights.reduce(0, +)
+        func surname() -> (String, String) {
+            var draw = Double.random(in: 0..<surnameTotal, using: &random)
+            for (index, weight) in surnameWeights.enumerated() {
+                draw -= weight
+                if draw < 0 { return Self.surnames[index] }
+            }
+            return Self.surnames[0]
+        }
+        func given() -> (String, String) {
+            let a = Self.givenCharacters.randomElement(using: &random)!
+            guard Int.random(in: 0..<10, using: &random) >= 3 else { return a }
+            let b = Self.givenCharacters.randomElement(using: &random)!
+            return (a.0 + b.0, a.1 + b.1)
+        }
         func newPerson() -> Person {
             while true {
-                let surname = Self.surnames.randomElement(using: &random)!
-                let given = Self.givens.randomElement(using: &random)!
+                let surname = surname()
+                let given = given()
                 let mobile =
                     "1\(Int.random(in: 3...9, using: &random))\(Int.random(in: 0...9, using: &random))"
                     + String(format8(Int.random(in: 0..<100_000_000, using: &random)))
@@ -86,7 +128,7 @@ public struct SyntheticPeople: Sendable {
                 guard used.insert(mobile).inserted, used.insert(mailbox).inserted else { continue }
                 return Person(
                     surname: surname, given: given, english: english,
-                    company: Int.random(in: 0..<Self.companies.count, using: &random),
+                    company: Int.random(in: 0..<companyCount, using: &random),
                     phone: mobile, mailbox: mailbox,
                     domain: ["gmail.com", "qq.com", "163.com", "example.com"].randomElement(using: &random)!)
             }
@@ -156,8 +198,7 @@ public struct SyntheticPeople: Sendable {
         for (index, person) in people.enumerated() where Int.random(in: 0..<10, using: &random) < 8 {
             rightPeople.append((person, "L\(index)"))
         }
-        let others = count * 8 / 10
-        for _ in 0..<others {
+        for _ in 0..<(others ?? count * 8 / 10) {
             var other = newPerson()
             if Int.random(in: 0..<10, using: &random) == 0, let twin = people.randomElement(using: &random) {
                 // A look-alike: same surname and company, another person.
