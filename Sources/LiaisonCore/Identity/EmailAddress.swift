@@ -8,23 +8,40 @@ public struct EmailAddress: Sendable, Hashable, Codable, CustomStringConvertible
     public let normalized: String
 
     public init?(_ text: String) {
-        let trimmed = text.trimmedWhitespace.lowercased()
-        guard !trimmed.unicodeScalars.contains(where: { $0.properties.isWhitespace }) else { return nil }
-        let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
-        var local = String(parts[0])
-        var domain = String(parts[1])
-        let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
-        guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty && !$0.hasPrefix("-") && !$0.hasSuffix("-") }),
-            let top = labels.last, top.count >= 2, top.allSatisfy(\.isLetter),
-            !local.hasPrefix("."), !local.hasSuffix("."), !local.contains("..")
+        // On UTF-8 bytes: the separators (@ . + -) are ASCII, so non-ASCII text passes through.
+        let bytes = Array(text.trimmedWhitespace.lowercased().utf8)
+        guard let at = bytes.firstIndex(of: UInt8(ascii: "@")), at > 0, at < bytes.count - 1,
+            bytes.lastIndex(of: UInt8(ascii: "@")) == at
         else { return nil }
-        if domain == "googlemail.com" { domain = "gmail.com" }
-        if domain == "gmail.com" {
-            local = String(local.prefix { $0 != "+" }).replacingOccurrences(of: ".", with: "")
+        if bytes.contains(where: { $0 == 0x20 || (0x09...0x0D).contains($0) }) || !bytes.allSatisfy({ $0 < 0x80 }),
+            String(decoding: bytes, as: UTF8.self).unicodeScalars.contains(where: { $0.properties.isWhitespace })
+        {
+            return nil
+        }
+        let dot = UInt8(ascii: "."), dash = UInt8(ascii: "-")
+        var local = Array(bytes[..<at])
+        var domain = Array(bytes[(at + 1)...])
+        let labels = domain.split(separator: dot, omittingEmptySubsequences: false)
+        guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty && $0.first != dash && $0.last != dash }),
+            let top = labels.last, Self.isTopLevel(top),
+            local.first != dot, local.last != dot,
+            !zip(local, local.dropFirst()).contains(where: { $0 == dot && $1 == dot })
+        else { return nil }
+        if domain.elementsEqual("googlemail.com".utf8) { domain = Array("gmail.com".utf8) }
+        if domain.elementsEqual("gmail.com".utf8) {
+            local = local.prefix { $0 != UInt8(ascii: "+") }.filter { $0 != dot }
             guard !local.isEmpty else { return nil }
         }
-        normalized = "\(local)@\(domain)"
+        normalized = String(decoding: local + [UInt8(ascii: "@")] + domain, as: UTF8.self)
+    }
+
+    /// A top-level domain: two letters or more (`com`, `cn`, or an internationalized `公司`).
+    private static func isTopLevel(_ label: ArraySlice<UInt8>) -> Bool {
+        guard label.allSatisfy({ $0 < 0x80 }) else {
+            let text = String(decoding: label, as: UTF8.self)
+            return text.count >= 2 && text.allSatisfy(\.isLetter)
+        }
+        return label.count >= 2 && label.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) }
     }
 
     public var description: String { normalized }
@@ -33,14 +50,17 @@ public struct EmailAddress: Sendable, Hashable, Codable, CustomStringConvertible
     /// two to four alphabetic words of two letters or more once digits and a `+tag` are
     /// dropped. Nil for mailboxes such as `sales@`, `coolcat88@` or `j.smith@`.
     public static func nameHint(_ text: String) -> PersonName? {
-        let trimmed = text.trimmedWhitespace
-        guard let at = trimmed.lastIndex(of: "@") else { return nil }
-        let local = trimmed[..<at].prefix { $0 != "+" }
-        let words = local.split(whereSeparator: { $0 == "." || $0 == "_" || $0 == "-" })
-            .map { $0.filter { !$0.isNumber } }
-        guard (2...4).contains(words.count), words.allSatisfy({ $0.count >= 2 && $0.allSatisfy(\.isLetter) }) else {
+        let bytes = text.utf8
+        guard let at = bytes.lastIndex(of: UInt8(ascii: "@")) else { return nil }
+        let local = bytes[..<at].prefix { $0 != UInt8(ascii: "+") }
+        let words = local.split(whereSeparator: {
+            $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+        })
+        .map { $0.filter { !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } }
+        func letter(_ byte: UInt8) -> Bool { (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) }
+        guard (2...4).contains(words.count), words.allSatisfy({ $0.count >= 2 && $0.allSatisfy(letter) }) else {
             return nil
         }
-        return PersonName(words.joined(separator: " "))
+        return PersonName(words.map { String(decoding: $0, as: UTF8.self) }.joined(separator: " "))
     }
 }

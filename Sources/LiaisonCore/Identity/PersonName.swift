@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A person's name for comparison: Hanzi read as Pinyin (ICU's Han-Latin transform),
 /// accents and case dropped, and the words sorted, so "李娜", "Li Na", "Na Li" and
@@ -16,9 +17,15 @@ public struct PersonName: Sendable, Hashable {
         } else {
             latin = text.folding(options: [.diacriticInsensitive, .widthInsensitive, .caseInsensitive], locale: nil)
         }
-        let words = latin.lowercased()
-            .components(separatedBy: CharacterSet.alphanumerics.inverted)
-            .filter { !$0.isEmpty }
+        let lower = latin.lowercased()
+        let words: [String] =
+            lower.utf8.allSatisfy({ $0 < 0x80 })
+            ? lower.utf8.split(whereSeparator: { !Unicode.Scalar($0).isAlphanumeric }).map {
+                String(decoding: $0, as: UTF8.self)
+            }
+            : lower.unicodeScalars.split(whereSeparator: { !$0.isAlphanumeric }).map {
+                String(String.UnicodeScalarView($0))
+            }
         guard !words.isEmpty else { return nil }
         tokens = words.sorted()
         key = tokens.joined(separator: " ")
@@ -28,22 +35,32 @@ public struct PersonName: Sendable, Hashable {
     /// the given name's syllables run together — 李秀英 → "li xiuying", as "Li Xiuying".
     /// (Two-character family names such as 欧阳 come out split; they are rare.)
     static func pinyin(_ text: String) -> String {
-        func latin(_ part: String) -> String {
-            part.applyingTransform(StringTransform("Han-Latin; Latin-ASCII"), reverse: false) ?? part
+        let compact = Array(
+            text.precomposedStringWithCompatibilityMapping.unicodeScalars.filter { !$0.properties.isWhitespace })
+        guard compact.allSatisfy({ $0.properties.isIdeographic }), compact.count >= 2 else {
+            // Mixed text: each Han character becomes its own word.
+            return compact.map { $0.properties.isIdeographic ? " \(syllable($0)) " : String($0) }.joined()
+                .folding(options: [.diacriticInsensitive, .widthInsensitive], locale: nil)
         }
-        let compact = text.precomposedStringWithCompatibilityMapping.filter { !$0.isWhitespace }
-        guard compact.unicodeScalars.allSatisfy({ $0.properties.isIdeographic }), compact.count >= 2 else {
-            return latin(compact)
-        }
-        let first = String(compact.prefix(1))
-        let family = surnameReadings[first] ?? latin(first)
-        let given = latin(String(compact.dropFirst())).filter { !$0.isWhitespace }
-        return "\(family) \(given)"
+        let family = surnameReadings[compact[0]] ?? syllable(compact[0])
+        return family + " " + compact.dropFirst().map(syllable).joined()
     }
+
+    /// One Han character in toneless Pinyin. ICU's Han-Latin transform costs tens of
+    /// microseconds a call; names repeat a few thousand characters, so each is read once.
+    static func syllable(_ scalar: Unicode.Scalar) -> String {
+        if let known = syllables.withLock({ $0[scalar] }) { return known }
+        let latin = String(scalar).applyingTransform(StringTransform("Han-Latin; Latin-ASCII"), reverse: false)
+        let syllable = (latin ?? String(scalar)).filter { !$0.isWhitespace }
+        syllables.withLock { $0[scalar] = syllable }
+        return syllable
+    }
+
+    private static let syllables = Mutex<[Unicode.Scalar: String]>([:])
 
     /// Family names read differently from the character's common reading (曾 is "Zeng" as
     /// a family name, "ceng" in ICU's Han-Latin).
-    static let surnameReadings: [String: String] = [
+    static let surnameReadings: [Unicode.Scalar: String] = [
         "曾": "zeng", "单": "shan", "仇": "qiu", "解": "xie", "区": "ou", "朴": "piao", "查": "zha", "乐": "yue",
         "缪": "miao", "覃": "qin", "翟": "zhai", "盖": "ge", "种": "chong", "召": "shao",
     ]

@@ -5,6 +5,7 @@ extension StringProtocol {
         let scalars = unicodeScalars
         guard let start = scalars.firstIndex(where: { !drop($0) }) else { return "" }
         let end = scalars.lastIndex(where: { !drop($0) })!
+        if start == scalars.startIndex, scalars.index(after: end) == scalars.endIndex { return String(self) }
         var out = String.UnicodeScalarView()
         out.append(contentsOf: scalars[start...end])
         return String(out)
@@ -12,4 +13,26 @@ extension StringProtocol {
 
     /// Without leading and trailing white space.
     public var trimmedWhitespace: String { trimmed { $0.properties.isWhitespace } }
+}
+
+extension Unicode.Scalar {
+    /// A letter, mark or digit (what `CharacterSet.alphanumerics` holds), without Foundation.
+    var isAlphanumeric: Bool {
+        switch properties.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter, .decimalNumber,
+            .letterNumber, .otherNumber, .nonspacingMark, .spacingMark, .enclosingMark:
+            return true
+        default: return false
+        }
+    }
+
+    /// Punctuation of any kind (what `CharacterSet.punctuationCharacters` holds).
+    var isPunctuation: Bool {
+        switch properties.generalCategory {
+        case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation, .initialPunctuation,
+            .finalPunctuation, .otherPunctuation:
+            return true
+        default: return false
+        }
+    }
 }
