@@ -2,7 +2,7 @@
 SWIFT ?= swift
 CONFIG ?= config/liaison.example.yaml
 
-.PHONY: run build test unit-test peers-start peers-stop bench-ingest bench-crm-to-im clean
+.PHONY: run build test unit-test peers-start peers-stop bench-ingest bench-crm-to-im bench-identity clean
 
 run: build
 	$$($(SWIFT) build -c release --show-bin-path)/liaison serve --config $(CONFIG)
@@ -35,6 +35,11 @@ bench-ingest:
 bench-crm-to-im:
 	scripts/install-deps.sh build
 	scripts/bench/bench-crm-to-im.sh
+
+# liaison link vs Splink on the same generated data (SCALE=1: 1M × 1M, liaison alone).
+bench-identity:
+	scripts/install-deps.sh test
+	scripts/bench/bench-identity.sh
 
 clean:
 	rm -rf .build data

@@ -27,7 +27,7 @@ extern "C" cpn_status cpn_parse(const char *text, const char *region, char *e164
         util->Format(number, PhoneNumberUtil::E164, &formatted);
         copy_out(formatted, e164, e164_size);
         copy_out(number.has_extension() ? number.extension() : std::string(), extension, extension_size);
-        *valid = util->IsValidNumber(number) ? 1 : 0;
+        if (valid) *valid = util->IsValidNumber(number) ? 1 : 0;
         return CPN_OK;
     } catch (...) {
         return CPN_INVALID;

@@ -4,13 +4,15 @@ import LiaisonCore
 enum Audit {
     static let help = """
         Usage: liaison audit --input customers.csv [--json report.json] [--html report.html]
-                             [--region CN] [--stale-days 180] [--skip-bad]
+                             [--region CN] [--stale-days 180] [--skip-bad] [--column FIELD=HEADER]...
 
         The data-quality report to run before onboarding: duplicate clusters (with why
         they match), invalid or missing phones and e-mails, records missing key fields, and
         stale records (no activity for --stale-days, when a last_activity, last_contacted or
-        updated_at column exists). Prints a summary; --json and --html write the full report
-        (the HTML is one self-contained file with charts).
+        updated_at column exists, or one named by --column activity=HEADER). Columns id, name,
+        company, phone and email are recognised by header; \(PeopleColumns.flagHelp). Prints
+        a summary; --json and --html write the full report (the HTML is one self-contained
+        file with charts).
         """
 
     struct Report: Encodable {
@@ -39,7 +41,8 @@ enum Audit {
     static func run(_ arguments: [String]) async throws -> Int32 {
         if CLI.help(arguments, help) { return 0 }
         let flags = try Arguments(
-            arguments, valued: ["input", "json", "html", "region", "stale-days"], switches: ["skip-bad"])
+            arguments, valued: ["input", "json", "html", "region", "stale-days", "column"], switches: ["skip-bad"])
+        let columns = try PeopleColumns(flags.all("column"))
         let path = try flags.required("input")
         let region = flags.value("region") ?? "CN"
         guard let staleDays = Int(flags.value("stale-days") ?? "180"), staleDays > 0 else {
@@ -54,10 +57,16 @@ enum Audit {
         } catch {
             throw UsageError(description: "\(path): \(error)")
         }
-        guard let idColumn = table.column("id") else {
-            throw UsageError(description: "\(path): no id column in the header")
+        var fields: [String: Int] = [:]
+        for field in PeopleColumns.fields + ["activity"] {
+            fields[field] = try columns.index(of: field, in: table, file: path)
         }
-        let report = audit(table, idColumn: idColumn, region: region, staleDays: staleDays, now: Date())
+        guard fields["id"] != nil else {
+            throw UsageError(description: "\(path): no id column in the header (name one with --column id=HEADER)")
+        }
+        fields["activity"] =
+            fields["activity"] ?? ["last_activity", "last_contacted", "updated_at"].lazy.compactMap(table.column).first
+        let report = audit(table, columns: fields, region: region, staleDays: staleDays, now: Date())
         Output.out(summary(report, path: path))
         if let json = flags.value("json") {
             let encoder = JSONEncoder()
@@ -77,11 +86,13 @@ enum Audit {
         return 0
     }
 
-    static func audit(_ table: CSVTable, idColumn: Int, region: String, staleDays: Int, now: Date) -> Report {
+    /// - Parameter columns: field (`id`, `name`, …, `activity`) → column; `id` is required.
+    static func audit(_ table: CSVTable, columns: [String: Int], region: String, staleDays: Int, now: Date) -> Report {
         func value(_ row: [String], _ name: String) -> String? {
-            table.column(name).map { row[$0].trimmedWhitespace }.flatMap { $0.isEmpty ? nil : $0 }
+            columns[name].map { row[$0].trimmedWhitespace }.flatMap { $0.isEmpty ? nil : $0 }
         }
-        let activityColumn = ["last_activity", "last_contacted", "updated_at"].first { table.column($0) != nil }
+        let idColumn = columns["id"]!
+        let activityColumn = columns["activity"].map { table.header[$0] }
         var report = Report(
             records: table.rows.count, duplicateClusters: [], recordsInDuplicates: 0, invalidPhones: [],
             missingPhones: 0,
@@ -111,7 +122,7 @@ enum Audit {
                         ? ["phone or e-mail"] : [])
                 report.missingKeyFields.append(issue("missing \(fields.joined(separator: ", "))"))
             }
-            if let activityColumn, let text = value(row.fields, activityColumn) {
+            if let activityColumn, let text = value(row.fields, "activity") {
                 let date = ISO8601.parse(text) ?? ISO8601.parse(text + "T00:00:00Z")
                 if let date, now.timeIntervalSince(date) > Double(staleDays) * 86_400 {
                     report.stale.append(issue("no activity since \(text)"))

@@ -20,6 +20,7 @@ enum CLI {
           link     Match the people of two CSV files (identity resolution)
           dedupe   Group the records of one CSV file into people
           audit    Data-quality report of a customer CSV (duplicates, invalid fields, stale)
+          review   The identity review queue: list, show, accept, reject, unmerge
           sample   Write generated contacts with known truth (to try link, dedupe, audit)
           version  Print the version
 
@@ -38,10 +39,11 @@ enum CLI {
             case "check": return try Check.run(rest)
             case "status": return try Status.run(rest)
             case "replay": return try await Replay.run(rest)
-            case "link": return try await Link.run(rest)
-            case "dedupe": return try await Dedupe.run(rest)
+            case "link": return try Link.run(rest)
+            case "dedupe": return try Dedupe.run(rest)
             case "audit": return try await Audit.run(rest)
             case "sample": return try Sample.run(rest)
+            case "review": return try Review.run(rest)
             case "version", "--version": Output.out("liaison \(version)"); return 0
             case "help", "--help", "-h": Output.out(usage); return 0
             default: throw UsageError(description: "unknown command '\(command)'; run 'liaison --help'")

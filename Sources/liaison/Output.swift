@@ -29,3 +29,52 @@ enum Output {
         }
     }
 }
+
+/// What a long command is doing, on stderr when it is a terminal: the phase, and a bar
+/// for phases that count records. Silent otherwise (logs and pipes get the summary only).
+final class Progress: Sendable {
+    private struct State {
+        var phase = ""
+        var total = 0
+        var done = 0
+        var shown = -1
+    }
+    private let enabled: Bool
+    private let state = Mutex(State())
+
+    init(enabled: Bool = isatty(STDERR_FILENO) != 0) { self.enabled = enabled }
+
+    func phase(_ name: String, total: Int = 0) {
+        guard enabled else { return }
+        state.withLock { state in
+            state = State(phase: name, total: total)
+            draw(&state)
+        }
+    }
+
+    func advance(_ count: Int) {
+        guard enabled else { return }
+        state.withLock { state in
+            state.done += count
+            draw(&state)
+        }
+    }
+
+    func finish() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+
+    private func draw(_ state: inout State) {
+        var line = "\r\u{1B}[K\(state.phase)"
+        if state.total > 0 {
+            let percent = min(100, state.done * 100 / state.total)
+            guard percent != state.shown else { return }
+            state.shown = percent
+            let filled = percent / 4
+            line +=
+                " [\(String(repeating: "#", count: filled))\(String(repeating: ".", count: 25 - filled))] \(percent)%"
+        }
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+}

@@ -29,26 +29,18 @@ enum Sample {
         var random = SplitMix64(seed: UInt64(try number("seed") ?? 1))
         let data = SyntheticPeople(count: people, others: try number("others"), using: &random)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        func table(_ rows: [SyntheticPeople.Row]) -> String {
-            var out = "id,name,company,phone,email\n"
-            for row in rows {
-                out += [row.id, row.name, row.company, row.phone, row.email].map(Link.quote).joined(separator: ",")
-                out += "\n"
-            }
+        func table(_ rows: [SyntheticPeople.Row]) -> CSVWriter {
+            var out = CSVWriter(header: ["id", "name", "company", "phone", "email"])
+            for row in rows { out.row([row.id, row.name, row.company, row.phone, row.email]) }
             return out
         }
-        var truth = "left_id,right_id\n"
-        for (left, right) in data.truth.sorted(by: { $0.key < $1.key }) { truth += "\(left),\(right)\n" }
+        var truth = CSVWriter(header: ["left_id", "right_id"])
+        for (left, right) in data.truth.sorted(by: { $0.key < $1.key }) { truth.row([left, right]) }
         let files = [
             "left.csv": table(data.left), "right.csv": table(data.right), "truth.csv": truth,
             "people.csv": table(data.left + data.right),
         ]
-        for (name, text) in files {
-            let path = (directory as NSString).appendingPathComponent(name)
-            guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else {
-                throw UsageError(description: "cannot write \(path)")
-            }
-        }
+        for (name, file) in files { try file.write(to: (directory as NSString).appendingPathComponent(name)) }
         Output.err(
             "\(data.left.count) left, \(data.right.count) right, \(data.truth.count) true pairs → \(directory)")
         return 0

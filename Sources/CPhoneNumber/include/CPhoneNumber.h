@@ -18,6 +18,7 @@ typedef enum {
 /// national numbers. On success writes the E.164 form ("+8613800138000") into `e164` and
 /// the extension (possibly empty) into `extension`, NUL-terminated. `valid` is set to 1
 /// when libphonenumber considers the number valid for its region, 0 when it only parses.
+/* `valid` may be NULL: validating costs as much again as parsing. */
 cpn_status cpn_parse(const char *text, const char *region, char *e164, size_t e164_size, char *extension,
                      size_t extension_size, int *valid);
 

@@ -14,7 +14,7 @@ public struct CompanyName: Sendable, Hashable {
         // Unicode scalars, not Characters: after NFKC the names compare the same, at a
         // fraction of the cost (this runs for every record of a million-row file).
         var name = Self.withoutBrackets(
-            Array(text.precomposedStringWithCompatibilityMapping.lowercased().unicodeScalars))
+            Array(text.compatibilityFolded.lowercased().unicodeScalars))
         // A branch: 字节跳动科技有限公司北京分公司 → 字节跳动科技有限公司 (the city goes with it).
         if name.hasSuffix(Self.branch) {
             name.removeLast(Self.branch.count)

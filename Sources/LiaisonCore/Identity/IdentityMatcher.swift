@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// One record to match: normalized once, on construction.
 public struct IdentityRecord: Sendable {
@@ -114,53 +115,64 @@ public struct IdentityMatcher: Sendable {
     /// the link threshold shares one: an e-mail, a phone, or a name together with a company.
     /// A name alone (`rare` keys) finds pairs for review, and only while few records bear
     /// it: "Wang Wei" alone is every Wang Wei. Names of three or four words also block on
-    /// each pair of their words, so "Daniel Haiyan Liu" meets "Haiyan Liu".
-    static func blocks(_ record: IdentityRecord) -> (keys: [String], rare: [String]) {
-        var keys: [String] = []
-        var rare: [String] = []
-        if let email = record.email { keys.append("e:" + email.normalized) }
-        if let phone = record.phone { keys.append("p:" + phone.e164) }
+    /// each pair of their words, so "Daniel Haiyan Liu" meets "Haiyan Liu". Keys are hashes
+    /// (a collision costs one more comparison, never a wrong answer), so an index of a
+    /// million records holds numbers, not strings.
+    public static func blockKeys(_ record: IdentityRecord, _ visit: (_ key: Int, _ rare: Bool) -> Void) {
+        func key(_ parts: String...) -> Int {
+            var hasher = Hasher()
+            for part in parts { hasher.combine(part) }
+            return hasher.finalize()
+        }
+        if let email = record.email { visit(key("e", email.normalized), false) }
+        if let phone = record.phone { visit(key("p", phone.e164), false) }
         for name in [record.name, record.emailName] {
             guard let name else { continue }
-            var names = [name.key]
-            if (3...4).contains(name.tokens.count) {
-                for i in name.tokens.indices {
-                    for j in name.tokens.indices where j > i { names.append("\(name.tokens[i]) \(name.tokens[j])") }
-                }
+            func visitName(_ words: String) {
+                visit(key("n", words), true)
+                if let company = record.company { visit(key("nc", words, company.key), false) }
             }
-            for key in names {
-                rare.append("n:" + key)
-                if let company = record.company { keys.append("n:\(key)|c:\(company.key)") }
+            visitName(name.key)
+            guard (3...4).contains(name.tokens.count) else { continue }
+            for i in name.tokens.indices {
+                for j in name.tokens.indices where j > i { visitName("\(name.tokens[i]) \(name.tokens[j])") }
             }
         }
-        return (keys, rare)
     }
 
     /// Links `left` to `right`: per left record, its best link (at most one) and every
-    /// pair worth a review. Sorted by left id, then score.
-    public func link(_ left: [IdentityRecord], _ right: [IdentityRecord]) -> [MatchResult] {
+    /// pair worth a review. Sorted by left id order, then score. Spread over the cores.
+    /// - Parameter progress: told how many left records each finished chunk held.
+    public func link(
+        _ left: [IdentityRecord], _ right: [IdentityRecord], progress: (@Sendable (Int) -> Void)? = nil
+    ) -> [MatchResult] {
         let index = BlockIndex(right)
-        var results: [MatchResult] = []
-        for record in left {
-            let candidates = index.candidates(for: record)
-            let scored = candidates.map { compare(record, right[$0]) }.filter { $0.decision != .distinct }
-                .sorted { ($0.score, $1.right) > ($1.score, $0.right) }
-            var linked = false
-            for var result in scored {
-                if result.decision == .link {
-                    if linked { result.decision = .review }
-                    linked = true
+        return Parallel.map(chunksOf: left) { records in
+            defer { progress?(records.count) }
+            var results: [MatchResult] = []
+            for record in records {
+                let scored = index.candidates(for: record).map { compare(record, right[$0]) }
+                    .filter { $0.decision != .distinct }
+                    .sorted { ($0.score, $1.right) > ($1.score, $0.right) }
+                var linked = false
+                for var result in scored {
+                    if result.decision == .link {
+                        if linked { result.decision = .review }
+                        linked = true
+                    }
+                    results.append(result)
                 }
-                results.append(result)
             }
-        }
-        return results
+            return results
+        }.flatMap { $0 }
     }
 
     /// Groups the records of one file into people: pairs that link are the same person,
     /// and so is everyone linked through a chain. Returns each record's cluster id (the
     /// smallest id in its cluster), in input order.
-    public func dedupe(_ records: [IdentityRecord]) -> [(id: String, cluster: String)] {
+    public func dedupe(
+        _ records: [IdentityRecord], progress: (@Sendable (Int) -> Void)? = nil
+    ) -> [(id: String, cluster: String)] {
         var parent = Array(records.indices)
         func root(_ i: Int) -> Int {
             var i = i
@@ -171,12 +183,17 @@ public struct IdentityMatcher: Sendable {
             return i
         }
         let index = BlockIndex(records)
-        for (position, record) in records.enumerated() {
-            for other in index.candidates(for: record)
-            where other > position && compare(record, records[other]).decision == .link {
-                let (a, b) = (root(position), root(other))
-                if a != b { parent[max(a, b)] = min(a, b) }
+        let links = Parallel.map(chunksOf: Array(records.indices)) { positions in
+            defer { progress?(positions.count) }
+            return positions.flatMap { position in
+                index.candidates(for: records[position])
+                    .filter { $0 > position && compare(records[position], records[$0]).decision == .link }
+                    .map { (position, $0) }
             }
+        }
+        for (x, y) in links.joined() {
+            let (a, b) = (root(x), root(y))
+            if a != b { parent[max(a, b)] = min(a, b) }
         }
         var smallest: [Int: String] = [:]
         for position in records.indices {
@@ -188,28 +205,70 @@ public struct IdentityMatcher: Sendable {
     }
 }
 
-/// Records by blocking key: only records sharing a key are ever compared.
-private struct BlockIndex {
+/// Records by blocking key: only records sharing a key are ever compared. A sorted array
+/// of (key hash, position): 12 bytes an entry, searched in O(log n).
+public struct BlockIndex: Sendable {
     /// How many records a name alone may block together; beyond, only its combinations count.
-    static let rareLimit = 32
-    private var positions: [String: [Int]] = [:]
+    public static let rareLimit = 32
+    private let keys: [Int]
+    private let positions: [Int32]
 
     init(_ records: [IdentityRecord]) {
+        var entries: [(key: Int, position: Int32)] = []
+        entries.reserveCapacity(records.count * 4)
         for (position, record) in records.enumerated() {
-            let blocks = IdentityMatcher.blocks(record)
-            for key in blocks.keys { positions[key, default: []].append(position) }
-            for key in blocks.rare { positions[key, default: []].append(position) }
+            IdentityMatcher.blockKeys(record) { key, _ in entries.append((key, Int32(position))) }
         }
+        entries.sort { ($0.key, $0.position) < ($1.key, $1.position) }
+        keys = entries.map(\.key)
+        positions = entries.map(\.position)
     }
 
-    func candidates(for record: IdentityRecord) -> Set<Int> {
-        var found = Set<Int>()
-        let blocks = IdentityMatcher.blocks(record)
-        for key in blocks.keys { found.formUnion(positions[key] ?? []) }
-        for key in blocks.rare {
-            guard let block = positions[key], block.count <= Self.rareLimit else { continue }
-            found.formUnion(block)
+    private func block(_ key: Int) -> ArraySlice<Int32> {
+        var low = 0
+        var high = keys.count
+        while low < high {
+            let middle = (low + high) / 2
+            if keys[middle] < key { low = middle + 1 } else { high = middle }
         }
+        var end = low
+        while end < keys.count, keys[end] == key { end += 1 }
+        return positions[low..<end]
+    }
+
+    func candidates(for record: IdentityRecord) -> [Int] {
+        var found: [Int] = []
+        IdentityMatcher.blockKeys(record) { key, rare in
+            let block = block(key)
+            guard !rare || block.count <= Self.rareLimit else { return }
+            found.append(contentsOf: block.lazy.map(Int.init))
+        }
+        guard found.count > 1 else { return found }
+        found.sort()
+        var unique = 0
+        for position in found where unique == 0 || found[unique - 1] != position {
+            found[unique] = position
+            unique += 1
+        }
+        found.removeLast(found.count - unique)
         return found
+    }
+}
+
+/// Work spread over the cores in contiguous chunks, results in input order.
+public enum Parallel {
+    public static func map<Element: Sendable, Result: Sendable>(
+        chunksOf elements: [Element], _ transform: @Sendable ([Element]) -> Result
+    ) -> [Result] {
+        let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let size = max(1, min(10_000, (elements.count + workers * 4 - 1) / (workers * 4)))
+        let starts = Array(stride(from: 0, to: elements.count, by: size))
+        let results = Mutex<[Int: Result]>([:])
+        DispatchQueue.concurrentPerform(iterations: starts.count) { chunk in
+            let start = starts[chunk]
+            let result = transform(Array(elements[start..<min(start + size, elements.count)]))
+            results.withLock { $0[chunk] = result }
+        }
+        return results.withLock { all in starts.indices.map { all[$0]! } }
     }
 }

@@ -8,7 +8,14 @@ public struct PhoneNumber: Sendable, Hashable, Codable, CustomStringConvertible 
     public let e164: String
     public let extensionNumber: String?
     /// libphonenumber knows the number as assignable in its region (not only well formed).
-    public let isValid: Bool
+    /// Worked out when asked: matching needs only the E.164 form, and validating costs as
+    /// much again as parsing.
+    public var isValid: Bool {
+        var e164 = [CChar](repeating: 0, count: 64)
+        var ext = [CChar](repeating: 0, count: 64)
+        var valid: Int32 = 0
+        return cpn_parse(self.e164, "ZZ", &e164, e164.count, &ext, ext.count, &valid) == CPN_OK && valid != 0
+    }
 
     /// Nil when the text is not a phone number at all.
     /// - Parameter region: ISO 3166 alpha-2 region for numbers written without a country code.
@@ -17,13 +24,11 @@ public struct PhoneNumber: Sendable, Hashable, Codable, CustomStringConvertible 
         guard !trimmed.isEmpty, trimmed.unicodeScalars.contains(where: { ("0"..."9").contains($0) }) else { return nil }
         var e164 = [CChar](repeating: 0, count: 64)
         var ext = [CChar](repeating: 0, count: 64)
-        var valid: Int32 = 0
-        let status = cpn_parse(trimmed, region, &e164, e164.count, &ext, ext.count, &valid)
+        let status = cpn_parse(trimmed, region, &e164, e164.count, &ext, ext.count, nil)
         guard status == CPN_OK else { return nil }
         self.e164 = String(cString: e164)
         let extensionText = String(cString: ext)
         extensionNumber = extensionText.isEmpty ? nil : extensionText
-        isValid = valid != 0
     }
 
     public var description: String { extensionNumber.map { "\(e164) ext. \($0)" } ?? e164 }

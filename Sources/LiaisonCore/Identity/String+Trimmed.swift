@@ -1,3 +1,5 @@
+import Foundation
+
 extension StringProtocol {
     /// The text without leading and trailing scalars matching `drop`. Pure Swift: Foundation's
     /// `trimmingCharacters(in:)` bridges through NSString, which dominated normalising names.
@@ -9,6 +11,13 @@ extension StringProtocol {
         var out = String.UnicodeScalarView()
         out.append(contentsOf: scalars[start...end])
         return String(out)
+    }
+
+    /// NFKC (full-width letters folded, compatibility characters replaced), skipping the
+    /// Foundation call for text it cannot change: ASCII and common Han characters.
+    public var compatibilityFolded: String {
+        let plain = unicodeScalars.allSatisfy { $0.value < 0x80 || (0x4E00...0x9FFF).contains($0.value) }
+        return plain ? String(self) : String(self).precomposedStringWithCompatibilityMapping
     }
 
     /// Without leading and trailing white space.

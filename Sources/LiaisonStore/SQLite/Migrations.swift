@@ -129,6 +129,40 @@ enum Migrations {
                 CREATE INDEX digest_items_recipient ON digest_items(recipient, id);
                 """
         ),
+        Migration(
+            id: "0005_identity",
+            sql: """
+                CREATE TABLE people (
+                    ref TEXT PRIMARY KEY,
+                    name TEXT, company TEXT, phone TEXT, email TEXT,
+                    customer TEXT NOT NULL,
+                    updated_at REAL NOT NULL
+                );
+                CREATE INDEX people_customer ON people(customer);
+                CREATE TABLE identity_reviews (
+                    id INTEGER PRIMARY KEY,
+                    left_ref TEXT NOT NULL,
+                    right_ref TEXT NOT NULL,
+                    score REAL NOT NULL,
+                    evidence TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('open', 'accepted', 'rejected')),
+                    created_at REAL NOT NULL,
+                    decided_at REAL,
+                    decided_by TEXT,
+                    merge_id INTEGER,
+                    UNIQUE (left_ref, right_ref)
+                );
+                CREATE INDEX identity_reviews_status ON identity_reviews(status, id);
+                CREATE TABLE identity_merges (
+                    id INTEGER PRIMARY KEY,
+                    at REAL NOT NULL,
+                    actor TEXT NOT NULL,
+                    moves TEXT NOT NULL,
+                    undone_at REAL,
+                    undone_by TEXT
+                );
+                """
+        ),
     ]
 
     /// Applies the steps `database` has not seen yet; returns their ids.

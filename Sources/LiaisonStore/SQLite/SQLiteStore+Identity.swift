@@ -1,0 +1,183 @@
+import Foundation
+import LiaisonCore
+
+/// People as each system knows them, the customer each belongs to, the review queue of
+/// uncertain pairs, and merges with what they moved (so an unmerge restores exactly).
+extension SQLiteStore {
+    public func people() throws -> [KnownPerson] {
+        try read { db in
+            try db.statement("SELECT ref, name, company, phone, email, customer FROM people ORDER BY ref").rows {
+                Self.person($0)
+            }
+        }
+    }
+
+    public func person(_ ref: String) throws -> KnownPerson? {
+        try read { db in try Self.person(ref, in: db) }
+    }
+
+    /// Records `person` (new or changed) and the pairs it left for review; a pair already
+    /// queued or decided is not queued again.
+    public func save(
+        _ person: KnownPerson, reviews: [(other: String, score: Double, evidence: [FieldEvidence])], now: Date
+    ) throws {
+        let evidence = JSONEncoder()
+        try write { db in
+            try db.statement(
+                """
+                INSERT INTO people (ref, name, company, phone, email, customer, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (ref) DO UPDATE SET name = excluded.name, company = excluded.company,
+                    phone = excluded.phone, email = excluded.email, customer = excluded.customer,
+                    updated_at = excluded.updated_at
+                """
+            ).run([
+                .text(person.ref), Self.optional(person.name), Self.optional(person.company),
+                Self.optional(person.phone), Self.optional(person.email), .text(person.customer),
+                .real(now.timeIntervalSince1970),
+            ])
+            let insert = try db.statement(
+                """
+                INSERT OR IGNORE INTO identity_reviews (left_ref, right_ref, score, evidence, status, created_at)
+                VALUES (?, ?, ?, ?, 'open', ?)
+                """)
+            for review in reviews {
+                let (left, right) = review.other < person.ref ? (review.other, person.ref) : (person.ref, review.other)
+                try insert.run([
+                    .text(left), .text(right), .real(review.score),
+                    .text(String(decoding: try evidence.encode(review.evidence), as: UTF8.self)),
+                    .real(now.timeIntervalSince1970),
+                ])
+            }
+        }
+    }
+
+    public func reviews(status: IdentityReview.Status?, limit: Int) throws -> [IdentityReview] {
+        try read { db in
+            let sql = "SELECT \(Self.reviewColumns) FROM identity_reviews"
+            if let status {
+                return try db.statement(sql + " WHERE status = ? ORDER BY id LIMIT ?")
+                    .rows([.text(status.rawValue), .integer(Int64(limit))]) { Self.review($0) }
+            }
+            return try db.statement(sql + " ORDER BY id LIMIT ?").rows([.integer(Int64(limit))]) { Self.review($0) }
+        }
+    }
+
+    public func review(id: Int64) throws -> IdentityReview? {
+        try read { db in
+            try db.statement("SELECT \(Self.reviewColumns) FROM identity_reviews WHERE id = ?").first(
+                [.integer(id)]) { Self.review($0) }
+        }
+    }
+
+    /// Decides an open review. Accepting merges the right record's customer into the
+    /// left's (every record of that customer moves) and returns the merge.
+    @discardableResult
+    public func decide(review id: Int64, accept: Bool, actor: String, now: Date) throws -> IdentityMerge? {
+        try write { db in
+            guard
+                let review = try db.statement("SELECT \(Self.reviewColumns) FROM identity_reviews WHERE id = ?")
+                    .first([.integer(id)], { Self.review($0) })
+            else { throw IdentityError("no review \(id)") }
+            guard review.status == .open else {
+                throw IdentityError("review \(id) is already \(review.status.rawValue)")
+            }
+            var merge: IdentityMerge?
+            if accept {
+                guard let left = try Self.person(review.left, in: db), let right = try Self.person(review.right, in: db)
+                else { throw IdentityError("review \(id) names a record the hub no longer knows") }
+                merge = try Self.merge(from: right.customer, into: left.customer, actor: actor, now: now, in: db)
+            }
+            try db.statement(
+                "UPDATE identity_reviews SET status = ?, decided_at = ?, decided_by = ?, merge_id = ? WHERE id = ?"
+            ).run([
+                .text(accept ? "accepted" : "rejected"), .real(now.timeIntervalSince1970), .text(actor),
+                merge.map { .integer($0.id) } ?? .null, .integer(id),
+            ])
+            return merge
+        }
+    }
+
+    /// Undoes a merge: every record it moved goes back to the customer it came from.
+    /// The review that made it (if any) is open again.
+    public func unmerge(_ id: Int64, actor: String, now: Date) throws -> IdentityMerge {
+        try write { db in
+            guard
+                var merge = try db.statement("SELECT id, at, actor, moves, undone_at FROM identity_merges WHERE id = ?")
+                    .first([.integer(id)], { Self.merge($0) })
+            else { throw IdentityError("no merge \(id)") }
+            guard merge.undoneAt == nil else { throw IdentityError("merge \(id) was already undone") }
+            let move = try db.statement("UPDATE people SET customer = ?, updated_at = ? WHERE ref = ? AND customer = ?")
+            for step in merge.moves {
+                try move.run([.text(step.from), .real(now.timeIntervalSince1970), .text(step.ref), .text(step.to)])
+            }
+            try db.statement("UPDATE identity_merges SET undone_at = ?, undone_by = ? WHERE id = ?")
+                .run([.real(now.timeIntervalSince1970), .text(actor), .integer(id)])
+            try db.statement(
+                """
+                UPDATE identity_reviews SET status = 'open', decided_at = NULL, decided_by = NULL, merge_id = NULL
+                WHERE merge_id = ?
+                """
+            ).run([.integer(id)])
+            merge.undoneAt = now
+            return merge
+        }
+    }
+
+    public func merges(limit: Int) throws -> [IdentityMerge] {
+        try read { db in
+            try db.statement("SELECT id, at, actor, moves, undone_at FROM identity_merges ORDER BY id DESC LIMIT ?")
+                .rows([.integer(Int64(limit))]) { Self.merge($0) }
+        }
+    }
+
+    private static func merge(
+        from source: String, into target: String, actor: String, now: Date, in db: SQLiteDatabase
+    ) throws -> IdentityMerge {
+        guard source != target else { throw IdentityError("both records already belong to customer \(target)") }
+        let refs = try db.statement("SELECT ref FROM people WHERE customer = ? ORDER BY ref").rows([.text(source)]) {
+            $0.text(0) ?? ""
+        }
+        let moves = refs.map { IdentityMerge.Move(ref: $0, from: source, to: target) }
+        try db.statement("UPDATE people SET customer = ?, updated_at = ? WHERE customer = ?")
+            .run([.text(target), .real(now.timeIntervalSince1970), .text(source)])
+        try db.statement("INSERT INTO identity_merges (at, actor, moves) VALUES (?, ?, ?)").run([
+            .real(now.timeIntervalSince1970), .text(actor),
+            .text(String(decoding: try JSONEncoder().encode(moves), as: UTF8.self)),
+        ])
+        return IdentityMerge(id: db.lastInsertRowID, at: now, actor: actor, moves: moves, undoneAt: nil)
+    }
+
+    private static let reviewColumns =
+        "id, left_ref, right_ref, score, evidence, status, created_at, decided_at, decided_by, merge_id"
+
+    private static func review(_ row: SQLiteRow) -> IdentityReview {
+        IdentityReview(
+            id: row.int(0), left: row.text(1) ?? "", right: row.text(2) ?? "", score: row.double(3),
+            evidence: (try? JSONDecoder().decode([FieldEvidence].self, from: Data((row.text(4) ?? "[]").utf8))) ?? [],
+            status: IdentityReview.Status(rawValue: row.text(5) ?? "") ?? .open,
+            createdAt: Date(timeIntervalSince1970: row.double(6)),
+            decidedAt: row.isNull(7) ? nil : Date(timeIntervalSince1970: row.double(7)), decidedBy: row.text(8),
+            mergeID: row.isNull(9) ? nil : row.int(9))
+    }
+
+    private static func merge(_ row: SQLiteRow) -> IdentityMerge {
+        IdentityMerge(
+            id: row.int(0), at: Date(timeIntervalSince1970: row.double(1)), actor: row.text(2) ?? "",
+            moves: (try? JSONDecoder().decode([IdentityMerge.Move].self, from: Data((row.text(3) ?? "[]").utf8)))
+                ?? [],
+            undoneAt: row.isNull(4) ? nil : Date(timeIntervalSince1970: row.double(4)))
+    }
+
+    private static func person(_ row: SQLiteRow) -> KnownPerson {
+        KnownPerson(
+            ref: row.text(0) ?? "", name: row.text(1), company: row.text(2), phone: row.text(3), email: row.text(4),
+            customer: row.text(5) ?? "")
+    }
+
+    private static func person(_ ref: String, in db: SQLiteDatabase) throws -> KnownPerson? {
+        try db.statement("SELECT ref, name, company, phone, email, customer FROM people WHERE ref = ?").first(
+            [.text(ref)]) { person($0) }
+    }
+
+    private static func optional(_ text: String?) -> SQLiteValue { text.map(SQLiteValue.text) ?? .null }
+}

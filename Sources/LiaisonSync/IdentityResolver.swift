@@ -1,0 +1,110 @@
+import Foundation
+import LiaisonCore
+import LiaisonStore
+import Synchronization
+
+/// Resolves each person as they arrive (an IM contact, a CRM record) to a customer: the
+/// customer of the record they surely are (a `link`), or a new customer, with the uncertain
+/// pairs queued for review. The index of known people is rebuilt from the store at start
+/// and kept current; customer ids are always read from the store, so merges and unmerges
+/// made meanwhile (by `liaison review` or the API) count at once.
+public final class IdentityResolver: Sendable {
+    public struct Resolution: Sendable, Equatable {
+        public var customer: String
+        /// The record linked to, when one was sure enough.
+        public var linkedTo: String?
+        public var reviews: [String]
+    }
+
+    private struct Index {
+        var records: [IdentityRecord] = []
+        var positions: [String: Int] = [:]
+        var blocks: [Int: [Int32]] = [:]
+        var rare: Set<Int> = []
+
+        mutating func insert(_ record: IdentityRecord) {
+            let position: Int
+            if let existing = positions[record.id] {
+                position = existing
+                records[position] = record
+            } else {
+                position = records.count
+                records.append(record)
+                positions[record.id] = position
+            }
+            IdentityMatcher.blockKeys(record) { key, isRare in
+                if isRare { rare.insert(key) }
+                if blocks[key]?.last != Int32(position) { blocks[key, default: []].append(Int32(position)) }
+            }
+        }
+
+        func candidates(for record: IdentityRecord) -> Set<Int> {
+            var found = Set<Int>()
+            IdentityMatcher.blockKeys(record) { key, isRare in
+                guard let block = blocks[key], !isRare || block.count <= BlockIndex.rareLimit else { return }
+                found.formUnion(block.lazy.map(Int.init))
+            }
+            if let own = positions[record.id] { found.remove(own) }
+            return found
+        }
+    }
+
+    private let store: SQLiteStore
+    private let matcher: IdentityMatcher
+    private let region: String
+    private let index = Mutex(Index())
+
+    public init(store: SQLiteStore, matcher: IdentityMatcher = IdentityMatcher(), region: String = "CN") throws {
+        self.store = store
+        self.matcher = matcher
+        self.region = region
+        let people = try store.people()
+        index.withLock { index in
+            for person in people { index.insert(person.identityRecord(region: region)) }
+        }
+    }
+
+    /// How many people the index holds.
+    public var count: Int { index.withLock { $0.records.count } }
+
+    /// Resolves and records `ref` with what its system says about the person.
+    public func resolve(
+        ref: String, name: String?, company: String?, phone: String?, email: String?, now: Date
+    ) throws -> Resolution {
+        let record = IdentityRecord(id: ref, name: name, company: company, phone: phone, email: email, region: region)
+        let scored = index.withLock { index in
+            index.candidates(for: record).map { matcher.compare(record, index.records[$0]) }
+        }
+        .filter { $0.decision != .distinct }
+        .sorted { ($0.score, $1.right) > ($1.score, $0.right) }
+        let existing = try store.person(ref)
+        var customer = existing?.customer
+        var linkedTo: String?
+        var reviews: [(other: String, score: Double, evidence: [FieldEvidence])] = []
+        for result in scored {
+            guard let other = try store.person(result.right) else { continue }
+            if other.customer == customer { continue }  // already one customer
+            if result.decision == .link, customer == nil {
+                customer = other.customer
+                linkedTo = other.ref
+            } else {
+                // Uncertain, or sure but this record already counts as another customer:
+                // merging two customers is a person's decision.
+                reviews.append((other.ref, result.score, result.evidence))
+            }
+        }
+        let person = KnownPerson(
+            ref: ref, name: name, company: company, phone: phone, email: email,
+            customer: customer ?? Self.newCustomerID())
+        try store.save(person, reviews: reviews, now: now)
+        index.withLock { $0.insert(record) }
+        return Resolution(customer: person.customer, linkedTo: linkedTo, reviews: reviews.map(\.other))
+    }
+
+    static func newCustomerID() -> String {
+        var random = SystemRandomNumberGenerator()
+        let value = random.next() as UInt64
+        let hex = String(value, radix: 16)
+        return "cus_" + String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}

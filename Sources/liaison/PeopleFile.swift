@@ -1,0 +1,118 @@
+import Foundation
+import LiaisonCore
+
+/// Which CSV column holds which field: `id`, `name`, `company`, `phone` and `email` are
+/// found by header (any case), and `--column FIELD=HEADER` names any other header.
+struct PeopleColumns {
+    static let fields = ["id", "name", "company", "phone", "email"]
+    static let flagHelp = "--column FIELD=HEADER  read FIELD (id, name, company, phone, email) from HEADER"
+    private var headers: [String: String] = [:]
+
+    init(_ flags: [String]) throws {
+        for flag in flags {
+            let parts = flag.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[1].isEmpty else {
+                throw UsageError(description: "--column takes FIELD=HEADER, not '\(flag)'")
+            }
+            let field = parts[0].lowercased()
+            guard Self.fields.contains(field) || field == "activity" else {
+                throw UsageError(
+                    description: "--column: unknown field '\(parts[0])' (known: \(Self.fields.joined(separator: ", ")))"
+                )
+            }
+            headers[field] = parts[1]
+        }
+    }
+
+    /// The column of `field` in `table`; a header named by `--column` must exist.
+    func index(of field: String, in table: CSVTable, file: String) throws -> Int? {
+        if let header = headers[field] {
+            guard let column = table.header.firstIndex(of: header) else {
+                throw UsageError(description: "\(file): no column '\(header)' (given for \(field) by --column)")
+            }
+            return column
+        }
+        return table.header.firstIndex { $0.trimmedWhitespace.lowercased() == field }
+    }
+}
+
+enum PeopleFile {
+    /// Reads a CSV of people; problems are usage errors naming the file and line. The
+    /// normalising (libphonenumber, ICU) is most of the work: spread over the cores.
+    static func load(
+        _ path: String, columns: PeopleColumns, region: String, skipBad: Bool, progress: Progress
+    ) throws -> [IdentityRecord] {
+        progress.phase("reading \(path)")
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw UsageError(description: "\(path): cannot read the file")
+        }
+        let table: CSVTable
+        do {
+            table = try CSVTable(bytes: Array(data), skipBad: skipBad)
+        } catch {
+            throw UsageError(description: "\(path): \(error)")
+        }
+        for skipped in table.skipped { Output.err("skipped \(path) \(skipped)") }
+        guard let id = try columns.index(of: "id", in: table, file: path) else {
+            throw UsageError(description: "\(path): no id column in the header (name one with --column id=HEADER)")
+        }
+        let name = try columns.index(of: "name", in: table, file: path)
+        let company = try columns.index(of: "company", in: table, file: path)
+        let phone = try columns.index(of: "phone", in: table, file: path)
+        let email = try columns.index(of: "email", in: table, file: path)
+        guard [name, company, phone, email].contains(where: { $0 != nil }) else {
+            throw UsageError(description: "\(path): none of the columns name, company, phone, email (see --column)")
+        }
+        progress.phase("normalising \(path)", total: table.rows.count)
+        return Parallel.map(chunksOf: table.rows) { rows in
+            defer { progress.advance(rows.count) }
+            return rows.map { row in
+                func value(_ column: Int?) -> String? {
+                    column.map { row.fields[$0].trimmedWhitespace }.flatMap { $0.isEmpty ? nil : $0 }
+                }
+                return IdentityRecord(
+                    id: row.fields[id], name: value(name), company: value(company), phone: value(phone),
+                    email: value(email), region: region)
+            }
+        }.flatMap { $0 }
+    }
+}
+
+/// A CSV file written as bytes: fields quoted only when they must be.
+struct CSVWriter {
+    private(set) var bytes: [UInt8] = []
+
+    init(header: [String]) { row(header) }
+
+    mutating func row(_ fields: [String]) {
+        for (index, field) in fields.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            if field.utf8.contains(where: {
+                $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 10 || $0 == 13
+            }) {
+                bytes.append(UInt8(ascii: "\""))
+                for byte in field.utf8 {
+                    if byte == UInt8(ascii: "\"") { bytes.append(byte) }
+                    bytes.append(byte)
+                }
+                bytes.append(UInt8(ascii: "\""))
+            } else {
+                bytes.append(contentsOf: field.utf8)
+            }
+        }
+        bytes.append(10)
+    }
+
+    /// A score with two decimals, without Foundation's formatter.
+    static func decimal(_ value: Double) -> String {
+        let hundredths = Int((abs(value) * 100).rounded())
+        let fraction = hundredths % 100
+        return "\(value < 0 && hundredths > 0 ? "-" : "")\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+
+    func write(to path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
+            throw UsageError(description: "cannot write \(path)")
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import LiaisonCore
+import LiaisonStore
+
+/// The review queue of uncertain identity pairs, and merges, on the hub's store.
+enum Review {
+    static let help = """
+        Usage: liaison review list   --config FILE [--status open|accepted|rejected|all] [--output text|json]
+               liaison review show   --config FILE ID [--output text|json]
+               liaison review accept --config FILE ID [--by NAME]
+               liaison review reject --config FILE ID [--by NAME]
+               liaison review unmerge --config FILE MERGE_ID [--by NAME]
+
+        Pairs of records the identity matcher was unsure of wait here with their explanation
+        (each field's contribution to the score). accept merges the two customers (every
+        record of the second moves to the first) and prints the merge id; reject keeps them
+        apart for good; unmerge undoes a merge exactly and opens its review again. A review
+        already decided, or an unknown id, is an error that changes nothing (exit 1).
+        """
+
+    static func run(_ arguments: [String]) throws -> Int32 {
+        if CLI.help(arguments, help) { return 0 }
+        let flags = try Arguments(arguments, valued: ["config", "status", "output", "by"], switches: [])
+        guard let action = flags.positional.first else {
+            throw UsageError(description: "review needs an action: list, show, accept, reject or unmerge")
+        }
+        let format = try OutputFormat.parse(flags.value("output"))
+        let configuration = try ConfigLoader.load(try flags.required("config"))
+        let store = try SQLiteStore(directory: configuration.store.directory)
+        defer { store.close() }
+        let actor = flags.value("by") ?? ProcessInfo.processInfo.environment["USER"] ?? "cli"
+        func id() throws -> Int64 {
+            guard flags.positional.count == 2, let id = Int64(flags.positional[1]) else {
+                throw UsageError(description: "review \(action) needs one numeric id")
+            }
+            return id
+        }
+        do {
+            switch action {
+            case "list":
+                let status = flags.value("status") ?? "open"
+                let filter: IdentityReview.Status?
+                if status == "all" {
+                    filter = nil
+                } else if let known = IdentityReview.Status(rawValue: status) {
+                    filter = known
+                } else {
+                    throw UsageError(description: "--status must be open, accepted, rejected or all, not '\(status)'")
+                }
+                let reviews = try store.reviews(status: filter, limit: 1000)
+                if format == .json { Output.json(reviews) } else { reviews.forEach { Output.out(line($0)) } }
+            case "show":
+                guard let review = try store.review(id: try id()) else { throw IdentityError("no review \(try id())") }
+                if format == .json {
+                    Output.json(review)
+                } else {
+                    Output.out(line(review))
+                    for side in [review.left, review.right] {
+                        if let person = try store.person(side) {
+                            Output.out(
+                                "  \(side): \([person.name, person.company, person.phone, person.email].map { $0 ?? "–" }.joined(separator: " | ")) (customer \(person.customer))"
+                            )
+                        }
+                    }
+                    for evidence in review.evidence {
+                        Output.out("  \(evidence.field): \(evidence.level) \(String(format: "%+.2f", evidence.weight))")
+                    }
+                }
+            case "accept", "reject":
+                let merge = try store.decide(review: try id(), accept: action == "accept", actor: actor, now: Date())
+                Output.out(merge.map { "accepted: merge \($0.id) moved \($0.moves.count) record(s)" } ?? "rejected")
+            case "unmerge":
+                let merge = try store.unmerge(try id(), actor: actor, now: Date())
+                Output.out("merge \(merge.id) undone: \(merge.moves.count) record(s) back to their customer")
+            default:
+                throw UsageError(description: "unknown review action '\(action)'; run 'liaison review --help'")
+            }
+        } catch let error as IdentityError {
+            Output.err("error: \(error)")
+            return 1
+        }
+        return 0
+    }
+
+    static func line(_ review: IdentityReview) -> String {
+        "#\(review.id) \(review.status.rawValue) \(String(format: "%.2f", review.score)) \(review.left) ↔ \(review.right)"
+            + (review.mergeID.map { " (merge \($0))" } ?? "")
+    }
+}

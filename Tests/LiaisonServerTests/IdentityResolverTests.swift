@@ -1,0 +1,102 @@
+import Foundation
+import LiaisonCore
+import LiaisonStore
+import LiaisonSync
+import Testing
+
+@Suite("Identity resolution online: review queue, merge, unmerge")
+struct IdentityResolverTests {
+    func withResolver<T>(_ body: (SQLiteStore, IdentityResolver) throws -> T) throws -> T {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-id-\(UUID().uuidString)")
+        let store = try SQLiteStore(directory: directory.path)
+        defer {
+            store.close()
+            try? FileManager.default.removeItem(at: directory)
+        }
+        return try body(store, try IdentityResolver(store: store))
+    }
+
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    @Test("the same person from IM and CRM is one customer; a namesake elsewhere is another")
+    func links() throws {
+        try withResolver { store, resolver in
+            let crm = try resolver.resolve(
+                ref: "bottlecrm:contact:42", name: "李娜", company: "北京字节跳动科技有限公司", phone: "+86 138-0013-8000",
+                email: nil, now: now)
+            #expect(crm.linkedTo == nil && crm.reviews.isEmpty)
+            let im = try resolver.resolve(
+                ref: "matrix:user:@li.na:corp", name: "Li Na", company: nil, phone: "13800138000", email: nil, now: now)
+            #expect(im.customer == crm.customer)
+            #expect(im.linkedTo == "bottlecrm:contact:42")
+            let namesake = try resolver.resolve(
+                ref: "matrix:user:@na:other", name: "Na Li", company: "Acme", phone: "13900139000", email: nil, now: now
+            )
+            #expect(namesake.customer != crm.customer)
+            #expect(try store.people().count == 3)
+        }
+    }
+
+    @Test("an uncertain pair waits for review; accepting merges, unmerge restores, decisions are final")
+    func review() throws {
+        try withResolver { store, resolver in
+            let a = try resolver.resolve(
+                ref: "crm:contact:1", name: "Wang Jianhua", company: nil, phone: nil, email: "jianhua@example.com",
+                now: now)
+            let b = try resolver.resolve(
+                ref: "im:user:jh", name: "王建华", company: nil, phone: "13800138000", email: nil, now: now)
+            #expect(a.customer != b.customer)  // a name alone never links
+            #expect(b.reviews == ["crm:contact:1"])
+            let queued = try store.reviews(status: .open, limit: 10)
+            let review = try #require(queued.first)
+            #expect(queued.count == 1)
+            #expect(review.evidence.contains { $0.field == "name" && $0.level == "exact" })
+
+            // Bad requests change nothing.
+            #expect(throws: IdentityError.self) { try store.decide(review: 999, accept: true, actor: "ops", now: now) }
+            #expect(throws: IdentityError.self) { try store.unmerge(999, actor: "ops", now: now) }
+
+            let merge = try #require(try store.decide(review: review.id, accept: true, actor: "ops", now: now))
+            #expect(try store.person("im:user:jh")?.customer == a.customer)
+            #expect(merge.moves == [IdentityMerge.Move(ref: "im:user:jh", from: b.customer, to: a.customer)])
+            #expect(throws: IdentityError.self) {
+                try store.decide(review: review.id, accept: false, actor: "x", now: now)
+            }
+
+            // A new record for the merged person now links to the merged customer.
+            let again = try resolver.resolve(
+                ref: "im:user:jh2", name: nil, company: nil, phone: "+86 138 0013 8000", email: nil, now: now)
+            #expect(again.customer == a.customer)
+
+            _ = try store.unmerge(merge.id, actor: "ops", now: now)
+            #expect(try store.person("im:user:jh")?.customer == b.customer)
+            #expect(try store.person("crm:contact:1")?.customer == a.customer)
+            #expect(try store.review(id: review.id)?.status == .open)
+            #expect(throws: IdentityError.self) { try store.unmerge(merge.id, actor: "ops", now: now) }
+
+            _ = try store.decide(review: review.id, accept: false, actor: "ops", now: now)
+            #expect(try store.review(id: review.id)?.status == .rejected)
+            #expect(try store.person("im:user:jh")?.customer == b.customer)
+        }
+    }
+
+    @Test("the index is rebuilt from the store at start")
+    func rebuild() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-id-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let first: IdentityResolver.Resolution
+        do {
+            let store = try SQLiteStore(directory: directory.path)
+            defer { store.close() }
+            first = try IdentityResolver(store: store).resolve(
+                ref: "crm:contact:7", name: "Zhang Wei", company: nil, phone: nil, email: "zw@example.com", now: now)
+        }
+        let store = try SQLiteStore(directory: directory.path)
+        defer { store.close() }
+        let resolver = try IdentityResolver(store: store)
+        #expect(resolver.count == 1)
+        let second = try resolver.resolve(
+            ref: "im:user:zw", name: nil, company: nil, phone: nil, email: " ZW@example.com ", now: now)
+        #expect(second.customer == first.customer)
+    }
+}

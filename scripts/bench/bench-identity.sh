@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Identity benchmark: `liaison link` and Splink (DuckDB) on the same generated people with
+# known truth (`liaison sample`), in one run. PEOPLE (default 100000) people on the left,
+# about 1.6 × as many records on the right. Last line:
+#   identity f1=X splink_f1=Y seconds=S splink_seconds=T
+# SCALE=1 instead runs `liaison link` alone on 1,000,000 × 1,000,000 records and reports
+# its time and peak memory (Splink is not run at that size).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PEOPLE=${PEOPLE:-100000}
+SEED=${SEED:-1}
+VENV=${LIAISON_BENCH_VENV:-/tmp/liaison-bench/venv}
+WORK=$(mktemp -d /tmp/liaison-bench-identity.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+swift build -c release --product liaison >&2
+BIN=$(swift build -c release --show-bin-path)/liaison
+seconds() { python3 -c 'import time; print(f"{time.monotonic():.3f}")'; }
+
+if [ "${SCALE:-0}" = 1 ]; then
+  "$BIN" sample --dir "$WORK" --people 1000000 --others 200000 --seed "$SEED" >&2
+  /usr/bin/time -f "%e %M" -o "$WORK/time" "$BIN" link --left "$WORK/left.csv" --right "$WORK/right.csv" \
+    --out "$WORK/matches.csv" >&2
+  read -r wall rss < "$WORK/time"
+  read -r p r f1 < <(python3 scripts/bench/identity_score.py "$WORK/truth.csv" "$WORK/matches.csv")
+  echo "identity_1m f1=$f1 precision=$p recall=$r seconds=$wall max_rss_mb=$((rss / 1024))"
+  exit 0
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
+"$VENV/bin/pip" install -q -r scripts/bench/requirements-identity.txt >&2
+"$BIN" sample --dir "$WORK" --people "$PEOPLE" --seed "$SEED" >&2
+
+start=$(seconds)
+"$BIN" link --left "$WORK/left.csv" --right "$WORK/right.csv" --out "$WORK/liaison.csv" >&2
+liaison_s=$(python3 -c "print(f'{$(seconds) - $start:.2f}')")
+start=$(seconds)
+"$VENV/bin/python" scripts/bench/splink_link.py "$WORK/left.csv" "$WORK/right.csv" "$WORK/splink.csv" >&2
+splink_s=$(python3 -c "print(f'{$(seconds) - $start:.2f}')")
+
+read -r lp lr lf1 < <(python3 scripts/bench/identity_score.py "$WORK/truth.csv" "$WORK/liaison.csv")
+read -r sp sr sf1 < <(python3 scripts/bench/identity_score.py "$WORK/truth.csv" "$WORK/splink.csv")
+echo "liaison: precision $lp recall $lr; splink: precision $sp recall $sr; speed-up $(python3 -c "print(f'{$splink_s / $liaison_s:.1f}')")x"
+echo "identity f1=$lf1 splink_f1=$sf1 seconds=$liaison_s splink_seconds=$splink_s"
