@@ -189,6 +189,68 @@ struct LinkCommandTests {
     }
 }
 
+@Suite("liaison review")
+struct ReviewCommandTests {
+    @Test("lists the queue, accepts into a merge, refuses a second decision, unmerges, and --column maps headers")
+    func review() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "liaison-review-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("liaison.yaml")
+        try """
+        store: {directory: "\(directory.path)/data"}
+        bottlecrm: {base_url: "http://127.0.0.1:9", token: unused}
+        """.write(to: config, atomically: true, encoding: .utf8)
+        do {
+            let store = try SQLiteStore(directory: directory.path + "/data")
+            defer { store.close() }
+            let now = Date()
+            try store.save(
+                KnownPerson(ref: "crm:contact:1", name: "Wang Jianhua", customer: "cus_a"), reviews: [], now: now)
+            try store.save(
+                KnownPerson(ref: "im:user:jh", name: "王建华", customer: "cus_b"),
+                reviews: [("crm:contact:1", 9.73, [FieldEvidence(field: "name", level: "exact", weight: 9.73)])],
+                now: now)
+        }
+        let list = try LiaisonProcess.run(["review", "list", "--config", config.path])
+        #expect(list.code == 0)
+        #expect(list.output.contains("#1 open 9.73 crm:contact:1 ↔ im:user:jh"), "\(list.output)")
+        let show = try LiaisonProcess.run(["review", "show", "1", "--config", config.path])
+        #expect(show.output.contains("name: exact +9.73"), "\(show.output)")
+        let accept = try LiaisonProcess.run(["review", "accept", "1", "--config", config.path, "--by", "ops"])
+        #expect(accept.code == 0)
+        #expect(accept.output.contains("merge 1 moved 1 record"), "\(accept.output)")
+        let again = try LiaisonProcess.run(["review", "reject", "1", "--config", config.path])
+        #expect(again.code == 1)
+        #expect(again.output.contains("already accepted"), "\(again.output)")
+        #expect(try LiaisonProcess.run(["review", "show", "42", "--config", config.path]).code == 1)
+        #expect(try LiaisonProcess.run(["review", "frobnicate", "--config", config.path]).code == 2)
+        let unmerge = try LiaisonProcess.run(["review", "unmerge", "1", "--config", config.path])
+        #expect(unmerge.code == 0, "\(unmerge.output)")
+        let open = try LiaisonProcess.run(["review", "list", "--config", config.path, "--output", "json"])
+        #expect(open.output.contains("\"status\" : \"open\""), "\(open.output)")
+
+        // Other headers, mapped with --column; a mapping to a missing header is refused.
+        let left = directory.appendingPathComponent("a.csv")
+        let right = directory.appendingPathComponent("b.csv")
+        let out = directory.appendingPathComponent("m.csv")
+        try "客户编号,姓名,手机\nA1,李娜,+86 138-0013-8000\n".write(to: left, atomically: true, encoding: .utf8)
+        try "客户编号,姓名,手机\nB1,Li Na,13800138000\n".write(to: right, atomically: true, encoding: .utf8)
+        let mapped = try LiaisonProcess.run([
+            "link", "--left", left.path, "--right", right.path, "--out", out.path, "--column", "id=客户编号",
+            "--column", "name=姓名", "--column", "phone=手机",
+        ])
+        #expect(mapped.code == 0, "\(mapped.output)")
+        #expect(try String(contentsOf: out, encoding: .utf8).contains("A1,B1,"))
+        let missing = try LiaisonProcess.run([
+            "link", "--left", left.path, "--right", right.path, "--out", out.path, "--column", "id=nope",
+        ])
+        #expect(missing.code == 2)
+        #expect(missing.output.contains("no column 'nope'"), "\(missing.output)")
+    }
+}
+
 @Suite("liaison audit")
 struct AuditCommandTests {
     @Test("reports duplicates with why, invalid and missing phones and e-mails, missing key fields and stale records")

@@ -29,6 +29,12 @@ public struct FieldEvidence: Sendable, Equatable, Codable {
     public var level: String
     /// log2(m/u): what this field added to the score.
     public var weight: Double
+
+    public init(field: String, level: String, weight: Double) {
+        self.field = field
+        self.level = level
+        self.weight = weight
+    }
 }
 
 /// A scored pair with its explanation and the decision the thresholds make.
