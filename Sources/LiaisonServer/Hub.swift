@@ -18,6 +18,8 @@ public final class Hub: Sendable {
     public let trytonPoller: TrytonPoller?
     /// Sends digests of the changes not announced at once, when notices are configured.
     public let digest: DigestService?
+    /// Resolves the people the hub sees to customers (nil when `identity.enabled` is false).
+    public let identity: IdentityResolver?
     private let logger: Logger
 
     public init(configuration: Configuration, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) throws {
@@ -30,12 +32,16 @@ public final class Hub: Sendable {
         self.metrics = metrics
 
         let connectors = Connectors(configuration)
+        let identity =
+            configuration.identity.enabled
+            ? try IdentityResolver(store: store, region: configuration.identity.defaultRegion) : nil
+        self.identity = identity
 
         let schedulerWakeup = Wakeup()
         let outboxWakeup = Wakeup()
         let pipeline = Pipeline(
             store: store, connectors: connectors.inbound, changes: configuration.notify.map(ChangeRouter.init),
-            metrics: metrics, logger: logger.with(label: "pipeline"), now: now
+            identity: identity, metrics: metrics, logger: logger.with(label: "pipeline"), now: now
         ) { result in
             if result.newMessages > 0 || !result.touchedConversations.isEmpty { schedulerWakeup.signal() }
             if result.effects > 0 { outboxWakeup.signal() }
@@ -79,7 +85,8 @@ public final class Hub: Sendable {
             metrics.eventsReceived.increment(); metrics.rejected(status == 404 ? "unknown_route" : "method_not_allowed")
         }
         OperationsRoutes(store: store, metrics: metrics).register(in: &router)
-        APIRoutes(store: store, tokens: configuration.apiTokens).register(in: &router)
+        APIRoutes(store: store, tokens: configuration.apiTokens, identity: identity == nil ? nil : store).register(
+            in: &router)
         IngestRoutes(
             store: store, metrics: metrics, matrix: connectors.matrix, generic: connectors.generic,
             bottleCRM: connectors.bottleCRMWebhook, now: now

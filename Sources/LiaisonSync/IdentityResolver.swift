@@ -20,7 +20,8 @@ public final class IdentityResolver: Sendable {
         var records: [IdentityRecord] = []
         var positions: [String: Int] = [:]
         var blocks: [Int: [Int32]] = [:]
-        var rare: Set<Int> = []
+        /// What each record said last, so that seeing it again unchanged costs a lookup.
+        var said: [String: [String?]] = [:]
 
         mutating func insert(_ record: IdentityRecord) {
             let position: Int
@@ -32,8 +33,7 @@ public final class IdentityResolver: Sendable {
                 records.append(record)
                 positions[record.id] = position
             }
-            IdentityMatcher.blockKeys(record) { key, isRare in
-                if isRare { rare.insert(key) }
+            IdentityMatcher.blockKeys(record) { key, _ in
                 if blocks[key]?.last != Int32(position) { blocks[key, default: []].append(Int32(position)) }
             }
         }
@@ -49,6 +49,9 @@ public final class IdentityResolver: Sendable {
         }
     }
 
+    /// CRM record kinds that are people (a deal or a ticket is not).
+    public static let personKinds: Set<String> = ["contact", "lead", "party", "person", "customer"]
+
     private let store: SQLiteStore
     private let matcher: IdentityMatcher
     private let region: String
@@ -60,17 +63,26 @@ public final class IdentityResolver: Sendable {
         self.region = region
         let people = try store.people()
         index.withLock { index in
-            for person in people { index.insert(person.identityRecord(region: region)) }
+            for person in people {
+                index.insert(person.identityRecord(region: region))
+                index.said[person.ref] = [person.name, person.company, person.phone, person.email]
+            }
         }
     }
 
     /// How many people the index holds.
     public var count: Int { index.withLock { $0.records.count } }
 
-    /// Resolves and records `ref` with what its system says about the person.
+    /// Resolves and records `ref` with what its system says about the person. Seen again
+    /// with nothing changed, it is its stored customer at once.
+    @discardableResult
     public func resolve(
         ref: String, name: String?, company: String?, phone: String?, email: String?, now: Date
     ) throws -> Resolution {
+        let said = [name, company, phone, email]
+        if index.withLock({ $0.said[ref] == said }), let known = try store.person(ref) {
+            return Resolution(customer: known.customer, linkedTo: nil, reviews: [])
+        }
         let record = IdentityRecord(id: ref, name: name, company: company, phone: phone, email: email, region: region)
         let scored = index.withLock { index in
             index.candidates(for: record).map { matcher.compare(record, index.records[$0]) }
@@ -97,7 +109,10 @@ public final class IdentityResolver: Sendable {
             ref: ref, name: name, company: company, phone: phone, email: email,
             customer: customer ?? Self.newCustomerID())
         try store.save(person, reviews: reviews, now: now)
-        index.withLock { $0.insert(record) }
+        index.withLock {
+            $0.insert(record)
+            $0.said[ref] = said
+        }
         return Resolution(customer: person.customer, linkedTo: linkedTo, reviews: reviews.map(\.other))
     }
 

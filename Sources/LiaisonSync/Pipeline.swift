@@ -14,20 +14,24 @@ public struct Pipeline: Service {
     private let thread = BackgroundThread(name: "liaison-pipeline", niceness: 19)
     private let applied: @Sendable (ApplyResult) -> Void
     private let changes: ChangeRouter?
+    private let identity: IdentityResolver?
     private let metrics: HubMetrics
     private let logger: Logger
     private let now: @Sendable () -> Date
 
     /// - Parameters:
     ///   - changes: who hears about CRM changes; nil announces nothing (snapshots are still kept).
+    ///   - identity: resolves each customer and CRM record seen to a customer; nil resolves none.
     ///   - applied: told what each batch changed (wakes the scheduler and the outbox).
     public init(
-        store: any Store, connectors: [any InboundConnector], changes: ChangeRouter? = nil, metrics: HubMetrics,
+        store: any Store, connectors: [any InboundConnector], changes: ChangeRouter? = nil,
+        identity: IdentityResolver? = nil, metrics: HubMetrics,
         logger: Logger, now: @escaping @Sendable () -> Date = Date.init,
         applied: @escaping @Sendable (ApplyResult) -> Void
     ) {
         self.store = store
         self.changes = changes
+        self.identity = identity
         self.connectors = Dictionary(connectors.map { ($0.source, $0) }, uniquingKeysWith: { first, _ in first })
         self.metrics = metrics
         self.logger = logger
@@ -93,6 +97,7 @@ public struct Pipeline: Service {
         var decoded = records.map(decode)
         for index in decoded.indices { try announce(&decoded[index], cause: records[index], snapshots: &snapshots) }
         var result = try store.apply(decoded, cursor: cursor, now: now())
+        resolve(decoded)
         result.effects = decoded.reduce(0) { $0 + $1.effects.count }
         metrics.eventsProcessed.increment(by: records.count - result.unusable)
         metrics.eventsUnusable.increment(by: result.unusable)
@@ -121,6 +126,34 @@ public struct Pipeline: Service {
             decoded.effects += routed.deliveries
             decoded.digest += routed.digest
             logger.info("crm change", ["record": record.ref.description, "kind": change.kind.rawValue])
+        }
+    }
+
+    /// Resolves the customers and CRM records of an applied batch. Resolution is derived
+    /// state: a failure is logged and the batch stands (the person is resolved again the
+    /// next time they are seen with anything changed, or at a replay).
+    private func resolve(_ batch: [DecodedRecord]) {
+        guard let identity else { return }
+        for case .events(let events, _) in batch.map(\.meaning) {
+            for event in events {
+                do {
+                    switch event {
+                    case .participant(let person, _) where person.role == .customer:
+                        try identity.resolve(
+                            ref: person.ref.description, name: person.displayName, company: nil, phone: person.phone,
+                            email: person.email, now: now())
+                    case .record(let record, _)
+                    where !record.deleted && IdentityResolver.personKinds.contains(record.ref.kind):
+                        try identity.resolve(
+                            ref: record.ref.description, name: record.fields["name"], company: record.fields["company"],
+                            phone: record.fields["phone"], email: record.fields["email"], now: now())
+                    default:
+                        continue
+                    }
+                } catch {
+                    logger.warning("identity resolution failed", ["problem": "\(error)"])
+                }
+            }
         }
     }
 

@@ -120,6 +120,14 @@ struct NotifyConfigurationTests {
         #expect(config.notify?.watchers == ["@boss:x"])
     }
 
+    @Test("identity settings: on by default in CN, or as configured")
+    func identity() throws {
+        #expect(try Configuration.parse(yaml: Self.base).identity == IdentitySettings())
+        let configured = try Configuration.parse(yaml: Self.base + "identity: {enabled: false, default_region: US}\n")
+        #expect(configured.identity.enabled == false)
+        #expect(configured.identity.defaultRegion == "US")
+    }
+
     @Test("notify and the BottleCRM webhook settings are read")
     func valid() throws {
         let config = try Configuration.parse(
@@ -143,6 +151,9 @@ struct NotifyConfigurationTests {
             ("notify: {language: en}", "notify"),
             ("notify: {owners: {u-1: alice}}", "notify.owners.u-1"),
             ("notify: {watchers: [\"boss\"]}", "notify.watchers[0]"),
+            ("identity: {default_region: china}", "identity.default_region"),
+            ("identity: {enabled: sometimes}", "identity.enabled"),
+            ("identity: {region: CN}", "identity.region"),
         ])
     func invalid(yaml: String, path: String) {
         #expect {

@@ -10,6 +10,7 @@ import Testing
 struct CRMChangeTests {
     static let secret = "whsec_hub_test_secret"
     static let asToken = "as-token-for-tests"
+    static let apiToken = "api-token-for-tests-0123"
 
     struct Running {
         let hub: Hub
@@ -40,7 +41,9 @@ struct CRMChangeTests {
     }
 
     func start(
-        matrix: MatrixSimulator, language: NoticeLanguage = .en, owners: [String: String] = [:], watchers: [String] = []
+        matrix: MatrixSimulator, language: NoticeLanguage = .en, owners: [String: String] = [:],
+        watchers: [String] = [],
+        api: Bool = false
     ) async throws -> Running {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "liaison-crm-\(UUID().uuidString)")
@@ -57,6 +60,7 @@ struct CRMChangeTests {
         configuration.notify = NotifySettings(
             room: "!team:x", owners: owners, watchers: watchers, language: language,
             recordLink: "http://crm/{kind}s/{id}")
+        if api { configuration.apiTokens = [Self.apiToken] }
         let hub = try Hub(configuration: configuration, logger: .silent)
         let task = Task { try await hub.run(signals: []) }
         #expect(await eventually { hub.server.port != 0 })
@@ -202,5 +206,76 @@ struct CRMChangeTests {
         #expect(matrix.refusals == 3)  // two 429s, then 403 until the bot joined
         await running.stop()
         await matrix.stop()
+    }
+
+    @Test(
+        "CRM people are resolved as they arrive; the uncertain pair waits for review, accept merges, unmerge restores")
+    func identity() async throws {
+        let matrix = try MatrixSimulator(asToken: Self.asToken)
+        let running = try await start(matrix: matrix, api: true)
+        let store = running.hub.store
+        let auth = ["Authorization": "Bearer \(Self.apiToken)"]
+        #expect(
+            try await running.post(
+                "contact.created",
+                ["id": "c-1", "first_name": "Jianhua", "last_name": "Wang", "email": "jianhua@example.com"],
+                delivery: "p-1"
+            ).status == 200)
+        #expect(
+            try await running.post(
+                "lead.created", ["id": "l-9", "first_name": "王", "last_name": "建华", "phone": "13800138000"],
+                delivery: "p-2"
+            ).status == 200)
+        #expect(
+            try await running.post(
+                "contact.created", ["id": "c-2", "name": "J. Wang", "email": " JIANHUA@example.com "], delivery: "p-3"
+            ).status == 200)
+        #expect(
+            try await running.post("deal.created", ["id": "d-1", "name": "Wang Jianhua"], delivery: "p-4").status == 200
+        )
+        #expect(await eventually { ((try? store.people()) ?? []).count == 3 })  // the deal is not a person
+        let first = try #require(try store.person("bottlecrm:contact:c-1"))
+        #expect(try store.person("bottlecrm:contact:c-2")?.customer == first.customer)
+        #expect(try store.person("bottlecrm:lead:l-9")?.customer != first.customer)
+
+        #expect(try await running.client.send("GET", "/api/v1/identity/reviews").status == 401)
+        let list = try await running.client.send("GET", "/api/v1/identity/reviews", headers: auth)
+        #expect(list.status == 200)
+        let reviews = try JSONDecoder.iso.decode([String: [IdentityReview]].self, from: list.body)["reviews"] ?? []
+        let review = try #require(reviews.first)
+        #expect(reviews.count == 1)
+        #expect(Set([review.left, review.right]) == ["bottlecrm:contact:c-1", "bottlecrm:lead:l-9"])
+        #expect(
+            try await running.client.send("GET", "/api/v1/identity/reviews?status=maybe", headers: auth).status == 400)
+        #expect(
+            try await running.client.send("POST", "/api/v1/identity/reviews/999/accept", headers: auth).status == 404)
+
+        let accept = try await running.client.send(
+            "POST", "/api/v1/identity/reviews/\(review.id)/accept", headers: auth, body: Data(#"{"by":"lin"}"#.utf8))
+        #expect(accept.status == 200, "\(String(decoding: accept.body, as: UTF8.self))")
+        #expect(try store.person("bottlecrm:lead:l-9")?.customer == first.customer)
+        #expect(try store.review(id: review.id)?.decidedBy == "lin")
+        #expect(
+            try await running.client.send("POST", "/api/v1/identity/reviews/\(review.id)/reject", headers: auth).status
+                == 409)
+        let merge = try #require(try store.merges(limit: 1).first)
+        #expect(
+            try await running.client.send("POST", "/api/v1/identity/merges/\(merge.id)/unmerge", headers: auth).status
+                == 200)
+        #expect(try store.person("bottlecrm:lead:l-9")?.customer != first.customer)
+        #expect(try store.person("bottlecrm:contact:c-2")?.customer == first.customer)
+        #expect(
+            try await running.client.send("POST", "/api/v1/identity/merges/\(merge.id)/unmerge", headers: auth).status
+                == 409)
+        await running.stop()
+    }
+}
+
+extension JSONDecoder {
+    /// Decodes what `HTTPResponse.json` encodes (ISO 8601 dates).
+    static var iso: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
     }
 }

@@ -14,12 +14,26 @@ public struct Configuration: Sendable, Equatable {
     public var notify: NotifySettings?
     /// Bearer tokens for the REST API (`/api/v1/…`); without any, the API is off.
     public var apiTokens: [String] = []
+    public var identity = IdentitySettings()
     public var archive = ArchiveSettings()
     public var delivery = DeliverySettings()
     /// Generic signed webhook sources by name (`POST /hooks/generic/{name}`).
     public var genericSources: [String: GenericSourceSettings] = [:]
 
     public init() {}
+}
+
+/// Identity resolution of the people the hub sees (IM contacts, CRM records).
+public struct IdentitySettings: Sendable, Equatable {
+    /// Resolve people as they arrive, queueing uncertain pairs for review.
+    public var enabled = true
+    /// ISO 3166 region for phone numbers written without a country code.
+    public var defaultRegion = "CN"
+
+    public init(enabled: Bool = true, defaultRegion: String = "CN") {
+        self.enabled = enabled
+        self.defaultRegion = defaultRegion
+    }
 }
 
 public struct ServerSettings: Sendable, Equatable {
@@ -305,6 +319,19 @@ extension Configuration {
             }
         }
         tryton.finish()
+
+        let identity = top.section("identity")
+        self.identity.enabled = identity.bool("enabled", default: self.identity.enabled)
+        if let region = identity.string("default_region") {
+            if region.count == 2, region.allSatisfy({ $0.isASCII && $0.isUppercase }) {
+                self.identity.defaultRegion = region
+            } else {
+                identity.reader.fail(
+                    identity.keyPath("default_region"), identity.node("default_region")?.line,
+                    "'\(region)' is not a two-letter region code such as CN or US")
+            }
+        }
+        identity.finish()
 
         let api = top.section("api")
         apiTokens = api.stringList("tokens").filter { !$0.isEmpty }

@@ -8,9 +8,23 @@ import LiaisonStore
 ///     GET /api/v1/customers/lookup?system=bottlecrm&kind=contact&id=<uuid>
 ///     GET /api/v1/customers/lookup?email=li.na@example.com
 ///     GET /api/v1/customers/lookup?phone=+8613800138000
+///
+/// and the identity review queue (`liaison review` on the command line):
+///
+///     GET  /api/v1/identity/reviews?status=open|accepted|rejected|all&limit=100
+///     GET  /api/v1/identity/reviews/{id}            the pair, its explanation, both records
+///     POST /api/v1/identity/reviews/{id}/accept     merges the two customers → the merge
+///     POST /api/v1/identity/reviews/{id}/reject
+///     GET  /api/v1/identity/merges?limit=100
+///     POST /api/v1/identity/merges/{id}/unmerge     restores every record it moved
+///
+/// A POST may carry `{"by": "name"}`, recorded as who decided. An unknown id is 404; a
+/// review already decided or a merge already undone is 409, and changes nothing.
 struct APIRoutes {
     let store: any Store
     let tokens: [String]
+    /// The store of people, reviews and merges; nil when identity resolution is off.
+    var identity: SQLiteStore?
 
     func register(in router: inout Router) {
         router.on("GET", "/api/v1/customers/lookup") { request, _, respond in
@@ -29,6 +43,106 @@ struct APIRoutes {
                 respond(.error(503, code: "store_unavailable", message: "the store did not answer; retry"))
             }
         }
+        if let identity { registerIdentity(in: &router, identity) }
+    }
+
+    private func registerIdentity(in router: inout Router, _ people: SQLiteStore) {
+        router.on("GET", "/api/v1/identity/reviews") { request, _, respond in
+            if let refusal = authenticate(request) { return respond(refusal) }
+            let status = request.query["status"] ?? "open"
+            guard status == "all" || IdentityReview.Status(rawValue: status) != nil else {
+                return respond(
+                    .error(400, code: "bad_query", message: "status: one of open, accepted, rejected, all"))
+            }
+            guard let limit = Int(request.query["limit"] ?? "100"), (1...10_000).contains(limit) else {
+                return respond(.error(400, code: "bad_query", message: "limit: a number from 1 to 10000"))
+            }
+            respond(
+                Self.answer {
+                    .json(
+                        200,
+                        ["reviews": try people.reviews(status: IdentityReview.Status(rawValue: status), limit: limit)])
+                })
+        }
+        router.on("GET", "/api/v1/identity/reviews/{id}") { request, parameters, respond in
+            if let refusal = authenticate(request) { return respond(refusal) }
+            guard let id = parameters["id"].flatMap({ Int64($0) }) else { return respond(Self.notFound("review")) }
+            respond(
+                Self.answer {
+                    guard let review = try people.review(id: id) else { throw IdentityError("no review \(id)") }
+                    return .json(
+                        200,
+                        ReviewDetail(
+                            review: review, left: try people.person(review.left), right: try people.person(review.right)
+                        ))
+                })
+        }
+        for action in ["accept", "reject"] {
+            router.on("POST", "/api/v1/identity/reviews/{id}/\(action)") { request, parameters, respond in
+                if let refusal = authenticate(request) { return respond(refusal) }
+                guard let id = parameters["id"].flatMap({ Int64($0) }) else { return respond(Self.notFound("review")) }
+                let actor = Self.actor(request)
+                respond(
+                    Self.answer {
+                        guard try people.review(id: id) != nil else { throw IdentityError("no review \(id)") }
+                        let merge = try people.decide(review: id, accept: action == "accept", actor: actor, now: Date())
+                        return .json(200, Decision(review: try people.review(id: id), merge: merge))
+                    })
+            }
+        }
+        router.on("GET", "/api/v1/identity/merges") { request, _, respond in
+            if let refusal = authenticate(request) { return respond(refusal) }
+            guard let limit = Int(request.query["limit"] ?? "100"), (1...10_000).contains(limit) else {
+                return respond(.error(400, code: "bad_query", message: "limit: a number from 1 to 10000"))
+            }
+            respond(Self.answer { .json(200, ["merges": try people.merges(limit: limit)]) })
+        }
+        router.on("POST", "/api/v1/identity/merges/{id}/unmerge") { request, parameters, respond in
+            if let refusal = authenticate(request) { return respond(refusal) }
+            guard let id = parameters["id"].flatMap({ Int64($0) }) else { return respond(Self.notFound("merge")) }
+            let actor = Self.actor(request)
+            respond(
+                Self.answer {
+                    guard try people.merges(limit: Int.max).contains(where: { $0.id == id }) else {
+                        throw IdentityError("no merge \(id)")
+                    }
+                    return .json(200, ["merge": try people.unmerge(id, actor: actor, now: Date())])
+                })
+        }
+    }
+
+    struct ReviewDetail: Encodable {
+        var review: IdentityReview
+        var left: KnownPerson?
+        var right: KnownPerson?
+    }
+
+    struct Decision: Encodable {
+        var review: IdentityReview?
+        var merge: IdentityMerge?
+    }
+
+    /// Runs an identity request: its value as 200, `no …` as 404, another refusal as 409,
+    /// a store failure as 503.
+    static func answer(_ body: () throws -> HTTPResponse) -> HTTPResponse {
+        do {
+            return try body()
+        } catch let error as IdentityError {
+            return error.description.hasPrefix("no ")
+                ? .error(404, code: "not_found", message: error.description)
+                : .error(409, code: "conflict", message: error.description)
+        } catch {
+            return .error(503, code: "store_unavailable", message: "the store did not answer; retry")
+        }
+    }
+
+    static func notFound(_ what: String) -> HTTPResponse { .error(404, code: "not_found", message: "no such \(what)") }
+
+    /// Who decides: `{"by": "…"}` in the body, else "api".
+    static func actor(_ request: HTTPRequest) -> String {
+        guard !request.body.isEmpty, let name = (try? JSONValue.parse(request.body))?["by"]?.string, !name.isEmpty
+        else { return "api" }
+        return String(name.prefix(200))
     }
 
     private func authenticate(_ request: HTTPRequest) -> HTTPResponse? {
