@@ -11,6 +11,13 @@ public protocol DeliveryLedger: Sendable {
     /// Notes that a record about to be created will come back as a change event
     /// (`keys` like `email:li.na@example.com`), so it is not announced as news.
     func expectEcho(kind: String, keys: [String], for duration: Duration) async throws
+    /// The other records identity resolution counts as the same customer as `ref`
+    /// (`bottlecrm:contact:…` for `matrix:user:@li.na:corp`).
+    func sameCustomer(as ref: String) async throws -> [String]
+}
+
+extension DeliveryLedger {
+    public func sameCustomer(as ref: String) async throws -> [String] { [] }
 }
 
 /// How a record is recognised when it comes back as a change event.

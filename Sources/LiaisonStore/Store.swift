@@ -76,6 +76,8 @@ public protocol Store: AnyObject, Sendable {
     func flushDigest(recipient: String, throughID: Int64, delivery: NewDelivery, now: Date) throws
     /// A customer's profile gathered across systems, or nil when the hub knows nobody by that key.
     func customerProfile(_ lookup: CustomerLookup, interactions limit: Int) throws -> CustomerProfile?
+    /// The other records identity resolution counts as the same customer as `ref`.
+    func sameCustomer(as ref: String) throws -> [String]
 }
 
 extension Store {

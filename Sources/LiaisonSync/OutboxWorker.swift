@@ -162,4 +162,6 @@ struct StoreLedger: DeliveryLedger {
         let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
         try store.expectEcho(system: target, kind: kind, keys: keys, until: now().addingTimeInterval(seconds))
     }
+
+    func sameCustomer(as ref: String) async throws -> [String] { try store.sameCustomer(as: ref) }
 }

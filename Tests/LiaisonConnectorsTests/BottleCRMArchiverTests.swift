@@ -15,6 +15,9 @@ final class MemoryLedger: DeliveryLedger {
         echoes.withLock { $0 += keys.map { "\(kind) \($0)" } }
     }
     var expectedEchoes: [String] { echoes.withLock { $0 } }
+    /// What identity resolution would say: ref → the other refs of its customer.
+    let linked = Mutex<[String: [String]]>([:])
+    func sameCustomer(as ref: String) async throws -> [String] { linked.withLock { $0[ref] ?? [] } }
 }
 
 @Suite("BottleCRM archiver against the contract simulator", .serialized)
@@ -84,6 +87,35 @@ struct BottleCRMArchiverTests {
             try delivery(key: "archive:b", customer: byPhone), ledger: MemoryLedger(), now: Date())
         #expect(simulator.contacts.count == 1)
         #expect(simulator.interactions.count == 2)
+        await simulator.stop()
+    }
+
+    @Test("the contact identity resolution links the customer to is used, without searching or creating")
+    func usesResolvedContact() async throws {
+        let simulator = try BottleCRMSimulator()
+        let archiver = archiver(simulator)
+        // One contact exists under a different e-mail and phone: no search would find it.
+        let existing = MemoryLedger()
+        var other = Self.customer
+        other.ref = SystemRef(system: "matrix", kind: "user", id: "@someone:corp")
+        other.email = "work.address@example.com"
+        other.phone = "+8613900139000"
+        guard
+            case .delivered = await archiver.perform(
+                try delivery(key: "archive:x", customer: other), ledger: existing, now: Date())
+        else {
+            Issue.record("seeding failed"); return
+        }
+        let contact = try #require(simulator.contacts.first?.id)
+        let ledger = MemoryLedger()
+        ledger.linked.withLock {
+            $0[Self.customer.ref.description] = ["wecom:user:wm7x", "bottlecrm:contact:\(contact)"]
+        }
+        guard case .delivered = await archiver.perform(try delivery(), ledger: ledger, now: Date()) else {
+            Issue.record("not delivered"); return
+        }
+        #expect(simulator.contacts.count == 1)
+        #expect(simulator.interactions.last?.contact == contact)
         await simulator.stop()
     }
 

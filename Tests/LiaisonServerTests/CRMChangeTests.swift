@@ -255,6 +255,15 @@ struct CRMChangeTests {
         #expect(accept.status == 200, "\(String(decoding: accept.body, as: UTF8.self))")
         #expect(try store.person("bottlecrm:lead:l-9")?.customer == first.customer)
         #expect(try store.review(id: review.id)?.decidedBy == "lin")
+        // The profile lookup sees the merged customer from any of its records.
+        let lookup = try await running.client.send(
+            "GET", "/api/v1/customers/lookup?system=bottlecrm&kind=lead&id=l-9", headers: auth)
+        #expect(lookup.status == 200)
+        let profile = try JSONDecoder.iso.decode(CustomerProfile.self, from: lookup.body)
+        #expect(profile.customer == first.customer)
+        #expect(
+            Set(profile.refs) == ["bottlecrm:contact:c-1", "bottlecrm:contact:c-2", "bottlecrm:lead:l-9"],
+            "\(profile.refs)")
         #expect(
             try await running.client.send("POST", "/api/v1/identity/reviews/\(review.id)/reject", headers: auth).status
                 == 409)

@@ -1,8 +1,9 @@
 import Foundation
 import LiaisonCore
 
-/// Archives transcripts in BottleCRM: finds the customer's contact (by e-mail, then
-/// phone) or creates it, then files the transcript as an interaction on it.
+/// Archives transcripts in BottleCRM: finds the customer's contact (the one identity
+/// resolution links them to, else by e-mail, then phone) or creates it, then files the
+/// transcript as an interaction on it.
 ///
 /// BottleCRM takes no idempotency key, so the ledger stands in for one: the contact and
 /// the interaction are each recorded under a key once created, and after an attempt
@@ -128,6 +129,16 @@ public struct BottleCRMArchiver: OutboundConnector {
     {
         let key = IdempotencyKey("bottlecrm:contact:\(customer.ref)")
         if let known = try? await ledger.remoteID(for: key) { return .ok(known) }
+        // Identity resolution may already know this customer's contact (same phone, e-mail,
+        // or a merge a person accepted): file there rather than search by e-mail or phone.
+        let prefix = "\(target):contact:"
+        if let linked = (try? await ledger.sameCustomer(as: customer.ref.description))?.first(where: {
+            $0.hasPrefix(prefix)
+        }) {
+            let id = String(linked.dropFirst(prefix.count))
+            try? await ledger.record(key, remoteID: id)
+            return .ok(id)
+        }
         var searches: [[String: String]] = []
         if let email = customer.email, !email.isEmpty { searches.append(["email": email]) }
         if let phone = customer.phone, !phone.isEmpty { searches.append(["phone": phone]) }

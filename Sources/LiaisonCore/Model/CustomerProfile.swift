@@ -19,6 +19,8 @@ public struct CustomerProfile: Sendable, Codable, Equatable {
         }
     }
 
+    /// The customer id identity resolution gave these records, when it has seen them.
+    public var customer: String?
     public var name: String?
     public var email: String?
     public var phone: String?

@@ -168,13 +168,27 @@ extension SQLiteStore {
             undoneAt: row.isNull(4) ? nil : Date(timeIntervalSince1970: row.double(4)))
     }
 
-    private static func person(_ row: SQLiteRow) -> KnownPerson {
+    static func person(_ row: SQLiteRow) -> KnownPerson {
         KnownPerson(
             ref: row.text(0) ?? "", name: row.text(1), company: row.text(2), phone: row.text(3), email: row.text(4),
             customer: row.text(5) ?? "")
     }
 
-    private static func person(_ ref: String, in db: SQLiteDatabase) throws -> KnownPerson? {
+    /// The other records resolved to the same customer as `ref` (none if `ref` is unknown).
+    public func sameCustomer(as ref: String) throws -> [String] {
+        try read { db in
+            guard let person = try Self.person(ref, in: db) else { return [] }
+            return try Self.refs(ofCustomer: person.customer, in: db).filter { $0 != ref }
+        }
+    }
+
+    static func refs(ofCustomer customer: String, in db: SQLiteDatabase) throws -> [String] {
+        try db.statement("SELECT ref FROM people WHERE customer = ? ORDER BY ref").rows([.text(customer)]) {
+            $0.text(0) ?? ""
+        }
+    }
+
+    static func person(_ ref: String, in db: SQLiteDatabase) throws -> KnownPerson? {
         try db.statement("SELECT ref, name, company, phone, email, customer FROM people WHERE ref = ?").first(
             [.text(ref)]) { person($0) }
     }

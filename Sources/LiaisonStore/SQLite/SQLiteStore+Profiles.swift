@@ -10,9 +10,17 @@ extension SQLiteStore {
             // 1. Every ref the lookup names: IM participants and CRM contacts, linked through the ledger.
             var imRefs: Set<String> = []
             var contactIDs: Set<String> = []
+            /// CRM records other than BottleCRM contacts (leads, Tryton parties), by ref.
+            var otherCRMRefs: Set<String> = []
             switch lookup {
-            case .ref(let ref) where ref.system == "bottlecrm":
+            case .ref(let ref) where ref.system == "bottlecrm" && ref.kind == "contact":
                 contactIDs.insert(ref.id)
+            case .ref(let ref) where try Self.person(ref.description, in: db) != nil:
+                if try Self.participant(ref, in: db) != nil {
+                    imRefs.insert(ref.description)
+                } else {
+                    otherCRMRefs.insert(ref.description)
+                }
             case .ref(let ref):
                 if try Self.participant(ref, in: db) != nil { imRefs.insert(ref.description) }
             case .email(let email):
@@ -62,10 +70,32 @@ extension SQLiteStore {
                         String(($0.text(0) ?? "").dropFirst(Self.contactKeyPrefix.count))
                     })
             }
-            guard !imRefs.isEmpty || !contactIDs.isEmpty else { return nil }
+            // Identity resolution: every record resolved to the same customer.
+            var customer: String?
+            for ref in imRefs.sorted() + contactIDs.sorted().map({ Self.contactKeyPrefix + $0 }) + otherCRMRefs.sorted()
+            {
+                if let known = try Self.person(ref, in: db) {
+                    customer = known.customer
+                    break
+                }
+            }
+            if let customer {
+                for ref in try Self.refs(ofCustomer: customer, in: db) {
+                    guard let systemRef = SystemRef(ref) else { continue }
+                    if systemRef.system == "bottlecrm" && systemRef.kind == "contact" {
+                        contactIDs.insert(systemRef.id)
+                    } else if try Self.participant(systemRef, in: db) != nil {
+                        imRefs.insert(ref)
+                    } else {
+                        otherCRMRefs.insert(ref)
+                    }
+                }
+            }
+            guard !imRefs.isEmpty || !contactIDs.isEmpty || !otherCRMRefs.isEmpty else { return nil }
 
             // 2. The profile: the IM side first, the CRM's last known state over it.
             var profile = CustomerProfile()
+            profile.customer = customer
             for ref in imRefs.sorted() {
                 guard let systemRef = SystemRef(ref), let person = try Self.participant(systemRef, in: db) else {
                     continue
@@ -74,8 +104,10 @@ extension SQLiteStore {
                 profile.email = profile.email ?? person.email
                 profile.phone = profile.phone ?? person.phone
             }
-            for id in contactIDs.sorted() {
-                let ref = SystemRef(system: "bottlecrm", kind: "contact", id: id)
+            let crmRefs =
+                contactIDs.sorted().map { SystemRef(system: "bottlecrm", kind: "contact", id: $0) }
+                + otherCRMRefs.sorted().compactMap(SystemRef.init)
+            for ref in crmRefs {
                 guard
                     let fields = try db.statement("SELECT fields FROM crm_snapshots WHERE ref = ? AND deleted = 0")
                         .first([.text(ref.description)], { $0.text(0) }) ?? nil,
@@ -88,7 +120,7 @@ extension SQLiteStore {
                 profile.stage = decoded["status"] ?? decoded["stage"] ?? profile.stage
                 profile.owner = decoded["owner"] ?? profile.owner
             }
-            profile.refs = imRefs.sorted() + contactIDs.sorted().map { "bottlecrm:contact:\($0)" }
+            profile.refs = imRefs.sorted() + crmRefs.map(\.description)
 
             // 3. The transcripts filed for the customer, newest first.
             if !imRefs.isEmpty {
