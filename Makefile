@@ -2,7 +2,7 @@
 SWIFT ?= swift
 CONFIG ?= config/liaison.example.yaml
 
-.PHONY: run build test unit-test peers-start peers-stop bench-ingest bench-crm-to-im bench-identity clean
+.PHONY: run build test unit-test peers-start peers-stop bench-ingest bench-crm-to-im bench-identity bench-lookup clean
 
 run: build
 	$$($(SWIFT) build -c release --show-bin-path)/liaison serve --config $(CONFIG)
@@ -40,6 +40,12 @@ bench-crm-to-im:
 bench-identity:
 	scripts/install-deps.sh test
 	scripts/bench/bench-identity.sh
+
+# Online identity lookup with 1M customers indexed (latency percentiles, peak memory).
+bench-lookup:
+	scripts/install-deps.sh build
+	$(SWIFT) build -c release --product liaison
+	$$($(SWIFT) build -c release --show-bin-path)/liaison bench lookup --people $${PEOPLE:-1000000}
 
 clean:
 	rm -rf .build data

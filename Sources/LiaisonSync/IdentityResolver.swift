@@ -16,46 +16,13 @@ public final class IdentityResolver: Sendable {
         public var reviews: [String]
     }
 
-    private struct Index {
-        var records: [IdentityRecord] = []
-        var positions: [String: Int] = [:]
-        var blocks: [Int: [Int32]] = [:]
-        /// What each record said last, so that seeing it again unchanged costs a lookup.
-        var said: [String: [String?]] = [:]
-
-        mutating func insert(_ record: IdentityRecord) {
-            let position: Int
-            if let existing = positions[record.id] {
-                position = existing
-                records[position] = record
-            } else {
-                position = records.count
-                records.append(record)
-                positions[record.id] = position
-            }
-            IdentityMatcher.blockKeys(record) { key, _ in
-                if blocks[key]?.last != Int32(position) { blocks[key, default: []].append(Int32(position)) }
-            }
-        }
-
-        func candidates(for record: IdentityRecord) -> Set<Int> {
-            var found = Set<Int>()
-            IdentityMatcher.blockKeys(record) { key, isRare in
-                guard let block = blocks[key], !isRare || block.count <= BlockIndex.rareLimit else { return }
-                found.formUnion(block.lazy.map(Int.init))
-            }
-            if let own = positions[record.id] { found.remove(own) }
-            return found
-        }
-    }
-
     /// CRM record kinds that are people (a deal or a ticket is not).
     public static let personKinds: Set<String> = ["contact", "lead", "party", "person", "customer"]
 
     private let store: SQLiteStore
     private let matcher: IdentityMatcher
     private let region: String
-    private let index = Mutex(Index())
+    private let index = Mutex(IdentityIndex())
 
     public init(store: SQLiteStore, matcher: IdentityMatcher = IdentityMatcher(), region: String = "CN") throws {
         self.store = store
@@ -71,7 +38,7 @@ public final class IdentityResolver: Sendable {
     }
 
     /// How many people the index holds.
-    public var count: Int { index.withLock { $0.records.count } }
+    public var count: Int { index.withLock { $0.count } }
 
     /// Resolves and records `ref` with what its system says about the person. Seen again
     /// with nothing changed, it is its stored customer at once.
@@ -84,11 +51,7 @@ public final class IdentityResolver: Sendable {
             return Resolution(customer: known.customer, linkedTo: nil, reviews: [])
         }
         let record = IdentityRecord(id: ref, name: name, company: company, phone: phone, email: email, region: region)
-        let scored = index.withLock { index in
-            index.candidates(for: record).map { matcher.compare(record, index.records[$0]) }
-        }
-        .filter { $0.decision != .distinct }
-        .sorted { ($0.score, $1.right) > ($1.score, $0.right) }
+        let scored = index.withLock { $0.matches(for: record, using: matcher) }
         let existing = try store.person(ref)
         var customer = existing?.customer
         var linkedTo: String?

@@ -21,6 +21,7 @@ enum CLI {
           dedupe   Group the records of one CSV file into people
           audit    Data-quality report of a customer CSV (duplicates, invalid fields, stale)
           review   The identity review queue: list, show, accept, reject, unmerge
+          bench    Measurements without a server (bench lookup: online identity lookup)
           sample   Write generated contacts with known truth (to try link, dedupe, audit)
           version  Print the version
 
@@ -44,6 +45,7 @@ enum CLI {
             case "audit": return try await Audit.run(rest)
             case "sample": return try Sample.run(rest)
             case "review": return try Review.run(rest)
+            case "bench": return try Bench.run(rest)
             case "version", "--version": Output.out("liaison \(version)"); return 0
             case "help", "--help", "-h": Output.out(usage); return 0
             default: throw UsageError(description: "unknown command '\(command)'; run 'liaison --help'")

@@ -219,7 +219,7 @@ public struct BlockIndex: Sendable {
     private let keys: [Int]
     private let positions: [Int32]
 
-    init(_ records: [IdentityRecord]) {
+    public init(_ records: [IdentityRecord]) {
         var entries: [(key: Int, position: Int32)] = []
         entries.reserveCapacity(records.count * 4)
         for (position, record) in records.enumerated() {
@@ -242,7 +242,7 @@ public struct BlockIndex: Sendable {
         return positions[low..<end]
     }
 
-    func candidates(for record: IdentityRecord) -> [Int] {
+    public func candidates(for record: IdentityRecord) -> [Int] {
         var found: [Int] = []
         IdentityMatcher.blockKeys(record) { key, rare in
             let block = block(key)
