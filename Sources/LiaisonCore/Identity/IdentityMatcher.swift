@@ -11,15 +11,47 @@ public struct IdentityRecord: Sendable {
     /// The name the e-mail's mailbox spells out (`daniel.haiyan.liu@…`), if it does:
     /// a second way to know the name, often with the English name next to the Chinese one.
     public let emailName: PersonName?
+    /// Fields most CRM contacts lack but registries have (date of birth, a national id,
+    /// an address); nil when the record has none, so CRM records pay one pointer.
+    public let extra: ExtraFields?
 
-    public init(id: String, name: String?, company: String?, phone: String?, email: String?, region: String = "CN") {
+    public init(
+        id: String, name: String?, company: String?, phone: String?, email: String?, region: String = "CN",
+        extra: ExtraFields? = nil
+    ) {
         self.id = id
         self.name = name.flatMap(PersonName.init)
         self.company = company.flatMap(CompanyName.init)
         self.phone = phone.flatMap { PhoneNumber($0, region: region) }
         self.email = email.flatMap(EmailAddress.init)
         self.emailName = self.email == nil ? nil : email.flatMap(EmailAddress.nameHint)
+        self.extra = extra.flatMap { $0.isEmpty ? nil : $0 }
     }
+}
+
+/// Date of birth, national id, postcode and address, normalised: digits of the date
+/// (`1956-04-09` and `19560409` are one), the id and postcode in upper-case letters and
+/// digits, the address as lower-case words.
+public final class ExtraFields: Sendable {
+    public let birthDate: String?
+    public let nationalID: String?
+    public let postcode: String?
+    public let address: String?
+
+    public init(birthDate: String? = nil, nationalID: String? = nil, postcode: String? = nil, address: String? = nil) {
+        func code(_ text: String?) -> String? {
+            let kept = (text ?? "").uppercased().unicodeScalars.filter(\.isAlphanumeric)
+            return kept.isEmpty ? nil : String(String.UnicodeScalarView(kept))
+        }
+        let digits = (birthDate ?? "").filter(\.isASCII).filter(\.isNumber)
+        self.birthDate = digits.count == 8 ? digits : nil
+        self.nationalID = code(nationalID)
+        self.postcode = code(postcode)
+        let words = (address ?? "").lowercased().unicodeScalars.split { !$0.isAlphanumeric }
+        self.address = words.isEmpty ? nil : words.map { String(String.UnicodeScalarView($0)) }.joined(separator: " ")
+    }
+
+    var isEmpty: Bool { birthDate == nil && nationalID == nil && postcode == nil && address == nil }
 }
 
 /// How much one field said about a pair.
@@ -72,6 +104,16 @@ public struct IdentityMatcher: Sendable {
     /// A similar (typo-tolerant) name.
     public var nameSimilar = Probabilities(m: 0.1, u: 0.01)
     public var company = Probabilities(m: 0.8, u: 0.01)
+    public var nationalID = Probabilities(m: 0.9, u: 0.000_001)
+    /// One typo away (a digit changed, two swapped).
+    public var nationalIDSimilar = Probabilities(m: 0.08, u: 0.000_05)
+    /// A date of birth is shared by many: alone it never links (like a company).
+    public var birthDate = Probabilities(m: 0.85, u: 0.001)
+    public var birthDateSimilar = Probabilities(m: 0.1, u: 0.01)
+    /// The same (or a similar) address: a household, not yet a person.
+    public var address = Probabilities(m: 0.85, u: 0.003)
+    /// Only the postcode agrees.
+    public var postcode = Probabilities(m: 0.1, u: 0.01)
     public var linkThreshold = 10.0
     /// Below this a pair is not worth a person's time: a name shared with a different
     /// company or phone is a namesake far more often than not.
@@ -92,10 +134,67 @@ public struct IdentityMatcher: Sendable {
         exact("phone", a.phone?.e164, b.phone?.e164, phone)
         evidence.append(nameEvidence(a, b))
         exact("company", a.company?.key, b.company?.key, company)
+        if a.extra != nil || b.extra != nil {
+            func graded(
+                _ field: String, _ x: String?, _ y: String?, _ p: Probabilities, similar: Probabilities?,
+                _ close: (String, String) -> Bool
+            ) {
+                guard x != nil || y != nil else { return }
+                guard let x, let y else {
+                    return evidence.append(FieldEvidence(field: field, level: "missing", weight: 0))
+                }
+                if x == y { return evidence.append(FieldEvidence(field: field, level: "exact", weight: p.agree)) }
+                if let similar, close(x, y) {
+                    return evidence.append(FieldEvidence(field: field, level: "similar", weight: similar.agree))
+                }
+                evidence.append(FieldEvidence(field: field, level: "different", weight: p.disagree))
+            }
+            let (x, y) = (a.extra, b.extra)
+            graded("national_id", x?.nationalID, y?.nationalID, nationalID, similar: nationalIDSimilar, Self.oneTypo)
+            graded("birth_date", x?.birthDate, y?.birthDate, birthDate, similar: birthDateSimilar, Self.oneTypo)
+            evidence += addressEvidence(x, y).map { [$0] } ?? []
+        }
         let score = evidence.reduce(0) { $0 + $1.weight }
-        let decision: MatchResult.Decision =
+        var decision: MatchResult.Decision =
             score >= linkThreshold ? .link : score >= reviewThreshold ? .review : .distinct
+        // Names that differ, and nothing that identifies one person (e-mail, phone, national
+        // id) agreeing: however much else agrees (a birth date and an address are a
+        // household), a person decides.
+        if decision == .link, evidence.contains(where: { $0.field == "name" && $0.level == "different" }),
+            !evidence.contains(where: {
+                ["email", "phone", "national_id"].contains($0.field) && ($0.level == "exact" || $0.level == "similar")
+            })
+        {
+            decision = .review
+        }
         return MatchResult(left: a.id, right: b.id, score: score, decision: decision, evidence: evidence)
+    }
+
+    /// The address field: the street address alike (and the postcode, where both have one),
+    /// else the postcode alone, else different. Nil when neither record has either.
+    func addressEvidence(_ x: ExtraFields?, _ y: ExtraFields?) -> FieldEvidence? {
+        let (a, b) = (x?.address, y?.address)
+        let (p, q) = (x?.postcode, y?.postcode)
+        guard a != nil || b != nil || p != nil || q != nil else { return nil }
+        let postcodes = p.flatMap { p in q.map { p == $0 } }  // nil: not both known
+        if let a, let b, postcodes != false, a == b || JaroWinkler.similarity(a, b) >= 0.9 {
+            return FieldEvidence(field: "address", level: a == b ? "exact" : "similar", weight: address.agree)
+        }
+        if postcodes == true { return FieldEvidence(field: "address", level: "postcode", weight: postcode.agree) }
+        if (a != nil && b != nil) || postcodes == false {
+            return FieldEvidence(field: "address", level: "different", weight: address.disagree)
+        }
+        return FieldEvidence(field: "address", level: "missing", weight: 0)
+    }
+
+    /// Whether two codes of one length differ by one character, or by two neighbours swapped.
+    static func oneTypo(_ a: String, _ b: String) -> Bool {
+        let (x, y) = (Array(a.utf8), Array(b.utf8))
+        guard x.count == y.count else { return false }
+        let differing = x.indices.filter { x[$0] != y[$0] }
+        if differing.count == 1 { return true }
+        return differing.count == 2 && differing[1] == differing[0] + 1 && x[differing[0]] == y[differing[1]]
+            && x[differing[1]] == y[differing[0]]
     }
 
     /// The name field: the names written (and spelled by the mailboxes) agree exactly, one
@@ -132,6 +231,13 @@ public struct IdentityMatcher: Sendable {
         }
         if let email = record.email { visit(key("e", email.normalized), false) }
         if let phone = record.phone { visit(key("p", phone.e164), false) }
+        if let extra = record.extra {
+            if let id = extra.nationalID { visit(key("i", id), false) }
+            if let date = extra.birthDate { visit(key("b", date), true) }
+            if let postcode = extra.postcode, let name = record.name, let first = name.tokens.first {
+                visit(key("pc", postcode, first), true)
+            }
+        }
         for name in [record.name, record.emailName] {
             guard let name else { continue }
             func visitName(_ words: String) {
