@@ -61,6 +61,6 @@ public struct EmailAddress: Sendable, Hashable, Codable, CustomStringConvertible
         guard (2...4).contains(words.count), words.allSatisfy({ $0.count >= 2 && $0.allSatisfy(letter) }) else {
             return nil
         }
-        return PersonName(words.map { String(decoding: $0, as: UTF8.self) }.joined(separator: " "))
+        return PersonName(words: words.map { String(decoding: $0.map { $0 | 0x20 }, as: UTF8.self) })
     }
 }

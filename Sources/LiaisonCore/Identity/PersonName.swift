@@ -17,15 +17,32 @@ public struct PersonName: Sendable, Hashable {
         } else {
             latin = text.folding(options: [.diacriticInsensitive, .widthInsensitive, .caseInsensitive], locale: nil)
         }
-        let lower = latin.lowercased()
-        let words: [String] =
-            lower.utf8.allSatisfy({ $0 < 0x80 })
-            ? lower.utf8.split(whereSeparator: { !Unicode.Scalar($0).isAlphanumeric }).map {
-                String(decoding: $0, as: UTF8.self)
+        let words: [String]
+        if latin.utf8.allSatisfy({ $0 < 0x80 }) {
+            // ASCII: lower-case and split the bytes at once.
+            var current: [UInt8] = []
+            var found: [String] = []
+            for byte in latin.utf8 {
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): current.append(byte)
+                case UInt8(ascii: "A")...UInt8(ascii: "Z"): current.append(byte + 32)
+                default:
+                    if !current.isEmpty { found.append(String(decoding: current, as: UTF8.self)) }
+                    current.removeAll(keepingCapacity: true)
+                }
             }
-            : lower.unicodeScalars.split(whereSeparator: { !$0.isAlphanumeric }).map {
+            if !current.isEmpty { found.append(String(decoding: current, as: UTF8.self)) }
+            words = found
+        } else {
+            words = latin.lowercased().unicodeScalars.split(whereSeparator: { !$0.isAlphanumeric }).map {
                 String(String.UnicodeScalarView($0))
             }
+        }
+        self.init(words: words)
+    }
+
+    /// A name from its words, already lower-case letters and digits.
+    init?(words: [String]) {
         guard !words.isEmpty else { return nil }
         tokens = words.sorted()
         key = tokens.joined(separator: " ")

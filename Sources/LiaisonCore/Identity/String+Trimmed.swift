@@ -21,7 +21,16 @@ extension StringProtocol {
     }
 
     /// Without leading and trailing white space.
-    public var trimmedWhitespace: String { trimmed { $0.properties.isWhitespace } }
+    public var trimmedWhitespace: String {
+        // Most fields start and end with a visible ASCII character: nothing to trim.
+        let text = String(self)
+        if let first = text.utf8.first, let last = text.utf8.last, (0x21...0x7E).contains(first),
+            (0x21...0x7E).contains(last)
+        {
+            return text
+        }
+        return text.trimmed { $0.properties.isWhitespace }
+    }
 }
 
 extension Unicode.Scalar {
