@@ -67,6 +67,9 @@ public protocol Store: AnyObject, Sendable {
 
     /// The last known state of a CRM record, from its change events.
     func snapshot(_ ref: SystemRef) throws -> CRMRecord?
+    /// The records of one system and kind the hub knows and believes alive, with when their
+    /// snapshot last changed (to find the ones a CRM deleted without telling).
+    func liveSnapshots(system: String, kind: String) throws -> [(ref: SystemRef, updatedAt: Date)]
     /// Records what became known of a participant (fields it lacks keep what is stored).
     func save(_ participant: Participant, now: Date) throws
     func status() throws -> StoreStatus

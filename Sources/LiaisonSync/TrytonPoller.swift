@@ -2,6 +2,7 @@ import Foundation
 import LiaisonConnectors
 import LiaisonCore
 import LiaisonStore
+import Synchronization
 
 /// Polls Tryton for changed parties and appends each change to the durable log, where
 /// the pipeline detects and announces it like a webhook's.
@@ -16,6 +17,7 @@ public struct TrytonPoller: Service {
     private let parties: TrytonParties
     private let store: any Store
     private let logger: Logger
+    private let sweeps = SweepClock()
 
     public init(parties: TrytonParties, store: any Store, logger: Logger) {
         self.parties = parties
@@ -56,6 +58,40 @@ public struct TrytonPoller: Service {
         let next = max(position, latest ?? 0, baseline ? 1 : 0)
         if next != position { try store.moveCursor(Self.cursor, to: next) }
         logger.debug("tryton polled", ["read": "\(changed.count)", "new": "\(appended)", "baseline": "\(baseline)"])
+        return appended + (try await sweepIfDue())
+    }
+
+    /// Every `deletion_sweep_seconds`: the parties the hub knows that Tryton no longer
+    /// lists (archived ones are still listed) are logged as deleted, once each.
+    func sweepIfDue() async throws -> Int {
+        let now = ContinuousClock.now
+        let due = sweeps.last.withLock { last in
+            guard last.map({ now - $0 >= .seconds(parties.settings.deletionSweepSeconds) }) ?? true else {
+                return false
+            }
+            last = now
+            return true
+        }
+        guard due else { return 0 }
+        let known = try store.liveSnapshots(system: "tryton", kind: "party")
+        guard !known.isEmpty else { return 0 }
+        let existing = try await parties.allIDs()
+        var appended = 0
+        for (ref, updatedAt) in known {
+            guard let id = Int64(ref.id), !existing.contains(id) else { continue }
+            // Keyed by the snapshot's time too: a party restored and deleted again is news again.
+            let micros = Int64((updatedAt.timeIntervalSince1970 * 1_000_000).rounded())
+            let record = InboundRecord(
+                source: "tryton", dedupeKey: "party.party:\(id):deleted:\(micros)", receivedAt: Date(),
+                body: TrytonChanges.deletionBody(party: id))
+            if case .stored = try await store.append(record) { appended += 1 }
+        }
+        if appended > 0 { logger.info("tryton deletions logged", ["records": "\(appended)"]) }
         return appended
     }
+}
+
+/// When the last deletion sweep ran (shared by copies of the poller).
+private final class SweepClock: Sendable {
+    let last = Mutex<ContinuousClock.Instant?>(nil)
 }

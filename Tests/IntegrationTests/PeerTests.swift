@@ -299,7 +299,14 @@ extension PeerTests {
 }
 
 extension PeerTests {
-    @Test("a Tryton party edited is polled and announced once, even across a restart; a new party is announced as new")
+    static func base64URL(_ text: String) -> String {
+        Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(
+            of: "/", with: "_")
+    }
+
+    @Test(
+        "a Tryton party edited is polled and announced once, even across a restart; a new party is announced as new; a contact mechanism edited alone and a deletion are announced"
+    )
     func trytonPolling() async throws {
         let tryton = try #require(peers.tryton, "the Tryton peer is not running (scripts/peers/all.sh starts it)")
         let agent = MatrixTestClient(homeserver: peers.synapseURL, token: peers.agentToken)
@@ -325,7 +332,7 @@ extension PeerTests {
         let config = try writeConfig(
             in: directory,
             extra: """
-                tryton: {base_url: "\(tryton.url.absoluteString)", database: \(tryton.database), rest_key: "\(tryton.key)", poll_interval_seconds: 1, overlap_seconds: 3}
+                tryton: {base_url: "\(tryton.url.absoluteString)", database: \(tryton.database), rest_key: "\(tryton.key)", poll_interval_seconds: 1, overlap_seconds: 3, deletion_sweep_seconds: 1}
                 notify: {room: "\(room)", realtime: [created, deleted, stage, owner, key_field]}
                 """)
         func notices() async -> [String] {
@@ -366,6 +373,33 @@ extension PeerTests {
                 })
             let all = await notices()
             #expect(all.count == 2, "\(all)")
+
+            // An e-mail edited on the contact mechanism itself (the party's write_date stays).
+            let read = try await rest.send("GET", "\(base)/\(partyID)?f=contact_mechanisms", headers: auth)
+            let mechanism = try #require(
+                (read.json["contact_mechanisms"] as? [Any])?.first.map { "\($0)" }, "\(read.text)")
+            let edited = try await rest.json(
+                "PUT", "/\(tryton.database)/rest/model/party.contact_mechanism/\(mechanism)", headers: auth,
+                ["value": "bob.new.\(tag)@example.com"])
+            #expect((200..<300).contains(edited.status), "\(edited.text)")
+            let sawEdit = await eventually(timeout: .seconds(20)) {
+                await notices().contains { $0.contains("bob.new.\(tag)@example.com") }
+            }
+            let afterEdit = await notices()
+            #expect(sawEdit, "\(afterEdit)")
+
+            // Deleted in Tryton: a changed-since poll cannot see it; the sweep does.
+            let carol = try await rest.send(
+                "GET", "\(base)?f=name&d=\(Self.base64URL(#"[["name","=","Carol \#(tag)"]]"#))", headers: auth)
+            let rows = (try? JSONSerialization.jsonObject(with: carol.body)) as? [[String: Any]]
+            let carolID = try #require(rows?.first?["id"].map { "\($0)" }, "\(carol.text)")
+            let deleted = try await rest.send("DELETE", "\(base)/\(carolID)", headers: auth)
+            #expect(deleted.status == 204)
+            let sawDeletion = await eventually(timeout: .seconds(20)) {
+                await notices().contains { $0.hasPrefix("Customer deleted: Carol \(tag)") }
+            }
+            let afterDeletion = await notices()
+            #expect(sawDeletion, "\(afterDeletion)")
         } catch {
             await liaison.terminate()
             throw error

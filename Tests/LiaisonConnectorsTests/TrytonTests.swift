@@ -63,4 +63,20 @@ struct TrytonTests {
                 InboundRecord(source: "tryton", dedupeKey: nil, receivedAt: Date(), body: Array("{}".utf8)))
         }
     }
+
+    @Test("an archived party, or one the poller found gone, is a deletion")
+    func deletions() throws {
+        let ref = SystemRef(system: "tryton", kind: "party", id: "7")
+        let deleted: [CanonicalEvent] = [.record(CRMRecord(ref: ref, fields: [:], deleted: true), created: false)]
+        #expect(try TrytonChanges().decode(Self.party(#""active":0,"write_date":null"#)) == deleted)
+        #expect(try TrytonChanges().decode(Self.party(#""active":false"#)) == deleted)
+        let gone = InboundRecord(
+            source: "tryton", dedupeKey: "party.party:7:deleted:1", receivedAt: Date(),
+            body: TrytonChanges.deletionBody(party: 7))
+        #expect(try TrytonChanges().decode(gone) == deleted)
+        guard case .record(let alive, _)? = try TrytonChanges().decode(Self.party(#""active":1"#)).first else {
+            Issue.record("no record"); return
+        }
+        #expect(!alive.deleted)
+    }
 }

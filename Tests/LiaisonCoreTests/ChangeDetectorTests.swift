@@ -71,4 +71,14 @@ struct ChangeDetectorTests {
         let zh = ChangeNotice.render(change, language: .zhCN, link: nil)
         #expect(zh.body == "线索阶段变更: Li Na\n• 状态: assigned → in <process>")
     }
+
+    @Test("a deletion that carries only the id is named by the last known name")
+    func deletionNamed() throws {
+        let ref = SystemRef(system: "tryton", kind: "party", id: "8")
+        let change = try #require(
+            ChangeDetector.detect(
+                previous: ["name": "Bob Jr"], created: false, record: CRMRecord(ref: ref, fields: [:], deleted: true)))
+        #expect(change.kind == .deleted)
+        #expect(change.name == "Bob Jr")
+    }
 }

@@ -5,7 +5,9 @@ import LiaisonCore
 ///
 /// A logged record is `{"model": "party.party", "baseline": bool, "record": {…}}`:
 /// `baseline` marks the first poll ever, which learns the existing parties without
-/// announcing them as new.
+/// announcing them as new. An archived party (`active` false) counts as deleted; a party
+/// the poller found gone is logged as `{"model": "party.party", "deleted": true,
+/// "record": {"id": N}}`.
 public struct TrytonChanges: InboundConnector {
     public var source: String { "tryton" }
     public var channel: String { "Tryton" }
@@ -26,10 +28,24 @@ public struct TrytonChanges: InboundConnector {
                 .serialized.utf8)
     }
 
+    /// The log entry for a party that no longer exists.
+    public static func deletionBody(party id: Int64) -> [UInt8] {
+        Array(
+            JSONValue.object([
+                ("model", .string("party.party")), ("deleted", .bool(true)),
+                ("record", .object([("id", .number(Double(id)))])),
+            ]).serialized.utf8)
+    }
+
     public func decode(_ record: InboundRecord) throws -> [CanonicalEvent] {
         guard let entry = try? JSONValue.parse(record.body), entry["model"]?.string == "party.party",
             let party = entry["record"], let id = party["id"]?.number
         else { throw DecodeError("not a polled Tryton party") }
+        let ref = SystemRef(system: source, kind: "party", id: String(Int64(id)))
+        // Archived (`active` 0 on SQLite, false elsewhere) or gone: deleted for the hub.
+        if entry["deleted"] == .bool(true) || party["active"] == .number(0) || party["active"] == .bool(false) {
+            return [.record(CRMRecord(ref: ref, fields: [:], deleted: true), created: false)]
+        }
         var fields: [String: String] = [:]
         fields["name"] = party["name"]?.string
         if case .array(let mechanisms)? = party["contact_mechanisms"] {
@@ -51,9 +67,7 @@ public struct TrytonChanges: InboundConnector {
             || party["write_date"] == party["create_date"]
         return [
             .record(
-                CRMRecord(
-                    ref: SystemRef(system: source, kind: "party", id: String(Int64(id))),
-                    fields: fields.compactMapValues { $0 }),
+                CRMRecord(ref: ref, fields: fields.compactMapValues { $0 }),
                 created: !baseline && neverWritten)
         ]
     }

@@ -35,53 +35,115 @@ public struct TrytonParties: Sendable {
         }
     }
 
-    /// Parties created or written at or after `since` (all of them when nil), oldest change first.
-    public func changed(since: Date?) async throws(PollError) -> [Polled] {
-        var all: [Polled] = []
-        var offset = 0
-        while true {
-            let page = try await fetch(since: since, offset: offset)
-            all += page
-            guard page.count == Self.pageSize else { break }
-            offset += Self.pageSize
-        }
-        return all.sorted { ($0.changedAt, $0.id) < ($1.changedAt, $1.id) }
-    }
+    static let partyFields = [
+        "name", "active", "create_date", "write_date", "contact_mechanisms.type", "contact_mechanisms.value",
+    ]
+    /// Archived parties too: archiving is how Tryton users usually remove one.
+    static let anyActive: JSONValue = .array([
+        .string("active"), .string("in"), .array([.bool(true), .bool(false)]),
+    ])
 
-    private func fetch(since: Date?, offset: Int) async throws(PollError) -> [Polled] {
-        var components = URLComponents(url: settings.baseURL, resolvingAgainstBaseURL: false)!
-        components.percentEncodedPath = "/\(settings.database)/rest/model/party.party"
-        var items = ["name", "create_date", "write_date", "contact_mechanisms.type", "contact_mechanisms.value"]
-            .map { URLQueryItem(name: "f", value: $0) }
-        // Oldest change first, ties by id, so pages do not shift under a running poll.
-        let order: JSONValue = .array([
-            .array([.string("write_date"), .string("ASC")]), .array([.string("id"), .string("ASC")]),
-        ])
-        items.append(URLQueryItem(name: "o", value: Self.base64URL(order.serialized)))
+    /// Parties created or written at or after `since` (all of them when nil), oldest change
+    /// first. A contact mechanism edited on its own does not touch its party's write_date,
+    /// so mechanisms changed since then bring their parties in too, as changed at that time.
+    public func changed(since: Date?) async throws(PollError) -> [Polled] {
+        var changedSince: JSONValue?
         if let since {
             let moment = Self.encode(since)
-            let domain: JSONValue = .array([
+            changedSince = .array([
                 .string("OR"), .array([.string("write_date"), .string(">="), moment]),
                 .array([.string("create_date"), .string(">="), moment]),
             ])
+        }
+        let rows = try await search(
+            "party.party", fields: Self.partyFields,
+            domain: .array([Self.anyActive] + (changedSince.map { [$0] } ?? [])))
+        var parties: [Int64: Polled] = [:]
+        for row in rows {
+            let polled = try Self.polled(row)
+            parties[polled.id] = polled
+        }
+        if let changedSince {
+            let mechanisms = try await search(
+                "party.contact_mechanism", fields: ["party", "create_date", "write_date"], domain: changedSince)
+            var touched: [Int64: Date] = [:]
+            for row in mechanisms {
+                guard let party = row["party"]?.number else { continue }
+                let at = Self.decodeDate(row["write_date"]) ?? Self.decodeDate(row["create_date"]) ?? .distantPast
+                touched[Int64(party)] = max(touched[Int64(party)] ?? .distantPast, at)
+            }
+            let missing = touched.keys.filter { parties[$0] == nil }.sorted()
+            for start in stride(from: 0, to: missing.count, by: Self.pageSize) {
+                let ids = missing[start..<min(start + Self.pageSize, missing.count)].map {
+                    JSONValue.number(Double($0))
+                }
+                for row in try await search(
+                    "party.party", fields: Self.partyFields,
+                    domain: .array([Self.anyActive, .array([.string("id"), .string("in"), .array(ids)])]))
+                {
+                    let polled = try Self.polled(row)
+                    parties[polled.id] = polled
+                }
+            }
+            for (id, at) in touched where parties[id] != nil && at > parties[id]!.changedAt {
+                parties[id]!.changedAt = at
+            }
+        }
+        return parties.values.sorted { ($0.changedAt, $0.id) < ($1.changedAt, $1.id) }
+    }
+
+    /// The ids of every party, archived ones included (to find deleted ones).
+    public func allIDs() async throws(PollError) -> Set<Int64> {
+        var ids = Set<Int64>()
+        for row in try await search("party.party", fields: ["id"], domain: .array([Self.anyActive]), pageSize: 1000) {
+            if let id = row["id"]?.number { ids.insert(Int64(id)) }
+        }
+        return ids
+    }
+
+    static func polled(_ row: JSONValue) throws(PollError) -> Polled {
+        guard let id = row["id"]?.number else { throw .unexpected("a party without id") }
+        let changed = decodeDate(row["write_date"]) ?? decodeDate(row["create_date"]) ?? .distantPast
+        return Polled(id: Int64(id), changedAt: changed, raw: row)
+    }
+
+    /// Every row of `model` matching `domain`, page by page, oldest change first and by id
+    /// (stable pages under a running poll).
+    private func search(
+        _ model: String, fields: [String], domain: JSONValue, pageSize: Int = pageSize
+    ) async throws(PollError) -> [JSONValue] {
+        let order: JSONValue =
+            fields == ["id"]
+            ? .array([.array([.string("id"), .string("ASC")])])
+            : .array([.array([.string("write_date"), .string("ASC")]), .array([.string("id"), .string("ASC")])])
+        var all: [JSONValue] = []
+        var offset = 0
+        while true {
+            var components = URLComponents(url: settings.baseURL, resolvingAgainstBaseURL: false)!
+            components.percentEncodedPath = "/\(settings.database)/rest/model/\(model)"
+            var items = fields.map { URLQueryItem(name: "f", value: $0) }
+            items.append(URLQueryItem(name: "o", value: Self.base64URL(order.serialized)))
             items.append(URLQueryItem(name: "d", value: Self.base64URL(domain.serialized)))
+            components.queryItems = items
+            guard let url = components.url else { throw .unexpected("bad base_url") }
+            // Tryton's range end is exclusive: records=0-200 is 200 rows.
+            let outcome = await http.send(
+                "GET", url,
+                headers: [
+                    "Authorization": "Bearer \(settings.restKey)", "Range": "records=\(offset)-\(offset + pageSize)",
+                ])
+            if case .response(416, _, _) = outcome, offset > 0 { break }  // past the last page
+            guard case let .response(status, _, body) = outcome, (200..<300).contains(status) else {
+                throw .http(outcome)
+            }
+            guard case .array(let rows) = try? JSONValue.parse(Array(body)) else {
+                throw .unexpected("not a JSON array")
+            }
+            all += rows
+            guard rows.count == pageSize else { break }
+            offset += pageSize
         }
-        components.queryItems = items
-        guard let url = components.url else { throw .unexpected("bad base_url") }
-        // Tryton's range end is exclusive: records=0-200 is 200 rows.
-        let outcome = await http.send(
-            "GET", url,
-            headers: [
-                "Authorization": "Bearer \(settings.restKey)", "Range": "records=\(offset)-\(offset + Self.pageSize)",
-            ])
-        if case .response(416, _, _) = outcome, offset > 0 { return [] }  // past the last page
-        guard case let .response(status, _, body) = outcome, (200..<300).contains(status) else { throw .http(outcome) }
-        guard case .array(let rows) = try? JSONValue.parse(Array(body)) else { throw .unexpected("not a JSON array") }
-        return try rows.map { row throws(PollError) in
-            guard let id = row["id"]?.number else { throw .unexpected("a party without id") }
-            let changed = Self.decodeDate(row["write_date"]) ?? Self.decodeDate(row["create_date"]) ?? .distantPast
-            return Polled(id: Int64(id), changedAt: changed, raw: row)
-        }
+        return all
     }
 
     /// Tryton's JSON datetime: `{"__class__": "datetime", "year": …, "microsecond": …}`, UTC.

@@ -22,7 +22,13 @@ public enum ChangeDetector {
 
     private static func classify(previous: [String: String]?, created: Bool, record: CRMRecord) -> RecordChange? {
         if record.deleted {
-            return RecordChange(ref: record.ref, kind: .deleted, name: record.displayName, changes: [])
+            // A deletion often carries nothing but the id: the name is the last one known.
+            return RecordChange(
+                ref: record.ref, kind: .deleted,
+                name: record.fields.isEmpty
+                    ? previous.map { CRMRecord(ref: record.ref, fields: $0).displayName } ?? record.displayName
+                    : record.displayName,
+                changes: [])
         }
         guard let previous else {
             guard created else { return nil }

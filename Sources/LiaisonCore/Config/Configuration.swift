@@ -152,15 +152,20 @@ public struct TrytonSettings: Sendable, Equatable {
     /// Each poll re-reads this far behind its cursor, so a change committed late with an
     /// earlier timestamp is not missed; what it re-reads is recognised and ignored.
     public var overlapSeconds = 10
+    /// How often the ids of all parties are listed to find deleted ones (a changed-since
+    /// poll cannot see a row that is gone).
+    public var deletionSweepSeconds = 60
 
     public init(
-        baseURL: URL, database: String, restKey: String, pollIntervalSeconds: Int = 10, overlapSeconds: Int = 10
+        baseURL: URL, database: String, restKey: String, pollIntervalSeconds: Int = 10, overlapSeconds: Int = 10,
+        deletionSweepSeconds: Int = 60
     ) {
         self.baseURL = baseURL
         self.database = database
         self.restKey = restKey
         self.pollIntervalSeconds = pollIntervalSeconds
         self.overlapSeconds = overlapSeconds
+        self.deletionSweepSeconds = deletionSweepSeconds
     }
 }
 
@@ -312,10 +317,11 @@ extension Configuration {
             let key = tryton.string("rest_key", required: true) ?? ""
             let interval = tryton.int("poll_interval_seconds", default: 10, in: 1...86_400)
             let overlap = tryton.int("overlap_seconds", default: 10, in: 0...86_400)
+            let sweep = tryton.int("deletion_sweep_seconds", default: 60, in: 1...86_400)
             if let url, !database.isEmpty, !key.isEmpty {
                 self.tryton = TrytonSettings(
                     baseURL: url, database: database, restKey: key, pollIntervalSeconds: interval,
-                    overlapSeconds: overlap)
+                    overlapSeconds: overlap, deletionSweepSeconds: sweep)
             }
         }
         tryton.finish()

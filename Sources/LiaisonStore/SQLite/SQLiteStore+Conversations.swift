@@ -236,6 +236,21 @@ extension SQLiteStore {
         }
     }
 
+    public func liveSnapshots(system: String, kind: String) throws -> [(ref: SystemRef, updatedAt: Date)] {
+        try read { db in
+            let prefix = "\(system):\(kind):"
+            return try db.statement(
+                "SELECT ref, updated_at FROM crm_snapshots WHERE substr(ref, 1, length(?1)) = ?1 AND deleted = 0 ORDER BY ref"
+            )
+            .rows([.text(prefix)]) { row in
+                (
+                    SystemRef(row.text(0) ?? "") ?? SystemRef(system: system, kind: kind, id: ""),
+                    row.date(1) ?? .distantPast
+                )
+            }
+        }
+    }
+
     fileprivate static func saveSnapshot(_ record: CRMRecord, now: Date, in db: SQLiteDatabase) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
@@ -243,8 +258,9 @@ extension SQLiteStore {
         try db.statement(
             """
             INSERT INTO crm_snapshots (ref, fields, deleted, updated_at) VALUES (?, ?, ?, ?)
-            ON CONFLICT(ref) DO UPDATE SET fields = excluded.fields, deleted = excluded.deleted,
-                updated_at = excluded.updated_at
+            ON CONFLICT(ref) DO UPDATE SET deleted = excluded.deleted, updated_at = excluded.updated_at,
+                -- A deletion that says nothing but the id keeps what was last known.
+                fields = CASE WHEN excluded.deleted = 1 AND excluded.fields = '{}' THEN fields ELSE excluded.fields END
             """
         ).run([
             .text(record.ref.description), .text(fields), .integer(record.deleted ? 1 : 0),
