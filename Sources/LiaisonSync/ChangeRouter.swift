@@ -28,6 +28,20 @@ public struct ChangeRouter: Sendable {
         return recipients
     }
 
+    /// The change as people read it: CRM user ids in the owner field become the Matrix
+    /// users they are mapped to (`notify.owners`), which Matrix clients show by name.
+    func readable(_ change: RecordChange) -> RecordChange {
+        var change = change
+        func names(_ text: String?) -> String? {
+            text.map { Self.ids($0).map { settings.owners[$0] ?? $0 }.joined(separator: ", ") }
+        }
+        for index in change.changes.indices where change.changes[index].field == "owner" {
+            change.changes[index].old = names(change.changes[index].old)
+            change.changes[index].new = names(change.changes[index].new)
+        }
+        return change
+    }
+
     /// `"u-1, u-2"` → `["u-1", "u-2"]`.
     private static func ids(_ text: String) -> [String] {
         text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -40,6 +54,7 @@ public struct ChangeRouter: Sendable {
     public func route(_ change: RecordChange, cause: InboundRecord) -> (deliveries: [NewDelivery], digest: [DigestItem])
     {
         let recipients = recipients(of: change)
+        let change = readable(change)
         func key(_ recipient: MatrixNotifier.Recipient) -> String {
             SHA256Digest.hex("\(cause.source)\n\(cause.sequence)\n\(change.ref)\n\(recipient)").prefix(32).description
         }

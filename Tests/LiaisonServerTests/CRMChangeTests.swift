@@ -138,7 +138,7 @@ struct CRMChangeTests {
         #expect(
             Set(handOver.map(\.room))
                 == Set(["!team:x", room(of: "@alice:x"), room(of: "@bob:x"), room(of: "@boss:x")].compactMap { $0 }))
-        #expect(handOver.first?.body.contains("owner: u-1 → u-2") == true)
+        #expect(handOver.first?.body.contains("owner: @alice:x → @bob:x") == true, "\(handOver.first?.body ?? "")")
         #expect(matrix.sent.filter { $0.body.hasPrefix("New lead") }.map(\.room).contains(room(of: "@bob:x")) == false)
         await running.stop()
         await matrix.stop()
