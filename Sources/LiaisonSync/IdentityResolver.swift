@@ -40,6 +40,16 @@ public final class IdentityResolver: Sendable {
     /// How many people the index holds.
     public var count: Int { index.withLock { $0.count } }
 
+    /// Resolves `ref` unless it was seen saying exactly this already (then it costs one
+    /// dictionary lookup, no store read): what the pipeline calls for every person it sees.
+    public func observe(
+        ref: String, name: String?, company: String?, phone: String?, email: String?, now: Date
+    ) throws {
+        let said = [name, company, phone, email]
+        if index.withLock({ $0.said[ref] == said }) { return }
+        try resolve(ref: ref, name: name, company: company, phone: phone, email: email, now: now)
+    }
+
     /// Resolves and records `ref` with what its system says about the person. Seen again
     /// with nothing changed, it is its stored customer at once.
     @discardableResult

@@ -139,12 +139,12 @@ public struct Pipeline: Service {
                 do {
                     switch event {
                     case .participant(let person, _) where person.role == .customer:
-                        try identity.resolve(
+                        try identity.observe(
                             ref: person.ref.description, name: person.displayName, company: nil, phone: person.phone,
                             email: person.email, now: now())
                     case .record(let record, _)
                     where !record.deleted && IdentityResolver.personKinds.contains(record.ref.kind):
-                        try identity.resolve(
+                        try identity.observe(
                             ref: record.ref.description, name: record.fields["name"], company: record.fields["company"],
                             phone: record.fields["phone"], email: record.fields["email"], now: now())
                     default:

@@ -41,10 +41,23 @@ final class Progress: Sendable {
     }
     private let enabled: Bool
     private let state = Mutex(State())
+    /// `LIAISON_TIMING=1`: each phase's wall time on stderr when it ends (for profiling).
+    private let timing = ProcessInfo.processInfo.environment["LIAISON_TIMING"] == "1"
+    private let started = Mutex<(String, ContinuousClock.Instant)?>(nil)
 
     init(enabled: Bool = isatty(STDERR_FILENO) != 0) { self.enabled = enabled }
 
+    private func lap(_ next: String?) {
+        guard timing else { return }
+        let now = ContinuousClock.now
+        started.withLock { current in
+            if let (name, start) = current { Output.err("timing \(name): \(now - start)") }
+            current = next.map { ($0, now) }
+        }
+    }
+
     func phase(_ name: String, total: Int = 0) {
+        lap(name)
         guard enabled else { return }
         state.withLock { state in
             state = State(phase: name, total: total)
@@ -61,6 +74,7 @@ final class Progress: Sendable {
     }
 
     func finish() {
+        lap(nil)
         guard enabled else { return }
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
     }

@@ -33,7 +33,7 @@ struct PeopleColumns {
         let header = table.header.map { $0.trimmedWhitespace }
         if let names = headers[field] {
             return try names.map { name in
-                guard let column = header.firstIndex(of: name.trimmedWhitespace) else {
+                guard let column = header.firstIndex(of: name.trimmedWhitespace.lowercased()) else {
                     throw UsageError(description: "\(file): no column '\(name)' (given for \(field) by --column)")
                 }
                 return column
@@ -78,24 +78,31 @@ enum PeopleFile {
                     "\(path): none of the columns \(PeopleColumns.fields.dropFirst().joined(separator: ", ")) (see --column)"
             )
         }
-        let fields = found
-        let hasExtra = ["birth_date", "national_id", "postcode", "address"].contains { !(fields[$0] ?? []).isEmpty }
+        // Column lists in a fixed order, looked up once, not per row.
+        let order = ["name", "company", "phone", "email", "birth_date", "national_id", "postcode", "address"]
+        let lists = order.map { found[$0] ?? [] }
+        let hasExtra = lists[4...].contains { !$0.isEmpty }
+        let phones = PhoneNumber.Cache()
         progress.phase("normalising \(path)", total: table.rows.count)
         return Parallel.map(chunksOf: table.rows) { rows in
             defer { progress.advance(rows.count) }
             return rows.map { row in
-                func value(_ field: String) -> String? {
-                    let parts = (fields[field] ?? []).map { row.fields[$0].trimmedWhitespace }.filter { !$0.isEmpty }
+                func value(_ field: Int) -> String? {
+                    let columns = lists[field]
+                    if columns.count == 1 {
+                        let text = row.fields[columns[0]].trimmedWhitespace
+                        return text.isEmpty ? nil : text
+                    }
+                    let parts = columns.map { row.fields[$0].trimmedWhitespace }.filter { !$0.isEmpty }
                     return parts.isEmpty ? nil : parts.joined(separator: " ")
                 }
                 let extra =
                     hasExtra
-                    ? ExtraFields(
-                        birthDate: value("birth_date"), nationalID: value("national_id"), postcode: value("postcode"),
-                        address: value("address")) : nil
+                    ? ExtraFields(birthDate: value(4), nationalID: value(5), postcode: value(6), address: value(7))
+                    : nil
                 return IdentityRecord(
-                    id: row.fields[id].trimmedWhitespace, name: value("name"), company: value("company"),
-                    phone: value("phone"), email: value("email"), region: region, extra: extra)
+                    id: row.fields[id].trimmedWhitespace, name: value(0), company: value(1), phone: value(2),
+                    email: value(3), region: region, extra: extra, phones: phones)
             }
         }.flatMap { $0 }
     }

@@ -9,75 +9,13 @@ public struct CSVTable: Sendable {
     public let skipped: [CSVError]
 
     public init(bytes: [UInt8], skipBad: Bool = false) throws(CSVError) {
-        guard let text = String(validating: bytes, as: UTF8.self) else {
+        guard String(validating: bytes, as: UTF8.self) != nil else {
             throw CSVError(line: Self.lineOfFirstInvalidUTF8(bytes), problem: "not valid UTF-8")
         }
-        var records: [(Int, [String])] = []
+        // On the bytes: every byte CSV cares about is ASCII, and valid UTF-8 never has an
+        // ASCII byte inside a multi-byte character, so fields are sliced, not rebuilt.
+        let records = try bytes.withUnsafeBufferPointer { buffer throws(CSVError) in try Self.records(buffer) }
         var skipped: [CSVError] = []
-        var field = ""
-        var fields: [String] = []
-        var inQuotes = false
-        var line = 1
-        var recordLine = 1
-        var iterator = text.unicodeScalars.makeIterator()
-        var pending: Unicode.Scalar? = nil
-        var atFieldStart = true
-        func next() -> Unicode.Scalar? {
-            if let p = pending {
-                pending = nil
-                return p
-            }
-            return iterator.next()
-        }
-        func endRecord() {
-            fields.append(field)
-            field = ""
-            if !(fields.count == 1 && fields[0].isEmpty) { records.append((recordLine, fields)) }
-            fields = []
-        }
-        while let c = next() {
-            if inQuotes {
-                if c == "\"" {
-                    if let n = next() {
-                        if n == "\"" {
-                            field.unicodeScalars.append("\"")
-                        } else {
-                            inQuotes = false
-                            pending = n
-                        }
-                    } else {
-                        inQuotes = false
-                    }
-                } else {
-                    if c == "\n" { line += 1 }
-                    field.unicodeScalars.append(c)
-                }
-                continue
-            }
-            switch c {
-            case "\"" where atFieldStart:
-                inQuotes = true
-                atFieldStart = false
-            case "\"":
-                throw CSVError(line: line, problem: "a quote inside an unquoted field")
-            case ",":
-                fields.append(field)
-                field = ""
-                atFieldStart = true
-            case "\r":
-                break
-            case "\n":
-                endRecord()
-                line += 1
-                recordLine = line
-                atFieldStart = true
-            default:
-                field.unicodeScalars.append(c)
-                atFieldStart = false
-            }
-        }
-        if inQuotes { throw CSVError(line: recordLine, problem: "unbalanced quotes: a quoted field never ends") }
-        if !field.isEmpty || !fields.isEmpty { endRecord() }
         guard let first = records.first else { throw CSVError(line: 1, problem: "no header row") }
         header = first.1.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         var good: [(line: Int, fields: [String])] = []
@@ -98,6 +36,86 @@ public struct CSVTable: Sendable {
     }
 
     public func column(_ name: String) -> Int? { header.firstIndex(of: name) }
+
+    private static func records(_ bytes: UnsafeBufferPointer<UInt8>) throws(CSVError) -> [(Int, [String])] {
+        let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), newline = UInt8(ascii: "\n")
+        let cr = UInt8(ascii: "\r")
+        var records: [(Int, [String])] = []
+        var fields: [String] = []
+        var line = 1
+        var recordLine = 1
+        var index = 0
+        let count = bytes.count
+        func text(_ start: Int, _ end: Int) -> String {
+            var end = end
+            if end > start, bytes[end - 1] == cr { end -= 1 }  // CRLF
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+        }
+        func endRecord() {
+            if !(fields.count == 1 && fields[0].isEmpty) { records.append((recordLine, fields)) }
+            fields = []
+            fields.reserveCapacity(8)
+        }
+        while index < count {
+            // One field, starting at `index`.
+            if bytes[index] == quote {
+                var value: [UInt8] = []
+                index += 1
+                while true {
+                    guard index < count else {
+                        throw CSVError(line: recordLine, problem: "unbalanced quotes: a quoted field never ends")
+                    }
+                    let byte = bytes[index]
+                    if byte == quote {
+                        if index + 1 < count, bytes[index + 1] == quote {
+                            value.append(quote)
+                            index += 2
+                            continue
+                        }
+                        index += 1
+                        break
+                    }
+                    if byte == newline { line += 1 }
+                    value.append(byte)
+                    index += 1
+                }
+                fields.append(String(decoding: value, as: UTF8.self))
+                // After the closing quote: a separator, the end of the line, or (tolerated) a CR.
+                while index < count, bytes[index] == cr { index += 1 }
+                guard index < count else { break }
+                if bytes[index] == comma {
+                    index += 1
+                    if index == count { fields.append("") }
+                } else if bytes[index] == newline {
+                    index += 1
+                    endRecord()
+                    line += 1
+                    recordLine = line
+                } else {
+                    throw CSVError(line: line, problem: "a quote inside an unquoted field")
+                }
+                continue
+            }
+            let start = index
+            while index < count, bytes[index] != comma, bytes[index] != newline {
+                if bytes[index] == quote { throw CSVError(line: line, problem: "a quote inside an unquoted field") }
+                index += 1
+            }
+            fields.append(text(start, index))
+            guard index < count else { break }
+            if bytes[index] == comma {
+                index += 1
+                if index == count { fields.append("") }
+            } else {
+                index += 1
+                endRecord()
+                line += 1
+                recordLine = line
+            }
+        }
+        if !fields.isEmpty { endRecord() }
+        return records
+    }
 
     static func lineOfFirstInvalidUTF8(_ bytes: [UInt8]) -> Int {
         var decoder = UTF8()

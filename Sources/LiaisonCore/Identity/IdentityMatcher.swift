@@ -17,12 +17,15 @@ public struct IdentityRecord: Sendable {
 
     public init(
         id: String, name: String?, company: String?, phone: String?, email: String?, region: String = "CN",
-        extra: ExtraFields? = nil
+        extra: ExtraFields? = nil, phones: PhoneNumber.Cache? = nil
     ) {
         self.id = id
         self.name = name.flatMap(PersonName.init)
         self.company = company.flatMap(CompanyName.init)
-        self.phone = phone.flatMap { PhoneNumber($0, region: region) }
+        self.phone = phone.flatMap { text in
+            if let phones { return phones.number(text, region: region) }
+            return PhoneNumber(text, region: region)
+        }
         self.email = email.flatMap(EmailAddress.init)
         self.emailName = self.email == nil ? nil : email.flatMap(EmailAddress.nameHint)
         self.extra = extra.flatMap { $0.isEmpty ? nil : $0 }
