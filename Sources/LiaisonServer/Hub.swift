@@ -34,7 +34,9 @@ public final class Hub: Sendable {
         let connectors = Connectors(configuration)
         let identity =
             configuration.identity.enabled
-            ? try IdentityResolver(store: store, region: configuration.identity.defaultRegion) : nil
+            ? try IdentityResolver(
+                store: store, matcher: configuration.identity.matcher, region: configuration.identity.defaultRegion)
+            : nil
         self.identity = identity
 
         let schedulerWakeup = Wakeup()

@@ -5,6 +5,7 @@ enum Audit {
     static let help = """
         Usage: liaison audit --input customers.csv [--json report.json] [--html report.html]
                              [--region CN] [--stale-days 180] [--skip-bad] [--column FIELD=HEADER]...
+                             [--config FILE]
 
         The data-quality report to run before onboarding: duplicate clusters (with why
         they match), invalid or missing phones and e-mails, records missing key fields, and
@@ -41,10 +42,12 @@ enum Audit {
     static func run(_ arguments: [String]) async throws -> Int32 {
         if CLI.help(arguments, help) { return 0 }
         let flags = try Arguments(
-            arguments, valued: ["input", "json", "html", "region", "stale-days", "column"], switches: ["skip-bad"])
+            arguments, valued: ["input", "json", "html", "region", "stale-days", "column", "config"],
+            switches: ["skip-bad"])
+        let identity = try IdentityOptions(flags)
         let columns = try PeopleColumns(flags.all("column"))
         let path = try flags.required("input")
-        let region = flags.value("region") ?? "CN"
+        let region = identity.region
         guard let staleDays = Int(flags.value("stale-days") ?? "180"), staleDays > 0 else {
             throw UsageError(description: "--stale-days must be a positive number of days")
         }
@@ -66,7 +69,8 @@ enum Audit {
         }
         fields["activity"] =
             fields["activity"] ?? ["last_activity", "last_contacted", "updated_at"].lazy.compactMap(table.column).first
-        let report = audit(table, columns: fields, region: region, staleDays: staleDays, now: Date())
+        let report = audit(
+            table, columns: fields, region: region, staleDays: staleDays, now: Date(), matcher: identity.matcher)
         Output.out(summary(report, path: path))
         if let json = flags.value("json") {
             let encoder = JSONEncoder()
@@ -87,7 +91,10 @@ enum Audit {
     }
 
     /// - Parameter columns: field (`id`, `name`, …, `activity`) → column; `id` is required.
-    static func audit(_ table: CSVTable, columns: [String: Int], region: String, staleDays: Int, now: Date) -> Report {
+    static func audit(
+        _ table: CSVTable, columns: [String: Int], region: String, staleDays: Int, now: Date,
+        matcher: IdentityMatcher = IdentityMatcher()
+    ) -> Report {
         func value(_ row: [String], _ name: String) -> String? {
             columns[name].map { row[$0].trimmedWhitespace }.flatMap { $0.isEmpty ? nil : $0 }
         }
@@ -135,7 +142,6 @@ enum Audit {
                     id: id, name: value(row.fields, "name"), company: value(row.fields, "company"),
                     phone: value(row.fields, "phone"), email: value(row.fields, "email"), region: region))
         }
-        let matcher = IdentityMatcher()
         let byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let clusters = Dictionary(grouping: matcher.dedupe(records), by: \.cluster).values.filter { $0.count > 1 }
         report.duplicateClusters = clusters.map { members in

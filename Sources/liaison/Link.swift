@@ -4,23 +4,25 @@ import LiaisonCore
 enum Link {
     static let help = """
         Usage: liaison link --left A.csv --right B.csv --out matches.csv [--region CN] [--skip-bad]
-                            [--column FIELD=HEADER]...
+                            [--column FIELD=HEADER]... [--config FILE]
 
         Finds the records of A that are the same people as records of B. Columns id, name,
         company, phone and email are recognised by their header (any case; other columns are
         ignored); \(PeopleColumns.flagHelp), e.g. --column phone=mobile. matches.csv has the
         header left_id,right_id,score,decision with decision link (at most one per left id)
         or review (a person should decide). Phones without a country code are read in
-        --region (default CN). A malformed CSV stops with its line number (exit 2);
+        --region (default CN, or identity.default_region of --config). --config FILE takes the
+        matcher's weights and thresholds from its identity.match section. A malformed CSV stops with its line number (exit 2);
         --skip-bad goes on and lists the rows it left out. On a terminal, a progress bar.
         """
 
     static func run(_ arguments: [String]) throws -> Int32 {
         if CLI.help(arguments, help) { return 0 }
         let flags = try Arguments(
-            arguments, valued: ["left", "right", "out", "region", "column"], switches: ["skip-bad"])
+            arguments, valued: ["left", "right", "out", "region", "column", "config"], switches: ["skip-bad"])
         let columns = try PeopleColumns(flags.all("column"))
-        let region = flags.value("region") ?? "CN"
+        let identity = try IdentityOptions(flags)
+        let region = identity.region
         let path = try flags.required("out")
         let started = ContinuousClock.now
         let progress = Progress()
@@ -31,7 +33,7 @@ enum Link {
             try flags.required("right"), columns: columns, region: region, skipBad: flags.flag("skip-bad"),
             progress: progress)
         progress.phase("matching", total: left.count)
-        let results = IdentityMatcher().link(left, right) { progress.advance($0) }
+        let results = identity.matcher.link(left, right) { progress.advance($0) }
         progress.phase("writing \(path)")
         var out = CSVWriter(header: ["left_id", "right_id", "score", "decision"])
         for result in results {

@@ -146,3 +146,19 @@ struct CSVWriter {
         }
     }
 }
+
+/// `--region` and `--config` of the identity commands: the matcher's weights and
+/// thresholds and the default region from a configuration's `identity` section.
+struct IdentityOptions {
+    var matcher = IdentityMatcher()
+    var region = "CN"
+
+    init(_ flags: Arguments) throws {
+        if let path = flags.value("config") {
+            let settings = try ConfigLoader.load(path).identity
+            matcher = settings.matcher
+            region = settings.defaultRegion
+        }
+        region = flags.value("region") ?? region
+    }
+}

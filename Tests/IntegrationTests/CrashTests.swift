@@ -248,6 +248,18 @@ struct ReviewCommandTests {
         ])
         #expect(missing.code == 2)
         #expect(missing.output.contains("no column 'nope'"), "\(missing.output)")
+
+        // Weights and thresholds from a configuration: a stricter link threshold sends the
+        // same pair to review.
+        let strict = directory.appendingPathComponent("strict.yaml")
+        try "identity: {match: {link_threshold: 40, review_threshold: 5}}\n".write(
+            to: strict, atomically: true, encoding: .utf8)
+        let reviewed = try LiaisonProcess.run([
+            "link", "--left", left.path, "--right", right.path, "--out", out.path, "--column", "id=客户编号",
+            "--column", "name=姓名", "--column", "phone=手机", "--config", strict.path,
+        ])
+        #expect(reviewed.code == 0, "\(reviewed.output)")
+        #expect(try String(contentsOf: out, encoding: .utf8).contains(",review"))
     }
 }
 

@@ -126,6 +126,13 @@ struct NotifyConfigurationTests {
         let configured = try Configuration.parse(yaml: Self.base + "identity: {enabled: false, default_region: US}\n")
         #expect(configured.identity.enabled == false)
         #expect(configured.identity.defaultRegion == "US")
+        let weighted = try Configuration.parse(
+            yaml: Self.base
+                + "identity: {match: {link_threshold: 12, review_threshold: 6, fields: {email: {m: 0.9, u: 0.001}}}}\n")
+        #expect(weighted.identity.matcher.linkThreshold == 12)
+        #expect(weighted.identity.matcher.reviewThreshold == 6)
+        #expect(weighted.identity.matcher.email == IdentityMatcher.Probabilities(m: 0.9, u: 0.001))
+        #expect(weighted.identity.matcher.phone == IdentityMatcher().phone)
     }
 
     @Test("notify and the BottleCRM webhook settings are read")
@@ -154,6 +161,9 @@ struct NotifyConfigurationTests {
             ("identity: {default_region: china}", "identity.default_region"),
             ("identity: {enabled: sometimes}", "identity.enabled"),
             ("identity: {region: CN}", "identity.region"),
+            ("identity: {match: {fields: {shoe_size: {m: 0.9, u: 0.1}}}}", "identity.match.fields.shoe_size"),
+            ("identity: {match: {fields: {email: {m: 1.5}}}}", "identity.match.fields.email.m"),
+            ("identity: {match: {link_threshold: 5, review_threshold: 8}}", "identity.match.review_threshold"),
         ])
     func invalid(yaml: String, path: String) {
         #expect {

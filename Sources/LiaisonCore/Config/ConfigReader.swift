@@ -119,6 +119,21 @@ final class ConfigReader {
             return number
         }
 
+        func double(_ key: String, default value: Double, in range: ClosedRange<Double>) -> Double {
+            guard let node = node(key) else { return value }
+            guard case let .scalar(text, line, quoted) = node, !quoted, let number = Double(text), number.isFinite
+            else {
+                reader.fail(
+                    keyPath(key), node.line, "must be a number between \(range.lowerBound) and \(range.upperBound)")
+                return value
+            }
+            guard range.contains(number) else {
+                reader.fail(keyPath(key), line, "\(number) is out of range \(range.lowerBound)…\(range.upperBound)")
+                return value
+            }
+            return number
+        }
+
         func bool(_ key: String, default value: Bool) -> Bool {
             guard let node = node(key) else { return value }
             if case let .scalar(text, _, false) = node {

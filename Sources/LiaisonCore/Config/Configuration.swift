@@ -29,10 +29,13 @@ public struct IdentitySettings: Sendable, Equatable {
     public var enabled = true
     /// ISO 3166 region for phone numbers written without a country code.
     public var defaultRegion = "CN"
+    /// The matcher's weights and thresholds (`identity.match`); the defaults when unset.
+    public var matcher = IdentityMatcher()
 
-    public init(enabled: Bool = true, defaultRegion: String = "CN") {
+    public init(enabled: Bool = true, defaultRegion: String = "CN", matcher: IdentityMatcher = IdentityMatcher()) {
         self.enabled = enabled
         self.defaultRegion = defaultRegion
+        self.matcher = matcher
     }
 }
 
@@ -337,6 +340,33 @@ extension Configuration {
                     "'\(region)' is not a two-letter region code such as CN or US")
             }
         }
+        let match = identity.section("match")
+        var matcher = IdentityMatcher()
+        matcher.linkThreshold = match.double("link_threshold", default: matcher.linkThreshold, in: -100...100)
+        matcher.reviewThreshold = match.double("review_threshold", default: matcher.reviewThreshold, in: -100...100)
+        if matcher.reviewThreshold > matcher.linkThreshold {
+            match.reader.fail(
+                match.keyPath("review_threshold"), match.node("review_threshold")?.line,
+                "must not be above link_threshold (\(matcher.linkThreshold))")
+        }
+        let fields = match.section("fields")
+        for key in fields.keys {
+            guard let path = IdentityMatcher.fieldPaths[key] else {
+                fields.reader.fail(
+                    fields.keyPath(key), fields.node(key)?.line,
+                    "unknown field; known: \(IdentityMatcher.fieldPaths.keys.sorted().joined(separator: ", "))")
+                continue
+            }
+            let field = fields.section(key)
+            let current = matcher[keyPath: path]
+            let m = field.double("m", default: current.m, in: 0.000_000_1...0.999_999_9)
+            let u = field.double("u", default: current.u, in: 0.000_000_001...0.999_999_9)
+            matcher[keyPath: path] = IdentityMatcher.Probabilities(m: m, u: u)
+            field.finish()
+        }
+        fields.finish()
+        match.finish()
+        self.identity.matcher = matcher
         identity.finish()
 
         let api = top.section("api")

@@ -87,7 +87,7 @@ public struct MatchResult: Sendable, Equatable {
 /// chance of that level for a true match and u for a random pair. Blocking on exact keys
 /// (e-mail, phone, name) keeps the comparisons proportional to the data, not its square.
 /// A company or a surname alone never reaches the link threshold.
-public struct IdentityMatcher: Sendable {
+public struct IdentityMatcher: Sendable, Equatable {
     public struct Probabilities: Sendable, Equatable {
         public var m: Double
         public var u: Double
@@ -117,6 +117,13 @@ public struct IdentityMatcher: Sendable {
     public var address = Probabilities(m: 0.85, u: 0.003)
     /// Only the postcode agrees.
     public var postcode = Probabilities(m: 0.1, u: 0.01)
+    /// The fields whose probabilities configuration may set (`identity.match.fields`).
+    public static let fieldPaths: [String: WritableKeyPath<IdentityMatcher, Probabilities> & Sendable] = [
+        "email": \.email, "phone": \.phone, "name": \.name, "name_contained": \.nameContained,
+        "name_similar": \.nameSimilar, "company": \.company, "national_id": \.nationalID,
+        "national_id_similar": \.nationalIDSimilar, "birth_date": \.birthDate,
+        "birth_date_similar": \.birthDateSimilar, "address": \.address, "postcode": \.postcode,
+    ]
     public var linkThreshold = 10.0
     /// Below this a pair is not worth a person's time: a name shared with a different
     /// company or phone is a namesake far more often than not.
