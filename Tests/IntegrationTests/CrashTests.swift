@@ -263,6 +263,36 @@ struct ReviewCommandTests {
     }
 }
 
+@Suite("liaison sample and bench")
+struct SampleBenchCommandTests {
+    @Test("sample writes people with truth that link finds; bench lookup measures; bad numbers are refused")
+    func sampleAndBench() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "liaison-sample-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let sample = try LiaisonProcess.run(["sample", "--dir", directory.path, "--people", "200", "--seed", "4"])
+        #expect(sample.code == 0, "\(sample.output)")
+        for file in ["left.csv", "right.csv", "truth.csv", "people.csv"] {
+            #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent(file).path), "\(file)")
+        }
+        let truth = try String(contentsOf: directory.appendingPathComponent("truth.csv"), encoding: .utf8)
+        #expect(truth.hasPrefix("left_id,right_id\n"))
+        // The same seed, the same files.
+        let again = directory.appendingPathComponent("again")
+        _ = try LiaisonProcess.run(["sample", "--dir", again.path, "--people", "200", "--seed", "4"])
+        #expect(
+            try Data(contentsOf: again.appendingPathComponent("right.csv"))
+                == Data(contentsOf: directory.appendingPathComponent("right.csv")))
+        #expect(try LiaisonProcess.run(["sample", "--dir", directory.path, "--people", "many"]).code == 2)
+
+        let bench = try LiaisonProcess.run(["bench", "lookup", "--people", "300", "--queries", "50"])
+        #expect(bench.code == 0, "\(bench.output)")
+        #expect(bench.output.contains("lookup people=300 p50_us="), "\(bench.output)")
+        #expect(try LiaisonProcess.run(["bench"]).code == 2)
+        #expect(try LiaisonProcess.run(["bench", "lookup", "--people", "0"]).code == 2)
+    }
+}
+
 @Suite("liaison audit")
 struct AuditCommandTests {
     @Test("reports duplicates with why, invalid and missing phones and e-mails, missing key fields and stale records")
