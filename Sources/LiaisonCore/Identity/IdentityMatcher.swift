@@ -336,12 +336,18 @@ public struct BlockIndex: Sendable {
     private let positions: [Int32]
 
     public init(_ records: [IdentityRecord]) {
-        var entries: [(key: Int, position: Int32)] = []
-        entries.reserveCapacity(records.count * 4)
-        for (position, record) in records.enumerated() {
-            IdentityMatcher.blockKeys(record) { key, _ in entries.append((key, Int32(position))) }
+        // Keys on all cores; the order of positions within a block does not matter
+        // (`candidates` sorts what it gathers).
+        let chunks = Parallel.map(chunksOf: Array(records.indices)) { positions in
+            var entries: [(key: Int, position: Int32)] = []
+            entries.reserveCapacity(positions.count * 4)
+            for position in positions {
+                IdentityMatcher.blockKeys(records[position]) { key, _ in entries.append((key, Int32(position))) }
+            }
+            return entries
         }
-        entries.sort { ($0.key, $0.position) < ($1.key, $1.position) }
+        var entries = chunks.flatMap { $0 }
+        entries.sort { $0.key < $1.key }
         keys = entries.map(\.key)
         positions = entries.map(\.position)
     }
