@@ -108,6 +108,37 @@ struct CompanyNameTests {
     }
 }
 
+@Suite("Phone numbers: the fast path agrees with libphonenumber")
+struct PhoneFastPathTests {
+    @Test("every mobile prefix, in every shape people type, in CN and elsewhere", arguments: ["CN", "US", "HK"])
+    func agrees(region: String) {
+        // The numbers of the generated data sets first: one of them found 179's carrier codes.
+        for shape in ["+8617941003533", "17941003533", "179 5700 2582", "(+86)179 5700 2582"] {
+            #expect(
+                PhoneNumber(shape, region: region)?.e164 == PhoneNumber(libphonenumber: shape, region: region)?.e164)
+        }
+        var random = SplitMix64(seed: 7)
+        for prefix in 100...199 {
+            for _ in 0..<20 {
+                let rest = String(Int.random(in: 0..<100_000_000, using: &random))
+                let digits = "\(prefix)" + String(repeating: "0", count: 8 - rest.count) + rest
+                let d = Array(digits)
+                let shapes = [
+                    "+86 \(String(d[0..<3]))-\(String(d[3..<7]))-\(String(d[7...]))", "0086 \(digits)", "+86\(digits)",
+                    "\(String(d[0..<3])) \(String(d[3..<7])) \(String(d[7...]))", digits, "86\(digits)",
+                    "+86 0\(digits)", "+86\(digits.dropLast())", "(+86)\(digits)", "+86.\(digits)",
+                ]
+                for shape in shapes {
+                    let fast = PhoneNumber(shape, region: region)
+                    let reference = PhoneNumber(libphonenumber: shape, region: region)
+                    #expect(fast?.e164 == reference?.e164, "\(shape) in \(region)")
+                    #expect(fast?.extensionNumber == reference?.extensionNumber, "\(shape) in \(region)")
+                }
+            }
+        }
+    }
+}
+
 @Suite("Person names")
 struct PersonNameTests {
     @Test(

@@ -25,6 +25,36 @@ public struct PhoneNumber: Sendable, Hashable, Codable, CustomStringConvertible 
         self.init(prepared: trimmed, region: region)
     }
 
+    /// Straight through libphonenumber, without the fast path (what tests compare it with).
+    public init?(libphonenumber text: String, region: String) {
+        guard let trimmed = Self.prepared(text) else { return nil }
+        self.init(prepared: trimmed, region: region, fastPath: false)
+    }
+
+    /// A Chinese mobile number in the shapes people type: `+86` and eleven digits
+    /// `1[3-9]…`, or, read in region CN, `0086` and those digits or the eleven digits
+    /// alone. libphonenumber parses these to `+86` and the same digits, at 7–13 µs a
+    /// number, half the cost of normalising a CRM record; here it is a byte check.
+    /// `179…` is left to libphonenumber: 179xx are carrier-selection codes that CN's
+    /// national-prefix rule (`0|(1(?:[12]\d|79)\d\d)`) may strip. Tests compare the two
+    /// over every prefix and shape.
+    static func chineseMobile(_ prepared: String, region: String) -> String? {
+        var digits = Substring(prepared)
+        if digits.hasPrefix("+86") {
+            digits = digits.dropFirst(3)
+        } else if region == "CN" {
+            if digits.hasPrefix("0086") { digits = digits.dropFirst(4) }
+        } else {
+            return nil
+        }
+        let bytes = digits.utf8
+        guard bytes.count == 11, bytes.allSatisfy({ (0x30...0x39).contains($0) }), bytes.first == UInt8(ascii: "1"),
+            let second = bytes.dropFirst().first, (UInt8(ascii: "3")...UInt8(ascii: "9")).contains(second),
+            !digits.hasPrefix("179")
+        else { return nil }
+        return "+86" + digits
+    }
+
     /// The text as libphonenumber is given it: trimmed, and when it holds nothing but
     /// digits, a leading `+` and the separators people type (space, `-`, `.`), without
     /// those separators: they mean nothing to the parser and cost it a third of its time.
@@ -61,7 +91,12 @@ public struct PhoneNumber: Sendable, Hashable, Codable, CustomStringConvertible 
         }
     }
 
-    private init?(prepared trimmed: String, region: String) {
+    private init?(prepared trimmed: String, region: String, fastPath: Bool = true) {
+        if fastPath, let mobile = Self.chineseMobile(trimmed, region: region) {
+            e164 = mobile
+            extensionNumber = nil
+            return
+        }
         var e164 = [CChar](repeating: 0, count: 64)
         var ext = [CChar](repeating: 0, count: 64)
         let status = cpn_parse(trimmed, region, &e164, e164.count, &ext, ext.count, nil)
