@@ -113,7 +113,12 @@ struct PhoneFastPathTests {
     @Test("every mobile prefix, in every shape people type, in CN and elsewhere", arguments: ["CN", "US", "HK"])
     func agrees(region: String) {
         // The numbers of the generated data sets first: one of them found 179's carrier codes.
-        for shape in ["+8617941003533", "17941003533", "179 5700 2582", "(+86)179 5700 2582"] {
+        let fixed = [
+            "+8617941003533", "17941003533", "179 5700 2582", "(+86)179 5700 2582", "(+86) 138-0013-8000",
+            "+44 (0)20 7031 3000", "(010) 1234 5678", "+1 (650) 253-0000", "(+1)650.253.0000", "010-12345678",
+            "+86 10 1234 5678 ext. 12", "138 0013 8000#12", "(+86138) 0013 8000", "(+8613800138000",
+        ]
+        for shape in fixed {
             #expect(
                 PhoneNumber(shape, region: region)?.e164 == PhoneNumber(libphonenumber: shape, region: region)?.e164)
         }

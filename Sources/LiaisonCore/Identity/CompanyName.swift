@@ -24,13 +24,18 @@ public struct CompanyName: Sendable, Hashable {
         while changed {
             changed = false
             name = Self.trimmingSeparators(name)
-            if Self.suffixes.contains(name) { return nil }  // a legal form and nothing else
-            if let suffix = Self.suffixes.first(where: { name.count > $0.count && name.hasSuffix($0) }) {
+            // Only the legal forms ending in the name's last character can match.
+            guard let last = name.last else { return nil }
+            let candidates = Self.suffixesByLast[last] ?? []
+            if candidates.contains(name) { return nil }  // a legal form and nothing else
+            if let suffix = candidates.first(where: { name.count > $0.count && name.hasSuffix($0) }) {
                 name.removeLast(suffix.count)
                 changed = true
             }
         }
-        if let city = Self.cities.first(where: { name.count > $0.count + 1 && name.hasPrefix($0) }) {
+        if let first = name.first, !first.isASCII,
+            let city = Self.cities.first(where: { name.count > $0.count + 1 && name.hasPrefix($0) })
+        {
             name.removeFirst(city.count)
             if name.first == "市" { name.removeFirst() }
         }
@@ -41,6 +46,8 @@ public struct CompanyName: Sendable, Hashable {
     }
 
     private static let branch = Array("分公司".unicodeScalars)
+    /// The legal forms by their last character, longest first within each.
+    private static let suffixesByLast = Dictionary(grouping: suffixes, by: { $0.last! })
 
     private static func trimmingSeparators(_ name: [Unicode.Scalar]) -> [Unicode.Scalar] {
         func separator(_ scalar: Unicode.Scalar) -> Bool { scalar.properties.isWhitespace || scalar.isPunctuation }

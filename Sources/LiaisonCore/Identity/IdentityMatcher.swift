@@ -234,9 +234,11 @@ public struct IdentityMatcher: Sendable, Equatable {
     /// (a collision costs one more comparison, never a wrong answer), so an index of a
     /// million records holds numbers, not strings.
     public static func blockKeys(_ record: IdentityRecord, _ visit: (_ key: Int, _ rare: Bool) -> Void) {
-        func key(_ parts: String...) -> Int {
+        func key(_ tag: StaticString, _ first: String, _ second: String? = nil) -> Int {
             var hasher = Hasher()
-            for part in parts { hasher.combine(part) }
+            hasher.combine(bytes: UnsafeRawBufferPointer(start: tag.utf8Start, count: tag.utf8CodeUnitCount))
+            hasher.combine(first)
+            if let second { hasher.combine(second) }
             return hasher.finalize()
         }
         if let email = record.email { visit(key("e", email.normalized), false) }
