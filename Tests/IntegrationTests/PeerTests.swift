@@ -360,6 +360,7 @@ extension PeerTests {
                 })
             let update = await notices().first { $0.hasPrefix("Customer updated") }
             #expect(update?.contains("name: Bob \(tag) → Bob \(tag) Jr") == true, "\(update ?? "")")
+            #expect(update?.contains("by admin") == true, "who changed it: \(update ?? "")")
             #expect(await liaison.terminate() == 0)
             // After a restart, the overlap window re-reads the edit: it is not announced again.
             liaison = try await start()

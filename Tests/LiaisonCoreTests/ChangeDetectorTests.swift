@@ -81,4 +81,24 @@ struct ChangeDetectorTests {
         #expect(change.kind == .deleted)
         #expect(change.name == "Bob Jr")
     }
+
+    @Test("who made the change is shown when the CRM says, and never compared")
+    func changedBy() throws {
+        let ref = SystemRef(system: "tryton", kind: "party", id: "3")
+        let record = CRMRecord(ref: ref, fields: ["name": "Bob", "email": "b@x.io", changedByField: "admin"])
+        let change = try #require(
+            ChangeDetector.detect(
+                previous: ["name": "Bob", "email": "a@x.io", changedByField: "alice"], created: false, record: record))
+        #expect(change.changedBy == "admin")
+        #expect(change.changes.map(\.field) == ["email"])  // the writer alone is no change
+        #expect(
+            ChangeDetector.detect(
+                previous: ["name": "Bob", changedByField: "alice"], created: false,
+                record: CRMRecord(ref: ref, fields: ["name": "Bob", changedByField: "admin"])) == nil)
+        let en = ChangeNotice.render(change, language: .en, link: nil)
+        #expect(en.body.contains("\nby admin"), "\(en.body)")
+        #expect(en.html.contains("<p>by admin</p>"))
+        #expect(ChangeNotice.render(change, language: .zhCN, link: nil).body.contains("修改人：admin"))
+        #expect(ChangeNotice.summary(change, language: .en).hasSuffix("; by admin)"))
+    }
 }

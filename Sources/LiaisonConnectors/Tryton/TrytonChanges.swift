@@ -60,6 +60,8 @@ public struct TrytonChanges: InboundConnector {
                 }
             }
         }
+        // Who made the change: the last writer, else the creator.
+        fields[changedByField] = party["write_uid"]?["rec_name"]?.string ?? party["create_uid"]?["rec_name"]?.string
         let baseline = entry["baseline"] == .bool(true)
         // A new party's write_date equals its create_date (other models leave it null).
         let neverWritten =

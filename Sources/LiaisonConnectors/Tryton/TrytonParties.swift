@@ -37,6 +37,7 @@ public struct TrytonParties: Sendable {
 
     static let partyFields = [
         "name", "active", "create_date", "write_date", "contact_mechanisms.type", "contact_mechanisms.value",
+        "write_uid.rec_name", "create_uid.rec_name",
     ]
     /// Archived parties too: archiving is how Tryton users usually remove one.
     static let anyActive: JSONValue = .array([

@@ -3,6 +3,10 @@ import Foundation
 /// A CRM record as a change event carries it, in canonical fields:
 /// `name`, `email`, `phone`, `company`, `title`, `status`, `stage`, `amount`, `owner`,
 /// `close_date`. Absent or empty values are left out.
+/// The canonical field a connector sets to the user who made the change; it is shown,
+/// never compared.
+public let changedByField = "changed_by"
+
 public struct CRMRecord: Sendable, Hashable {
     public var ref: SystemRef
     public var fields: [String: String]
@@ -53,12 +57,19 @@ public struct RecordChange: Sendable, Codable, Hashable {
     public var changes: [FieldChange]
     /// The record's owner field as it is now (who is told about it).
     public var owners: [String]
+    /// Who made the change, when the CRM says (Tryton's `write_uid`; BottleCRM's webhooks
+    /// do not name the user).
+    public var changedBy: String?
 
-    public init(ref: SystemRef, kind: ChangeKind, name: String, changes: [FieldChange], owners: [String] = []) {
+    public init(
+        ref: SystemRef, kind: ChangeKind, name: String, changes: [FieldChange], owners: [String] = [],
+        changedBy: String? = nil
+    ) {
         self.ref = ref
         self.kind = kind
         self.name = name
         self.changes = changes
         self.owners = owners
+        self.changedBy = changedBy
     }
 }

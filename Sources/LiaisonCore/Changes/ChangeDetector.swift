@@ -17,6 +17,7 @@ public enum ChangeDetector {
     public static func detect(previous: [String: String]?, created: Bool, record: CRMRecord) -> RecordChange? {
         var change = classify(previous: previous, created: created, record: record)
         change?.owners = [record.fields["owner"] ?? previous?["owner"]].compactMap { $0 }
+        change?.changedBy = record.fields[changedByField]
         return change
     }
 

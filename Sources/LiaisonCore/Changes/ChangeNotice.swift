@@ -27,9 +27,12 @@ extension ChangeNotice {
             lines.append("• " + text)
             items.append("<li>\(escape(text))</li>")
         }
+        let by = change.changedBy.map(words.changedBy)
+        if let by { lines.append(by) }
         if let link { lines.append(link) }
         var html = "<p><strong>\(escape(headline))</strong>: \(escape(change.name))</p>"
         if !items.isEmpty { html += "<ul>\(items.joined())</ul>" }
+        if let by { html += "<p>\(escape(by))</p>" }
         if let link { html += "<p><a href=\"\(escape(link))\">\(escape(words.open))</a></p>" }
         return ChangeNotice(body: lines.joined(separator: "\n"), html: html)
     }
@@ -39,7 +42,8 @@ extension ChangeNotice {
         let words = Words(language)
         let details = change.changes.compactMap(words.describe)
         let head = "\(words.headline(change.kind, change.ref.kind)): \(change.name)"
-        return details.isEmpty ? head : "\(head) (\(details.joined(separator: "; ")))"
+        let all = details + (change.changedBy.map { [words.changedBy($0)] } ?? [])
+        return all.isEmpty ? head : "\(head) (\(all.joined(separator: "; ")))"
     }
 
     /// Several changes gathered into one notice.
@@ -86,6 +90,8 @@ private struct Words {
         }
     }
     var open: String { language == .en ? "Open in the CRM" : "在 CRM 中打开" }
+
+    func changedBy(_ user: String) -> String { language == .en ? "by \(user)" : "修改人：\(user)" }
 
     func headline(_ kind: ChangeKind, _ record: String) -> String {
         let thing = self.record(record)
