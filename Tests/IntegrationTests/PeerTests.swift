@@ -225,7 +225,7 @@ struct PeerTests {
 /// into a real Synapse room. In the same serialized suite: every test binds the port
 /// Synapse pushes to.
 extension PeerTests {
-    @Test("a lead created and moved in BottleCRM is announced in the team's Matrix room, each once")
+    @Test("a lead created and moved in BottleCRM is announced in the team's Matrix room and to its owner, each once")
     func stageChange() async throws {
         let agent = MatrixTestClient(homeserver: peers.synapseURL, token: peers.agentToken)
         let crm = HTTPTestClient(base: peers.crmURL)
@@ -243,13 +243,19 @@ extension PeerTests {
         let secret = try #require(registration.json["secret"] as? String, "\(registration.status) \(registration.text)")
         let webhookID = registration.json["id"].map { "\($0)" } ?? ""
 
+        // The owner: the BottleCRM profile of the token's user, mapped to the agent in Matrix.
+        let pat = ["Authorization": "Bearer \(peers.crmToken)"]
+        let listing = try await crm.send("GET", "/api/contacts/?limit=1", headers: pat)
+        let profile = try #require(
+            (listing.json["users"] as? [[String: Any]])?.first?["id"].map { "\($0)" }, "\(listing.text)")
+
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "liaison-crm-peer-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let config = try writeConfig(
             in: directory, crmExtra: ", webhook_secret: \"\(secret)\"",
             extra:
-                #"notify: {room: "\#(room)", language: en, record_link: "\#(peers.crmURL.absoluteString)/{kind}s/{id}"}"#
+                #"notify: {room: "\#(room)", language: en, record_link: "\#(peers.crmURL.absoluteString)/{kind}s/{id}", owners: {"\#(profile)": "@agent:localhost"}}"#
         )
         let liaison = try LiaisonProcess(
             arguments: ["serve", "--config", config.path], log: directory.appendingPathComponent("log"))
@@ -257,14 +263,13 @@ extension PeerTests {
         #expect(await eventually(timeout: .seconds(20)) { (try? await health.send("GET", "/healthz").status) == 200 })
 
         do {
-            let pat = ["Authorization": "Bearer \(peers.crmToken)"]
             let tag = UUID().uuidString.prefix(6)
             let created = try await crm.json(
                 "POST", "/api/leads/", headers: pat,
                 [
                     "title": "API plan \(tag)", "first_name": "Wei", "last_name": "Zhang \(tag)",
                     "email": "wei.\(tag)@example.com",
-                    "status": "assigned", "assigned_to": [], "contacts": [], "teams": [],
+                    "status": "assigned", "assigned_to": [profile], "contacts": [], "teams": [],
                 ])
             let lead = try #require(created.json["id"].map { "\($0)" }, "\(created.status) \(created.text)")
             let moved = try await crm.json("PATCH", "/api/leads/\(lead)/", headers: pat, ["status": "in process"])
@@ -288,6 +293,24 @@ extension PeerTests {
                     ((try? await agent.messages(room)) ?? []).filter { $0.sender == "@liaison_bot:localhost" }.count
                         == 2
                 })
+            // The owner hears it in a direct room the bot opened with them.
+            var direct: String?
+            #expect(
+                await eventually(timeout: .seconds(20)) {
+                    direct = ((try? await agent.invites()) ?? []).first { $0.inviter == "@liaison_bot:localhost" }?.room
+                    return direct != nil
+                }, "no direct room from the bot")
+            if let direct {
+                try await agent.join(direct)
+                var private_: [String] = []
+                let told = await eventually(timeout: .seconds(20)) {
+                    private_ = ((try? await agent.messages(direct)) ?? [])
+                        .filter { $0.sender == "@liaison_bot:localhost" }.map(\.body)
+                    return private_.contains { $0.hasPrefix("Lead moved: \(name)") }
+                }
+                #expect(told, "\(private_)")
+                #expect(private_.filter { $0.hasPrefix("Lead moved: \(name)") }.count == 1)
+            }
         } catch {
             await liaison.terminate()
             throw error

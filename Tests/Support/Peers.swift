@@ -110,6 +110,21 @@ public struct MatrixTestClient: Sendable {
         }
     }
 
+    /// Rooms this user is invited to, with who invited them (from an initial `/sync`).
+    public func invites() async throws -> [(room: String, inviter: String)] {
+        let filter = Self.escape(#"{"room":{"timeline":{"limit":1}}}"#)
+        let reply = try await http.send("GET", "/_matrix/client/v3/sync?timeout=0&filter=\(filter)", headers: auth)
+        let invited = (reply.json["rooms"] as? [String: Any])?["invite"] as? [String: Any] ?? [:]
+        return invited.map { room, value in
+            let events =
+                ((value as? [String: Any])?["invite_state"] as? [String: Any])?["events"] as? [[String: Any]] ?? []
+            let inviter =
+                events.first { $0["type"] as? String == "m.room.member" && $0["sender"] as? String != nil }?["sender"]
+                as? String ?? ""
+            return (room, inviter)
+        }
+    }
+
     public func send(_ room: String, _ text: String) async throws -> String {
         let txn = UUID().uuidString
         let reply = try await http.json(
