@@ -50,7 +50,7 @@ public struct CompanyName: Sendable, Hashable {
     private static let suffixesByLast = Dictionary(grouping: suffixes, by: { $0.last! })
 
     private static func trimmingSeparators(_ name: [Unicode.Scalar]) -> [Unicode.Scalar] {
-        func separator(_ scalar: Unicode.Scalar) -> Bool { scalar.properties.isWhitespace || scalar.isPunctuation }
+        func separator(_ scalar: Unicode.Scalar) -> Bool { scalar.isWhitespaceFast || scalar.isPunctuation }
         guard let start = name.firstIndex(where: { !separator($0) }) else { return [] }
         let end = name.lastIndex(where: { !separator($0) })!
         return start == 0 && end == name.count - 1 ? name : Array(name[start...end])

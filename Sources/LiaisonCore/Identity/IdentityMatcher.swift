@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 /// One record to match: normalized once, on construction.
-public struct IdentityRecord: Sendable {
+public final class IdentityRecord: Sendable {
     public let id: String
     public let name: PersonName?
     public let company: CompanyName?

@@ -53,7 +53,7 @@ public struct PersonName: Sendable, Hashable {
     /// (Two-character family names such as 欧阳 come out split; they are rare.)
     static func pinyin(_ text: String) -> String {
         let compact = Array(
-            text.compatibilityFolded.unicodeScalars.filter { !$0.properties.isWhitespace })
+            text.compatibilityFolded.unicodeScalars.filter { !$0.isWhitespaceFast })
         guard compact.allSatisfy({ $0.properties.isIdeographic }), compact.count >= 2 else {
             // Mixed text: each Han character becomes its own word.
             return compact.map { $0.properties.isIdeographic ? " \(syllable($0)) " : String($0) }.joined()

@@ -29,13 +29,22 @@ extension StringProtocol {
         {
             return text
         }
-        return text.trimmed { $0.properties.isWhitespace }
+        return text.trimmed { $0.isWhitespaceFast }
     }
 }
 
 extension Unicode.Scalar {
+    /// White space, with ASCII answered without the property tables.
+    var isWhitespaceFast: Bool {
+        if value < 0x80 { return value == 0x20 || (0x09...0x0D).contains(value) }
+        return properties.isWhitespace
+    }
+
     /// A letter, mark or digit (what `CharacterSet.alphanumerics` holds), without Foundation.
     var isAlphanumeric: Bool {
+        if value < 0x80 {  // ASCII without the property tables (most of the text matched)
+            return (0x30...0x39).contains(value) || (0x41...0x5A).contains(value) || (0x61...0x7A).contains(value)
+        }
         switch properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter, .decimalNumber,
             .letterNumber, .otherNumber, .nonspacingMark, .spacingMark, .enclosingMark:
@@ -46,6 +55,14 @@ extension Unicode.Scalar {
 
     /// Punctuation of any kind (what `CharacterSet.punctuationCharacters` holds).
     var isPunctuation: Bool {
+        if value < 0x80 {
+            // ASCII punctuation (P*): !"#%&'()*,-./:;?@[\]_{}; not $+<=>^`|~ (symbols).
+            switch value {
+            case 0x21...0x23, 0x25...0x2A, 0x2C...0x2F, 0x3A, 0x3B, 0x3F, 0x40, 0x5B...0x5D, 0x5F, 0x7B, 0x7D:
+                return true
+            default: return false
+            }
+        }
         switch properties.generalCategory {
         case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation, .initialPunctuation,
             .finalPunctuation, .otherPunctuation:
