@@ -8,7 +8,7 @@ enum Audit {
                              [--config FILE]
 
         The data-quality report to run before onboarding: duplicate clusters (with why
-        they match), invalid or missing phones and e-mails, records missing key fields, and
+        they match), pairs that may be one person (for a person to decide), invalid or missing phones and e-mails, records missing key fields, and
         stale records (no activity for --stale-days, when a last_activity, last_contacted or
         updated_at column exists, or one named by --column activity=HEADER). Columns id, name,
         company, phone and email are recognised by header; \(PeopleColumns.flagHelp). Prints
@@ -30,6 +30,8 @@ enum Audit {
         var records: Int
         var duplicateClusters: [Cluster]
         var recordsInDuplicates: Int
+        /// Pairs that may be one person: for a person to decide before onboarding.
+        var possibleDuplicates: [Cluster] = []
         var invalidPhones: [Issue]
         var missingPhones: Int
         var invalidEmails: [Issue]
@@ -151,6 +153,9 @@ enum Audit {
             return Report.Cluster(ids: ids, evidence: result.evidence, score: result.score)
         }.sorted { $0.ids.first! < $1.ids.first! }
         report.recordsInDuplicates = report.duplicateClusters.reduce(0) { $0 + $1.ids.count }
+        report.possibleDuplicates = matcher.reviewPairs(records).map {
+            Report.Cluster(ids: [$0.left, $0.right], evidence: $0.evidence, score: $0.score)
+        }
         return report
     }
 
@@ -158,6 +163,7 @@ enum Audit {
         """
         \(path): \(r.records) records
           duplicates     \(r.duplicateClusters.count) clusters holding \(r.recordsInDuplicates) records
+          to review      \(r.possibleDuplicates.count) pairs that may be one person
           phones         \(r.invalidPhones.count) invalid, \(r.missingPhones) missing
           e-mails        \(r.invalidEmails.count) invalid, \(r.missingEmails) missing
           key fields     \(r.missingKeyFields.count) records missing some
@@ -190,15 +196,19 @@ enum Audit {
                 .joined()
                 + "</table>"
         }
-        let clusters = r.duplicateClusters.map { cluster in
-            "<tr><td>\(ChangeNotice.escape(cluster.ids.joined(separator: ", ")))</td><td>\(String(format: "%.1f", cluster.score))</td><td>"
-                + cluster.evidence.filter { $0.level != "missing" }
-                .map {
-                    "\(ChangeNotice.escape($0.field)) \(ChangeNotice.escape($0.level)) (\(String(format: "%+.1f", $0.weight)))"
-                }.joined(
-                    separator: "; ")
-                + "</td></tr>"
-        }.joined()
+        func rows(_ clusters: [Report.Cluster]) -> String {
+            clusters.map { cluster in
+                "<tr><td>\(ChangeNotice.escape(cluster.ids.joined(separator: ", ")))</td><td>\(String(format: "%.1f", cluster.score))</td><td>"
+                    + cluster.evidence.filter { $0.level != "missing" }
+                    .map {
+                        "\(ChangeNotice.escape($0.field)) \(ChangeNotice.escape($0.level)) (\(String(format: "%+.1f", $0.weight)))"
+                    }.joined(
+                        separator: "; ")
+                    + "</td></tr>"
+            }.joined()
+        }
+        let clusters = rows(r.duplicateClusters)
+        let possible = rows(r.possibleDuplicates)
         return """
             <!doctype html><html lang="en"><head><meta charset="utf-8"><title>Data quality: \(ChangeNotice.escape(path))</title>
             <style>body{font:14px system-ui,sans-serif;margin:2em;color:#111}table{border-collapse:collapse;margin:.5em 0 1.5em}
@@ -206,6 +216,7 @@ enum Audit {
             </head><body><h1>Data quality: \(ChangeNotice.escape(path))</h1><p>\(r.records) records.</p>
             <svg width="640" height="\(bars.count * 28)" role="img" aria-label="Problems by kind">\(chart)</svg>
             \(clusters.isEmpty ? "" : "<h2>Duplicate clusters (\(r.duplicateClusters.count))</h2><table><tr><th>records</th><th>score</th><th>why</th></tr>\(clusters)</table>")
+            \(possible.isEmpty ? "" : "<h2>Possible duplicates to review (\(r.possibleDuplicates.count))</h2><table><tr><th>records</th><th>score</th><th>why</th></tr>\(possible)</table>")
             \(list("Invalid phones", r.invalidPhones))\(list("Invalid e-mails", r.invalidEmails))\(list("Missing key fields", r.missingKeyFields))\(list("Stale records", r.stale))
             </body></html>
             """

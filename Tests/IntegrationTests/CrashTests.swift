@@ -312,6 +312,8 @@ struct AuditCommandTests {
         2,Li Na,字节跳动科技有限公司,13800138000,LI.NA@example.com,\(daysAgo(3))
         3,Wang Fang,Acme Inc.,12345,wang.fang@example,\(daysAgo(400))
         4,,,,,\(daysAgo(1))
+        5,Zhang Wei,,13900139000,,\(daysAgo(2))
+        6,张伟,,,zhang.wei@example.com,\(daysAgo(2))
         """.write(to: input, atomically: true, encoding: .utf8)
         let json = directory.appendingPathComponent("report.json")
         let html = directory.appendingPathComponent("report.html")
@@ -319,15 +321,20 @@ struct AuditCommandTests {
         #expect(result.code == 0, "\(result.output)")
         #expect(result.output.contains("duplicates     1 clusters holding 2 records"), "\(result.output)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any])
-        #expect(report["records"] as? Int == 4)
+        #expect(report["records"] as? Int == 6)
+        // One name and nothing else shared: not a duplicate, a pair for a person to look at.
+        #expect(result.output.contains("to review      1 pairs that may be one person"), "\(result.output)")
+        let possible = report["possible_duplicates"] as? [[String: Any]] ?? []
+        #expect(possible.map { $0["ids"] as? [String] } == [["5", "6"]])
         let clusters = report["duplicate_clusters"] as? [[String: Any]] ?? []
         #expect(clusters.first?["ids"] as? [String] == ["1", "2"])
         #expect((report["invalid_phones"] as? [[String: Any]])?.map { $0["id"] as? String } == ["3"])
         #expect((report["invalid_emails"] as? [[String: Any]])?.map { $0["id"] as? String } == ["3"])
-        #expect(report["missing_phones"] as? Int == 1)
-        #expect((report["missing_key_fields"] as? [[String: Any]])?.map { $0["id"] as? String } == ["4"])
+        #expect(report["missing_phones"] as? Int == 2)
+        #expect((report["missing_key_fields"] as? [[String: Any]])?.map { $0["id"] as? String } == ["4", "5", "6"])
         #expect((report["stale"] as? [[String: Any]])?.map { $0["id"] as? String } == ["3"])
         let page = try String(contentsOf: html, encoding: .utf8)
         #expect(page.contains("<svg") && page.contains("Duplicate clusters (1)") && page.contains("email exact"))
+        #expect(page.contains("Possible duplicates to review (1)"))
     }
 }

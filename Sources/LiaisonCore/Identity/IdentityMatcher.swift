@@ -291,6 +291,19 @@ public struct IdentityMatcher: Sendable, Equatable {
         }.flatMap { $0 }
     }
 
+    /// The pairs of one file a person should look at: scored `review` (or a second link
+    /// the clustering did not need), each pair once, best first.
+    public func reviewPairs(_ records: [IdentityRecord]) -> [MatchResult] {
+        let index = BlockIndex(records)
+        return Parallel.map(chunksOf: Array(records.indices)) { positions in
+            positions.flatMap { position in
+                index.candidates(for: records[position]).filter { $0 > position }
+                    .map { compare(records[position], records[$0]) }
+                    .filter { $0.decision == .review }
+            }
+        }.flatMap { $0 }.sorted { ($0.score, $1.left, $1.right) > ($1.score, $0.left, $0.right) }
+    }
+
     /// Groups the records of one file into people: pairs that link are the same person,
     /// and so is everyone linked through a chain. Returns each record's cluster id (the
     /// smallest id in its cluster), in input order.
