@@ -176,6 +176,13 @@ struct LinkCommandTests {
             return [fields[0], fields[1], fields[3]]
         }
         #expect(rows == [["A1", "B1", "link"]])
+        let explained = try LiaisonProcess.run([
+            "link", "--left", left.path, "--right", right.path, "--out", out.path, "--explain",
+        ])
+        #expect(explained.code == 0)
+        let withWhy = try String(contentsOf: out, encoding: .utf8)
+        #expect(withWhy.hasPrefix("left_id,right_id,score,decision,why\n"), "\(withWhy)")
+        #expect(withWhy.contains("phone exact +13.1"), "\(withWhy)")
 
         let clusters = directory.appendingPathComponent("clusters.csv")
         let dedupe = try LiaisonProcess.run(["dedupe", "--input", right.path, "--out", clusters.path])
