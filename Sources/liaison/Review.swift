@@ -50,7 +50,9 @@ enum Review {
                 let reviews = try store.reviews(status: filter, limit: 1000)
                 if format == .json { Output.json(reviews) } else { reviews.forEach { Output.out(line($0)) } }
             case "show":
-                guard let review = try store.review(id: try id()) else { throw IdentityError("no review \(try id())") }
+                guard let review = try store.review(id: try id()) else {
+                    throw IdentityError("no review \(try id())", kind: .notFound)
+                }
                 if format == .json {
                     Output.json(review)
                 } else {

@@ -99,4 +99,52 @@ struct IdentityResolverTests {
             ref: "im:user:zw", name: nil, company: nil, phone: nil, email: " ZW@example.com ", now: now)
         #expect(second.customer == first.customer)
     }
+
+    @Test("merges undo in reverse order: one whose records moved on is refused and changes nothing")
+    func unmergeOrder() throws {
+        try withResolver { store, _ in
+            let evidence = [FieldEvidence(field: "name", level: "exact", weight: 9)]
+            try store.save(KnownPerson(ref: "a", name: "A", customer: "X"), reviews: [], now: now)
+            try store.save(KnownPerson(ref: "b", name: "B", customer: "Y"), reviews: [("a", 9, evidence)], now: now)
+            // "0c" sorts first: accepting its review moves a's customer (with b) into Z.
+            try store.save(KnownPerson(ref: "0c", name: "C", customer: "Z"), reviews: [("a", 9, evidence)], now: now)
+            let reviews = try store.reviews(status: .open, limit: 10)
+            let ab = try #require(reviews.first { Set([$0.left, $0.right]) == ["a", "b"] })
+            let ca = try #require(reviews.first { Set([$0.left, $0.right]) == ["0c", "a"] })
+            let first = try #require(try store.decide(review: ab.id, accept: true, actor: "ops", now: now))
+            #expect(first.moves.map(\.ref) == ["b"])
+            let second = try #require(try store.decide(review: ca.id, accept: true, actor: "ops", now: now))
+            #expect(Set(second.moves.map(\.ref)) == ["a", "b"])
+            #expect(try store.person("b")?.customer == "Z")
+            #expect(throws: IdentityError.self) { try store.unmerge(first.id, actor: "ops", now: now) }
+            #expect(try store.person("b")?.customer == "Z", "a refused unmerge changes nothing")
+            #expect(try store.person("a")?.customer == "Z")
+            #expect(try store.merge(id: first.id)?.undoneAt == nil)
+            _ = try store.unmerge(second.id, actor: "ops", now: now)
+            _ = try store.unmerge(first.id, actor: "ops", now: now)
+            #expect(
+                try [store.person("a")?.customer, store.person("b")?.customer, store.person("0c")?.customer] == [
+                    "X", "Y", "Z",
+                ])
+        }
+    }
+
+    @Test("a pair already one customer (joined by another merge) is accepted without a merge")
+    func acceptJoined() throws {
+        try withResolver { store, _ in
+            let evidence = [FieldEvidence(field: "name", level: "exact", weight: 9)]
+            try store.save(KnownPerson(ref: "a", name: "A", customer: "X"), reviews: [], now: now)
+            try store.save(KnownPerson(ref: "b", name: "B", customer: "Y"), reviews: [("a", 9, evidence)], now: now)
+            try store.save(
+                KnownPerson(ref: "c", name: "C", customer: "Y"), reviews: [("a", 9, evidence)], now: now)
+            let reviews = try store.reviews(status: .open, limit: 10)
+            _ = try store.decide(review: reviews[0].id, accept: true, actor: "ops", now: now)
+            #expect(try store.decide(review: reviews[1].id, accept: true, actor: "ops", now: now) == nil)
+            #expect(try store.review(id: reviews[1].id)?.status == .accepted)
+            // A record seen again keeps the customer a merge gave it.
+            try store.save(KnownPerson(ref: "b", name: "B2", customer: "stale"), reviews: [], now: now)
+            #expect(try store.person("b")?.customer == store.person("a")?.customer)
+            #expect(try store.person("b")?.name == "B2")
+        }
+    }
 }

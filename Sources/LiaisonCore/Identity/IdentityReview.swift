@@ -91,6 +91,16 @@ public struct IdentityMerge: Sendable, Equatable, Codable {
 
 /// What went wrong with a review or merge request: it names the thing and changes nothing.
 public struct IdentityError: Error, Equatable, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// No such review or merge.
+        case notFound
+        /// The request contradicts the state (decided twice, undone twice, moved since).
+        case conflict
+    }
+    public let kind: Kind
     public let description: String
-    public init(_ description: String) { self.description = description }
+    public init(_ description: String, kind: Kind = .conflict) {
+        self.kind = kind
+        self.description = description
+    }
 }

@@ -69,7 +69,9 @@ struct APIRoutes {
             guard let id = parameters["id"].flatMap({ Int64($0) }) else { return respond(Self.notFound("review")) }
             respond(
                 Self.answer {
-                    guard let review = try people.review(id: id) else { throw IdentityError("no review \(id)") }
+                    guard let review = try people.review(id: id) else {
+                        throw IdentityError("no review \(id)", kind: .notFound)
+                    }
                     return .json(
                         200,
                         ReviewDetail(
@@ -84,7 +86,6 @@ struct APIRoutes {
                 let actor = Self.actor(request)
                 respond(
                     Self.answer {
-                        guard try people.review(id: id) != nil else { throw IdentityError("no review \(id)") }
                         let merge = try people.decide(review: id, accept: action == "accept", actor: actor, now: Date())
                         return .json(200, Decision(review: try people.review(id: id), merge: merge))
                     })
@@ -103,9 +104,6 @@ struct APIRoutes {
             let actor = Self.actor(request)
             respond(
                 Self.answer {
-                    guard try people.merges(limit: Int.max).contains(where: { $0.id == id }) else {
-                        throw IdentityError("no merge \(id)")
-                    }
                     return .json(200, ["merge": try people.unmerge(id, actor: actor, now: Date())])
                 })
         }
@@ -128,7 +126,7 @@ struct APIRoutes {
         do {
             return try body()
         } catch let error as IdentityError {
-            return error.description.hasPrefix("no ")
+            return error.kind == .notFound
                 ? .error(404, code: "not_found", message: error.description)
                 : .error(409, code: "conflict", message: error.description)
         } catch {

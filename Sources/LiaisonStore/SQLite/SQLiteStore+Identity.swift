@@ -17,7 +17,8 @@ extension SQLiteStore {
     }
 
     /// Records `person` (new or changed) and the pairs it left for review; a pair already
-    /// queued or decided is not queued again.
+    /// queued or decided is not queued again. A record already known keeps its customer
+    /// (only merges and unmerges change it), whatever `person.customer` says.
     public func save(
         _ person: KnownPerson, reviews: [(other: String, score: Double, evidence: [FieldEvidence])], now: Date
     ) throws {
@@ -27,8 +28,8 @@ extension SQLiteStore {
                 """
                 INSERT INTO people (ref, name, company, phone, email, customer, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (ref) DO UPDATE SET name = excluded.name, company = excluded.company,
-                    phone = excluded.phone, email = excluded.email, customer = excluded.customer,
-                    updated_at = excluded.updated_at
+                    phone = excluded.phone, email = excluded.email, updated_at = excluded.updated_at
+                -- The customer of a known record is changed by merges and unmerges only.
                 """
             ).run([
                 .text(person.ref), Self.optional(person.name), Self.optional(person.company),
@@ -77,7 +78,7 @@ extension SQLiteStore {
             guard
                 let review = try db.statement("SELECT \(Self.reviewColumns) FROM identity_reviews WHERE id = ?")
                     .first([.integer(id)], { Self.review($0) })
-            else { throw IdentityError("no review \(id)") }
+            else { throw IdentityError("no review \(id)", kind: .notFound) }
             guard review.status == .open else {
                 throw IdentityError("review \(id) is already \(review.status.rawValue)")
             }
@@ -85,7 +86,10 @@ extension SQLiteStore {
             if accept {
                 guard let left = try Self.person(review.left, in: db), let right = try Self.person(review.right, in: db)
                 else { throw IdentityError("review \(id) names a record the hub no longer knows") }
-                merge = try Self.merge(from: right.customer, into: left.customer, actor: actor, now: now, in: db)
+                // Already one customer (another merge joined them): accepted, nothing to move.
+                if left.customer != right.customer {
+                    merge = try Self.merge(from: right.customer, into: left.customer, actor: actor, now: now, in: db)
+                }
             }
             try db.statement(
                 "UPDATE identity_reviews SET status = ?, decided_at = ?, decided_by = ?, merge_id = ? WHERE id = ?"
@@ -104,11 +108,18 @@ extension SQLiteStore {
             guard
                 var merge = try db.statement("SELECT id, at, actor, moves, undone_at FROM identity_merges WHERE id = ?")
                     .first([.integer(id)], { Self.merge($0) })
-            else { throw IdentityError("no merge \(id)") }
+            else { throw IdentityError("no merge \(id)", kind: .notFound) }
             guard merge.undoneAt == nil else { throw IdentityError("merge \(id) was already undone") }
             let move = try db.statement("UPDATE people SET customer = ?, updated_at = ? WHERE ref = ? AND customer = ?")
             for step in merge.moves {
                 try move.run([.text(step.from), .real(now.timeIntervalSince1970), .text(step.ref), .text(step.to)])
+                // A record a later merge moved on cannot go back exactly: undo that one first.
+                // Throwing rolls back the steps already taken.
+                guard db.changes == 1 else {
+                    throw IdentityError(
+                        "merge \(id) cannot be undone exactly: \(step.ref) has moved since (undo the later merge first)"
+                    )
+                }
             }
             try db.statement("UPDATE identity_merges SET undone_at = ?, undone_by = ? WHERE id = ?")
                 .run([.real(now.timeIntervalSince1970), .text(actor), .integer(id)])
@@ -123,6 +134,14 @@ extension SQLiteStore {
         }
     }
 
+    public func merge(id: Int64) throws -> IdentityMerge? {
+        try read { db in
+            try db.statement("SELECT id, at, actor, moves, undone_at FROM identity_merges WHERE id = ?").first(
+                [.integer(id)]
+            ) { Self.merge($0) }
+        }
+    }
+
     public func merges(limit: Int) throws -> [IdentityMerge] {
         try read { db in
             try db.statement("SELECT id, at, actor, moves, undone_at FROM identity_merges ORDER BY id DESC LIMIT ?")
@@ -133,7 +152,6 @@ extension SQLiteStore {
     private static func merge(
         from source: String, into target: String, actor: String, now: Date, in db: SQLiteDatabase
     ) throws -> IdentityMerge {
-        guard source != target else { throw IdentityError("both records already belong to customer \(target)") }
         let refs = try db.statement("SELECT ref FROM people WHERE customer = ? ORDER BY ref").rows([.text(source)]) {
             $0.text(0) ?? ""
         }
