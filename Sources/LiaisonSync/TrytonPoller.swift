@@ -75,10 +75,14 @@ public struct TrytonPoller: Service {
         guard due else { return 0 }
         let known = try store.liveSnapshots(system: "tryton", kind: "party")
         guard !known.isEmpty else { return 0 }
-        let existing = try await parties.allIDs()
+        let listed = try await parties.allIDs()
+        let candidates = known.filter { Int64($0.ref.id).map { !listed.contains($0) } ?? false }
+        guard !candidates.isEmpty else { return 0 }
+        // Asked again by id before anything is announced: a listing is not proof of absence.
+        let still = try await parties.existing(candidates.compactMap { Int64($0.ref.id) })
         var appended = 0
-        for (ref, updatedAt) in known {
-            guard let id = Int64(ref.id), !existing.contains(id) else { continue }
+        for (ref, updatedAt) in candidates {
+            guard let id = Int64(ref.id), !still.contains(id) else { continue }
             // Keyed by the snapshot's time too: a party restored and deleted again is news again.
             let micros = Int64((updatedAt.timeIntervalSince1970 * 1_000_000).rounded())
             let record = InboundRecord(

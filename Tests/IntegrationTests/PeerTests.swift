@@ -328,7 +328,7 @@ extension PeerTests {
     }
 
     @Test(
-        "a Tryton party edited is polled and announced once, even across a restart; a new party is announced as new; a contact mechanism edited alone and a deletion are announced"
+        "a Tryton party edited is polled and announced once, even across a restart; a new party is announced as new; a contact mechanism edited or archived alone, a deletion and an archived party are announced"
     )
     func trytonPolling() async throws {
         let tryton = try #require(peers.tryton, "the Tryton peer is not running (scripts/peers/all.sh starts it)")
@@ -412,6 +412,17 @@ extension PeerTests {
             let afterEdit = await notices()
             #expect(sawEdit, "\(afterEdit)")
 
+            // The mechanism archived: the party has no e-mail any more.
+            let archived = try await rest.json(
+                "PUT", "/\(tryton.database)/rest/model/party.contact_mechanism/\(mechanism)", headers: auth,
+                ["active": false])
+            #expect((200..<300).contains(archived.status), "\(archived.text)")
+            let sawArchive = await eventually(timeout: .seconds(20)) {
+                await notices().contains { $0.contains("email: bob.new.\(tag)@example.com → (none)") }
+            }
+            let afterArchive = await notices()
+            #expect(sawArchive, "\(afterArchive)")
+
             // Deleted in Tryton: a changed-since poll cannot see it; the sweep does.
             let carol = try await rest.send(
                 "GET", "\(base)?f=name&d=\(Self.base64URL(#"[["name","=","Carol \#(tag)"]]"#))", headers: auth)
@@ -424,6 +435,16 @@ extension PeerTests {
             }
             let afterDeletion = await notices()
             #expect(sawDeletion, "\(afterDeletion)")
+
+            // Archived in Tryton (its usual way to remove a party): deleted for the hub.
+            let archivedParty = try await rest.json(
+                "PUT", "\(base)/\(partyID)?f=name", headers: auth, ["active": false])
+            #expect((200..<300).contains(archivedParty.status), "\(archivedParty.text)")
+            let sawArchivedParty = await eventually(timeout: .seconds(20)) {
+                await notices().contains { $0.hasPrefix("Customer deleted: Bob \(tag) Jr") }
+            }
+            let afterArchivedParty = await notices()
+            #expect(sawArchivedParty, "\(afterArchivedParty)")
         } catch {
             await liaison.terminate()
             throw error

@@ -50,6 +50,8 @@ public struct TrytonChanges: InboundConnector {
         fields["name"] = party["name"]?.string
         if case .array(let mechanisms)? = party["contact_mechanisms"] {
             for mechanism in mechanisms {
+                // Read with `active_test` off, archived mechanisms come along: they are gone.
+                if mechanism["active"] == .number(0) || mechanism["active"] == .bool(false) { continue }
                 guard let type = mechanism["type"]?.string, let value = mechanism["value"]?.string, !value.isEmpty
                 else { continue }
                 switch type {

@@ -37,12 +37,12 @@ public struct TrytonParties: Sendable {
 
     static let partyFields = [
         "name", "active", "create_date", "write_date", "contact_mechanisms.type", "contact_mechanisms.value",
-        "write_uid.rec_name", "create_uid.rec_name",
+        "contact_mechanisms.active", "write_uid.rec_name", "create_uid.rec_name",
     ]
-    /// Archived parties too: archiving is how Tryton users usually remove one.
-    static let anyActive: JSONValue = .array([
-        .string("active"), .string("in"), .array([.bool(true), .bool(false)]),
-    ])
+    /// Every search runs with `active_test` off, so archived parties and mechanisms are
+    /// seen too (archiving is how Tryton users usually remove one). An `active` clause in
+    /// the domain is not enough: next to an `OR` Tryton still adds its own `active = True`.
+    static let context = base64URL(#"{"active_test": false}"#)
 
     /// Parties created or written at or after `since` (all of them when nil), oldest change
     /// first. A contact mechanism edited on its own does not touch its party's write_date,
@@ -56,48 +56,80 @@ public struct TrytonParties: Sendable {
                 .array([.string("create_date"), .string(">="), moment]),
             ])
         }
-        let rows = try await search(
-            "party.party", fields: Self.partyFields,
-            domain: .array([Self.anyActive] + (changedSince.map { [$0] } ?? [])))
-        var parties: [Int64: Polled] = [:]
-        for row in rows {
-            let polled = try Self.polled(row)
-            parties[polled.id] = polled
-        }
+        // Mechanisms first: a mechanism edited after this read is caught by the next poll's
+        // overlap; read after the parties, its change time could be paired with the
+        // party's older mechanisms, and the re-read would then look like a duplicate.
+        var touched: [Int64: Date] = [:]
         if let changedSince {
             let mechanisms = try await search(
-                "party.contact_mechanism", fields: ["party", "create_date", "write_date"], domain: changedSince)
-            var touched: [Int64: Date] = [:]
+                "party.contact_mechanism", fields: ["party", "create_date", "write_date"],
+                domain: changedSince)
             for row in mechanisms {
                 guard let party = row["party"]?.number else { continue }
                 let at = Self.decodeDate(row["write_date"]) ?? Self.decodeDate(row["create_date"]) ?? .distantPast
                 touched[Int64(party)] = max(touched[Int64(party)] ?? .distantPast, at)
             }
-            let missing = touched.keys.filter { parties[$0] == nil }.sorted()
-            for start in stride(from: 0, to: missing.count, by: Self.pageSize) {
-                let ids = missing[start..<min(start + Self.pageSize, missing.count)].map {
-                    JSONValue.number(Double($0))
-                }
-                for row in try await search(
-                    "party.party", fields: Self.partyFields,
-                    domain: .array([Self.anyActive, .array([.string("id"), .string("in"), .array(ids)])]))
-                {
-                    let polled = try Self.polled(row)
-                    parties[polled.id] = polled
-                }
-            }
-            for (id, at) in touched where parties[id] != nil && at > parties[id]!.changedAt {
-                parties[id]!.changedAt = at
-            }
+        }
+        let rows = try await search(
+            "party.party", fields: Self.partyFields, domain: changedSince ?? .array([]))
+        var parties: [Int64: Polled] = [:]
+        for row in rows {
+            let polled = try Self.polled(row)
+            parties[polled.id] = polled
+        }
+        let missing = touched.keys.filter { parties[$0] == nil }.sorted()
+        for row in try await self.rows(ofParties: missing) {
+            let polled = try Self.polled(row)
+            parties[polled.id] = polled
+        }
+        for (id, at) in touched where parties[id] != nil && at > parties[id]!.changedAt {
+            parties[id]!.changedAt = at
         }
         return parties.values.sorted { ($0.changedAt, $0.id) < ($1.changedAt, $1.id) }
     }
 
-    /// The ids of every party, archived ones included (to find deleted ones).
+    /// The parties with these ids (archived ones included), as polled rows.
+    private func rows(ofParties ids: [Int64]) async throws(PollError) -> [JSONValue] {
+        var rows: [JSONValue] = []
+        for start in stride(from: 0, to: ids.count, by: Self.pageSize) {
+            let some = ids[start..<min(start + Self.pageSize, ids.count)].map { JSONValue.number(Double($0)) }
+            rows += try await search(
+                "party.party", fields: Self.partyFields,
+                domain: .array([.array([.string("id"), .string("in"), .array(some)])]))
+        }
+        return rows
+    }
+
+    /// Of these ids, the parties that still exist (archived ones included): a check just
+    /// before announcing a deletion.
+    public func existing(_ ids: [Int64]) async throws(PollError) -> Set<Int64> {
+        var found = Set<Int64>()
+        for start in stride(from: 0, to: ids.count, by: Self.pageSize) {
+            let some = ids[start..<min(start + Self.pageSize, ids.count)].map { JSONValue.number(Double($0)) }
+            for row in try await search(
+                "party.party", fields: ["id"], domain: .array([.array([.string("id"), .string("in"), .array(some)])]))
+            {
+                if let id = row["id"]?.number { found.insert(Int64(id)) }
+            }
+        }
+        return found
+    }
+
+    /// The ids of every party, archived ones included (to find deleted ones). Paged by
+    /// id (`id > last`), not by offset: a party deleted meanwhile cannot shift a live one
+    /// out of the listing.
     public func allIDs() async throws(PollError) -> Set<Int64> {
         var ids = Set<Int64>()
-        for row in try await search("party.party", fields: ["id"], domain: .array([Self.anyActive]), pageSize: 1000) {
-            if let id = row["id"]?.number { ids.insert(Int64(id)) }
+        var last: Int64 = 0
+        while true {
+            let page = try await search(
+                "party.party", fields: ["id"],
+                domain: .array([.array([.string("id"), .string(">"), .number(Double(last))])]),
+                pageSize: 1000, firstPageOnly: true)
+            let found = page.compactMap { $0["id"]?.number }.map { Int64($0) }
+            ids.formUnion(found)
+            guard let highest = found.max(), !found.isEmpty else { break }
+            last = highest
         }
         return ids
     }
@@ -111,7 +143,7 @@ public struct TrytonParties: Sendable {
     /// Every row of `model` matching `domain`, page by page, oldest change first and by id
     /// (stable pages under a running poll).
     private func search(
-        _ model: String, fields: [String], domain: JSONValue, pageSize: Int = pageSize
+        _ model: String, fields: [String], domain: JSONValue, pageSize: Int = pageSize, firstPageOnly: Bool = false
     ) async throws(PollError) -> [JSONValue] {
         let order: JSONValue =
             fields == ["id"]
@@ -132,6 +164,7 @@ public struct TrytonParties: Sendable {
                 "GET", url,
                 headers: [
                     "Authorization": "Bearer \(settings.restKey)", "Range": "records=\(offset)-\(offset + pageSize)",
+                    "X-Tryton-Context": Self.context,
                 ])
             if case .response(416, _, _) = outcome, offset > 0 { break }  // past the last page
             guard case let .response(status, _, body) = outcome, (200..<300).contains(status) else {
@@ -141,7 +174,7 @@ public struct TrytonParties: Sendable {
                 throw .unexpected("not a JSON array")
             }
             all += rows
-            guard rows.count == pageSize else { break }
+            guard rows.count == pageSize, !firstPageOnly else { break }
             offset += pageSize
         }
         return all
