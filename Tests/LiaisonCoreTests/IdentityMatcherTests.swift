@@ -65,6 +65,12 @@ struct IdentityMatcherTests {
         let household = matcher.compare(
             a, registry("c", "sarah jones", born: "19560409", address: "7 wallaby place", postcode: "2119"))
         #expect(household.decision != .link, "\(household.score)")
+        // Twins: alike names, one birthday, one home, no identifier.
+        let twins = matcher.compare(
+            registry("t1", "zhang wei", born: "20010203", address: "12 river road", postcode: "2000"),
+            registry("t2", "zhang wen", born: "20010203", address: "12 river road", postcode: "2000"))
+        #expect(twins.evidence.first { $0.field == "name" }?.level == "similar")
+        #expect(twins.decision == .review, "\(twins.score)")
         #expect(
             matcher.compare(registry("d", nil, born: "19560409"), registry("e", nil, born: "19560409")).decision
                 != .link)

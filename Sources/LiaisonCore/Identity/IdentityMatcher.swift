@@ -167,10 +167,11 @@ public struct IdentityMatcher: Sendable, Equatable {
         let score = evidence.reduce(0) { $0 + $1.weight }
         var decision: MatchResult.Decision =
             score >= linkThreshold ? .link : score >= reviewThreshold ? .review : .distinct
-        // Names that differ, and nothing that identifies one person (e-mail, phone, national
-        // id) agreeing: however much else agrees (a birth date and an address are a
-        // household), a person decides.
-        if decision == .link, evidence.contains(where: { $0.field == "name" && $0.level == "different" }),
+        // Names that differ or are only alike ("Zhang Wei" / "Zhang Wen"), and nothing that
+        // identifies one person (e-mail, phone, national id) agreeing: however much else
+        // agrees (a birth date and an address are a household, or twins), a person decides.
+        if decision == .link,
+            evidence.contains(where: { $0.field == "name" && ($0.level == "different" || $0.level == "similar") }),
             !evidence.contains(where: {
                 ["email", "phone", "national_id"].contains($0.field) && ($0.level == "exact" || $0.level == "similar")
             })
