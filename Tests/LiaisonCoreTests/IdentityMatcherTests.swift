@@ -136,6 +136,16 @@ extension IdentityMatcherTests {
 
 @Suite("CSV")
 struct CSVTableTests {
+    @Test("a UTF-8 byte-order mark (Excel) is not part of the first header; text after a closing quote is refused")
+    func byteOrderMark() throws {
+        let table = try CSVTable(bytes: [0xEF, 0xBB, 0xBF] + Array("id,name\n1,Li Na\n".utf8))
+        #expect(table.header == ["id", "name"])
+        #expect(table.rows.first?.fields == ["1", "Li Na"])
+        #expect(throws: CSVError(line: 2, problem: "text after the closing quote of a quoted field")) {
+            try CSVTable(bytes: Array("id,name\n\"1\" ,x\n".utf8))
+        }
+    }
+
     @Test("quoted fields, doubled quotes, embedded newlines and CRLF")
     func parse() throws {
         let text = "id,name,company\r\n1,\"Li, Na\",\"Acme \"\"Big\"\" Co\"\r\n2,\"two\nlines\",x\n"

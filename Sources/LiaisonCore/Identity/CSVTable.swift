@@ -14,7 +14,11 @@ public struct CSVTable: Sendable {
         }
         // On the bytes: every byte CSV cares about is ASCII, and valid UTF-8 never has an
         // ASCII byte inside a multi-byte character, so fields are sliced, not rebuilt.
-        let records = try bytes.withUnsafeBufferPointer { buffer throws(CSVError) in try Self.records(buffer) }
+        // Excel writes UTF-8 CSV with a byte-order mark; it is not part of the first header.
+        let start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        let records = try bytes.withUnsafeBufferPointer { buffer throws(CSVError) in
+            try Self.records(UnsafeBufferPointer(rebasing: buffer[start...]))
+        }
         var skipped: [CSVError] = []
         guard let first = records.first else { throw CSVError(line: 1, problem: "no header row") }
         header = first.1.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
@@ -92,7 +96,7 @@ public struct CSVTable: Sendable {
                     line += 1
                     recordLine = line
                 } else {
-                    throw CSVError(line: line, problem: "a quote inside an unquoted field")
+                    throw CSVError(line: line, problem: "text after the closing quote of a quoted field")
                 }
                 continue
             }

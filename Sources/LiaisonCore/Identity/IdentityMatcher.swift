@@ -292,8 +292,8 @@ public struct IdentityMatcher: Sendable, Equatable {
         }.flatMap { $0 }
     }
 
-    /// The pairs of one file a person should look at: scored `review` (or a second link
-    /// the clustering did not need), each pair once, best first.
+    /// The pairs of one file a person should look at: those scored `review`, each pair
+    /// once, best first.
     public func reviewPairs(_ records: [IdentityRecord]) -> [MatchResult] {
         let index = BlockIndex(records)
         return Parallel.map(chunksOf: Array(records.indices)) { positions in
