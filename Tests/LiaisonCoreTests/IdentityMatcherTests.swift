@@ -95,6 +95,19 @@ struct IdentityMatcherTests {
         #expect(ExtraFields(nationalID: " ab-12 3 ").nationalID == "AB123")
     }
 
+    @Test("one switchboard with other extensions is not one person")
+    func extensions() {
+        let a = record("a", "Li Na", phone: "+86 10 6552 9988 ext. 101")
+        let b = record("b", "Wang Fang", phone: "+86 10 6552 9988 ext. 102")
+        let result = matcher.compare(a, b)
+        #expect(result.evidence.first { $0.field == "phone" }?.level == "switchboard")
+        #expect(result.decision == .distinct, "\(result.score)")
+        let same = matcher.compare(a, record("c", "李娜", phone: "010 6552 9988 转 101"))
+        #expect(same.evidence.first { $0.field == "phone" }?.level == "exact", "\(same.evidence)")
+        #expect(same.decision == .link)
+        #expect(PhoneNumber("010-6552 9988 分机 101")?.extensionNumber == "101")
+    }
+
     @Test("the explanation adds up to the score, field by field")
     func explanation() {
         let result = matcher.compare(

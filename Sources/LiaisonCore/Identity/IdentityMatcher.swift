@@ -101,6 +101,8 @@ public struct IdentityMatcher: Sendable, Equatable {
 
     public var email = Probabilities(m: 0.95, u: 0.0001)
     public var phone = Probabilities(m: 0.9, u: 0.0001)
+    /// The same number with other extensions: a company's line, not yet a person.
+    public var phoneSwitchboard = Probabilities(m: 0.02, u: 0.001)
     public var name = Probabilities(m: 0.85, u: 0.001)
     /// One name's words all among the other's: "Daniel Liu" and "Daniel Haiyan Liu".
     public var nameContained = Probabilities(m: 0.05, u: 0.0002)
@@ -119,7 +121,8 @@ public struct IdentityMatcher: Sendable, Equatable {
     public var postcode = Probabilities(m: 0.1, u: 0.01)
     /// The fields whose probabilities configuration may set (`identity.match.fields`).
     public static let fieldPaths: [String: WritableKeyPath<IdentityMatcher, Probabilities> & Sendable] = [
-        "email": \.email, "phone": \.phone, "name": \.name, "name_contained": \.nameContained,
+        "email": \.email, "phone": \.phone, "phone_switchboard": \.phoneSwitchboard, "name": \.name,
+        "name_contained": \.nameContained,
         "name_similar": \.nameSimilar, "company": \.company, "national_id": \.nationalID,
         "national_id_similar": \.nationalIDSimilar, "birth_date": \.birthDate,
         "birth_date_similar": \.birthDateSimilar, "address": \.address, "postcode": \.postcode,
@@ -141,7 +144,12 @@ public struct IdentityMatcher: Sendable, Equatable {
                     : FieldEvidence(field: field, level: "different", weight: p.disagree))
         }
         exact("email", a.email, b.email, email)
-        exact("phone", a.phone?.e164, b.phone?.e164, phone)
+        if let x = a.phone, let y = b.phone, x.e164 == y.e164, x.extensionNumber != y.extensionNumber {
+            // One switchboard, other extensions (or one without): colleagues as often as not.
+            evidence.append(FieldEvidence(field: "phone", level: "switchboard", weight: phoneSwitchboard.agree))
+        } else {
+            exact("phone", a.phone?.e164, b.phone?.e164, phone)
+        }
         evidence.append(nameEvidence(a, b))
         exact("company", a.company?.key, b.company?.key, company)
         if a.extra != nil || b.extra != nil {

@@ -62,7 +62,13 @@ public struct PhoneNumber: Sendable, Hashable, Codable, CustomStringConvertible 
     /// people type (space, `-`, `.`), without those separators: they mean nothing to the
     /// parser and cost it a third of its time. Nil when there is no digit at all.
     static func prepared(_ text: String) -> String? {
-        let trimmed = text.trimmedWhitespace
+        var trimmed = text.trimmedWhitespace
+        // How Chinese speakers write an extension: 转 ("transfer to") or 分机 ("extension").
+        if !trimmed.utf8.allSatisfy({ $0 < 0x80 }) {
+            for marker in ["分机号", "分机", "转"] where trimmed.contains(marker) {
+                trimmed = trimmed.replacingOccurrences(of: marker, with: " ext. ")
+            }
+        }
         guard trimmed.utf8.contains(where: { (0x30...0x39).contains($0) }) else { return nil }
         var bytes = Substring(trimmed).utf8
         var plain: [UInt8] = []
