@@ -159,8 +159,7 @@ struct StoreLedger: DeliveryLedger {
     }
 
     func expectEcho(kind: String, keys: [String], for duration: Duration) async throws {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        try store.expectEcho(system: target, kind: kind, keys: keys, until: now().addingTimeInterval(seconds))
+        try store.expectEcho(system: target, kind: kind, keys: keys, until: now().addingTimeInterval(duration.seconds))
     }
 
     func sameCustomer(as ref: String) async throws -> [String] { try store.sameCustomer(as: ref) }

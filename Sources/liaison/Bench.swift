@@ -63,8 +63,7 @@ enum Bench {
             baseline.append(clock.now - start)
         }
         func micros(_ sorted: [Duration], _ quantile: Double) -> Int {
-            let duration = sorted[min(sorted.count - 1, Int(Double(sorted.count) * quantile))]
-            return Int(duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000)
+            Int(sorted[min(sorted.count - 1, Int(Double(sorted.count) * quantile))].seconds * 1_000_000)
         }
         latencies.sort()
         baseline.sort()

@@ -54,8 +54,7 @@ enum Link {
         try out.write(to: path)
         progress.finish()
         let links = results.filter { $0.decision == .link }.count
-        let elapsed = (ContinuousClock.now - started).components
-        let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+        let seconds = (ContinuousClock.now - started).seconds
         Output.err(
             "\(left.count) × \(right.count) records: \(links) links, \(results.count - links) to review → \(path) "
                 + "(\(CSVWriter.decimal(seconds)) s)")

@@ -1,4 +1,5 @@
 import Foundation
+import LiaisonConnectors
 import LiaisonTestSupport
 import Testing
 
@@ -322,11 +323,6 @@ extension PeerTests {
 }
 
 extension PeerTests {
-    static func base64URL(_ text: String) -> String {
-        Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(
-            of: "/", with: "_")
-    }
-
     @Test(
         "a Tryton party edited is polled and announced once, even across a restart; a new party is announced as new; a contact mechanism edited or archived alone, a deletion and an archived party are announced"
     )
@@ -425,7 +421,7 @@ extension PeerTests {
 
             // Deleted in Tryton: a changed-since poll cannot see it; the sweep does.
             let carol = try await rest.send(
-                "GET", "\(base)?f=name&d=\(Self.base64URL(#"[["name","=","Carol \#(tag)"]]"#))", headers: auth)
+                "GET", "\(base)?f=name&d=\(TrytonParties.base64URL(#"[["name","=","Carol \#(tag)"]]"#))", headers: auth)
             let rows = (try? JSONSerialization.jsonObject(with: carol.body)) as? [[String: Any]]
             let carolID = try #require(rows?.first?["id"].map { "\($0)" }, "\(carol.text)")
             let deleted = try await rest.send("DELETE", "\(base)/\(carolID)", headers: auth)

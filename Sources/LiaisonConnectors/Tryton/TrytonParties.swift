@@ -78,7 +78,7 @@ public struct TrytonParties: Sendable {
             parties[polled.id] = polled
         }
         let missing = touched.keys.filter { parties[$0] == nil }.sorted()
-        for row in try await self.rows(ofParties: missing) {
+        for row in try await self.rows(ids: missing, fields: Self.partyFields) {
             let polled = try Self.polled(row)
             parties[polled.id] = polled
         }
@@ -88,14 +88,14 @@ public struct TrytonParties: Sendable {
         return parties.values.sorted { ($0.changedAt, $0.id) < ($1.changedAt, $1.id) }
     }
 
-    /// The parties with these ids (archived ones included), as polled rows.
-    private func rows(ofParties ids: [Int64]) async throws(PollError) -> [JSONValue] {
+    /// The rows of the parties with these ids (archived ones included), `pageSize` ids a
+    /// request.
+    private func rows(ids: [Int64], fields: [String]) async throws(PollError) -> [JSONValue] {
         var rows: [JSONValue] = []
         for start in stride(from: 0, to: ids.count, by: Self.pageSize) {
             let some = ids[start..<min(start + Self.pageSize, ids.count)].map { JSONValue.number(Double($0)) }
             rows += try await search(
-                "party.party", fields: Self.partyFields,
-                domain: .array([.array([.string("id"), .string("in"), .array(some)])]))
+                "party.party", fields: fields, domain: .array([.array([.string("id"), .string("in"), .array(some)])]))
         }
         return rows
     }
@@ -103,16 +103,7 @@ public struct TrytonParties: Sendable {
     /// Of these ids, the parties that still exist (archived ones included): a check just
     /// before announcing a deletion.
     public func existing(_ ids: [Int64]) async throws(PollError) -> Set<Int64> {
-        var found = Set<Int64>()
-        for start in stride(from: 0, to: ids.count, by: Self.pageSize) {
-            let some = ids[start..<min(start + Self.pageSize, ids.count)].map { JSONValue.number(Double($0)) }
-            for row in try await search(
-                "party.party", fields: ["id"], domain: .array([.array([.string("id"), .string("in"), .array(some)])]))
-            {
-                if let id = row["id"]?.number { found.insert(Int64(id)) }
-            }
-        }
-        return found
+        Set(try await rows(ids: ids, fields: ["id"]).compactMap { $0["id"]?.number }.map { Int64($0) })
     }
 
     /// The ids of every party, archived ones included (to find deleted ones). Paged by
@@ -206,7 +197,7 @@ public struct TrytonParties: Sendable {
         return Date(timeIntervalSince1970: seconds + (value["microsecond"]?.number ?? 0) / 1_000_000)
     }
 
-    static func base64URL(_ text: String) -> String {
+    public static func base64URL(_ text: String) -> String {
         Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(
             of: "/", with: "_")
     }

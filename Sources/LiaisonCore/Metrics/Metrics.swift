@@ -37,10 +37,7 @@ public final class Histogram: Sendable {
         }
     }
 
-    public func observe(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        observe(Double(seconds) + Double(attoseconds) / 1e18)
-    }
+    public func observe(_ duration: Duration) { observe(duration.seconds) }
 
     /// Cumulative counts per bound, the sum and the total count.
     public var snapshot: (cumulative: [Int], sum: Double, count: Int) {
@@ -130,4 +127,9 @@ public final class MetricsRegistry: Sendable {
     private static func number(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
     }
+}
+
+extension Duration {
+    /// The duration in seconds, as a floating-point number.
+    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -54,7 +54,7 @@ struct APIRoutes {
                 return respond(
                     .error(400, code: "bad_query", message: "status: one of open, accepted, rejected, all"))
             }
-            guard let limit = Int(request.query["limit"] ?? "100"), (1...10_000).contains(limit) else {
+            guard let limit = Self.limit(request) else {
                 return respond(.error(400, code: "bad_query", message: "limit: a number from 1 to 10000"))
             }
             respond(
@@ -93,7 +93,7 @@ struct APIRoutes {
         }
         router.on("GET", "/api/v1/identity/merges") { request, _, respond in
             if let refusal = authenticate(request) { return respond(refusal) }
-            guard let limit = Int(request.query["limit"] ?? "100"), (1...10_000).contains(limit) else {
+            guard let limit = Self.limit(request) else {
                 return respond(.error(400, code: "bad_query", message: "limit: a number from 1 to 10000"))
             }
             respond(Self.answer { .json(200, ["merges": try people.merges(limit: limit)]) })
@@ -132,6 +132,11 @@ struct APIRoutes {
         } catch {
             return .error(503, code: "store_unavailable", message: "the store did not answer; retry")
         }
+    }
+
+    /// `?limit=` of a listing: 1…10000, 100 when absent; nil when unusable.
+    static func limit(_ request: HTTPRequest) -> Int? {
+        Int(request.query["limit"] ?? "100").flatMap { (1...10_000).contains($0) ? $0 : nil }
     }
 
     static func notFound(_ what: String) -> HTTPResponse { .error(404, code: "not_found", message: "no such \(what)") }
