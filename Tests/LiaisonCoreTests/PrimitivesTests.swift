@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Crypto and encodings")
 struct CryptoTests {
-    // RFC 4231, test cases 1 and 2.
+    // RFC 4231, test cases 1, 2 and 6 (a key longer than the block is hashed first).
     @Test(
         "HMAC-SHA256 matches RFC 4231",
         arguments: [
@@ -16,9 +16,22 @@ struct CryptoTests {
                 Array("Jefe".utf8), Array("what do ya want for nothing?".utf8),
                 "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
             ),
+            (
+                [UInt8](repeating: 0xaa, count: 131),
+                Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8),
+                "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+            ),
         ])
     func hmac(key: [UInt8], message: [UInt8], expected: String) {
         #expect(Hex.encode(HMACSHA256.authenticationCode(key: key, message: message)) == expected)
+        // A prepared key gives the same code, again and again, and over a message in parts.
+        let prepared = HMACSHA256.Key(key)
+        #expect(Hex.encode(prepared.code(message)) == expected)
+        #expect(Hex.encode(prepared.code(message)) == expected)
+        let split = message.count / 3
+        let parts = (Array(message[..<split]), Array(message[split...]))
+        let joined = parts.0.withUnsafeBytes { head in parts.1.withUnsafeBytes { prepared.code(head, $0) } }
+        #expect(Hex.encode(joined) == expected)
     }
 
     @Test("hex decoding refuses odd lengths and non-hex characters")

@@ -16,7 +16,7 @@ public final class LiaisonProcess: @unchecked Sendable {
 
     public init(arguments: [String], environment: [String: String] = [:], log: URL) throws {
         logURL = log
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         handle.seekToEndOfFile()
         process.executableURL = Self.binary

@@ -88,7 +88,6 @@ public struct MatrixTestClient: Sendable {
         guard reply.status == 200 else { throw TestFailure("join: \(reply.status) \(reply.text)") }
     }
 
-    @discardableResult
     public func invite(_ room: String, _ user: String) async throws {
         let reply = try await http.json(
             "POST", "/_matrix/client/v3/rooms/\(Self.escape(room))/invite", headers: auth, ["user_id": user])

@@ -64,8 +64,10 @@ public struct BottleCRMWebhook: InboundConnector {
             if pair[0] == "v1", let bytes = Hex.decode(pair[1]) { signatures.append(bytes) }
         }
         guard let timestamp, let seconds = Int64(timestamp), !signatures.isEmpty else { return .invalid }
-        let expected = HMACSHA256.authenticationCode(
-            key: Array(secret.utf8), message: Array("\(timestamp).".utf8) + body)
+        let prefix = Array("\(timestamp).".utf8)
+        let expected = prefix.withUnsafeBytes { head in
+            body.withUnsafeBytes { tail in HMACSHA256.Key(secret).code(head, tail) }
+        }
         guard signatures.contains(where: { constantTimeEquals($0, expected) }) else { return .invalid }
         return abs(now.timeIntervalSince1970 - Double(seconds)) <= tolerance ? .valid : .stale
     }

@@ -15,12 +15,16 @@ import LiaisonCore
 public struct GenericWebhook: InboundConnector {
     public let name: String
     public let settings: GenericSourceSettings
-    public var source: String { "generic.\(name)" }
+    public let source: String
     public var channel: String { name }
+    /// The secret, prepared once for signing and checking.
+    private let key: HMACSHA256.Key
 
     public init(name: String, settings: GenericSourceSettings) {
         self.name = name
         self.settings = settings
+        source = "generic.\(name)"
+        key = HMACSHA256.Key(settings.secret)
     }
 
     public func admit(_ request: InboundRequest) -> Result<Admission, InboundRejection> {
@@ -30,7 +34,7 @@ public struct GenericWebhook: InboundConnector {
                     status: 401, code: "unsigned", message: "X-Liaison-Signature header is missing", reason: "unsigned")
             )
         }
-        guard Self.verify(signature: header, body: request.body, secret: settings.secret) else {
+        guard Self.verify(signature: header, body: request.body, key: key) else {
             return .failure(
                 InboundRejection(
                     status: 401, code: "bad_signature", message: "X-Liaison-Signature does not match the body",
@@ -47,13 +51,17 @@ public struct GenericWebhook: InboundConnector {
     }
 
     /// Checks `sha256=<hex>` against the body in constant time.
+    public static func verify(signature header: String, body: [UInt8], key: HMACSHA256.Key) -> Bool {
+        guard header.hasPrefix("sha256="), let given = Hex.decode(header.utf8.dropFirst(7)) else { return false }
+        return constantTimeEquals(given, key.code(body))
+    }
+
     public static func verify(signature header: String, body: [UInt8], secret: String) -> Bool {
-        guard header.hasPrefix("sha256="), let given = Hex.decode(header.dropFirst(7)) else { return false }
-        return constantTimeEquals(given, HMACSHA256.authenticationCode(key: Array(secret.utf8), message: body))
+        verify(signature: header, body: body, key: HMACSHA256.Key(secret))
     }
 
     public static func sign(body: [UInt8], secret: String) -> String {
-        "sha256=" + Hex.encode(HMACSHA256.authenticationCode(key: Array(secret.utf8), message: body))
+        "sha256=" + Hex.encode(HMACSHA256.Key(secret).code(body))
     }
 
     public func decode(_ record: InboundRecord) throws -> [CanonicalEvent] {

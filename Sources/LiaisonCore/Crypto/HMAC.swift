@@ -1,24 +1,61 @@
 import COpenSSL
 
-/// HMAC-SHA256 through OpenSSL's libcrypto.
+/// HMAC-SHA256 (RFC 2104) on libcrypto's SHA-256.
 public enum HMACSHA256 {
-    public static func authenticationCode(key: some Collection<UInt8>, message: UnsafeRawBufferPointer) -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        let keyBytes = Array(key)
-        output.withUnsafeMutableBufferPointer { out in
-            keyBytes.withUnsafeBufferPointer { k in
-                _ = HMAC(
-                    EVP_sha256(), k.baseAddress, Int32(k.count),
-                    message.baseAddress?.assumingMemoryBound(to: UInt8.self), message.count, out.baseAddress, &length
-                )
+    /// A key prepared once: the SHA-256 states after the inner and outer padded keys.
+    /// Each code then costs only the hashing of the message; OpenSSL 3's one-shot `HMAC()`
+    /// looks the algorithm up and allocates contexts on every call, which on a webhook
+    /// path costs more than hashing the body. Immutable, so one key serves every thread.
+    public struct Key: Sendable {
+        private let inner: SHA256_CTX
+        private let outer: SHA256_CTX
+
+        public init(_ key: some Collection<UInt8>) {
+            var block = [UInt8](repeating: 0, count: 64)
+            if key.count > 64 {
+                var digest = SHA256Digest.hash(Array(key))
+                block.replaceSubrange(0..<32, with: digest)
+                digest.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) }
+            } else {
+                block.replaceSubrange(0..<key.count, with: key)
             }
+            func state(xor pad: UInt8) -> SHA256_CTX {
+                var context = SHA256_CTX()
+                SHA256_Init(&context)
+                let padded = block.map { $0 ^ pad }
+                padded.withUnsafeBytes { _ = SHA256_Update(&context, $0.baseAddress, $0.count) }
+                return context
+            }
+            inner = state(xor: 0x36)
+            outer = state(xor: 0x5c)
+            block.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) }
         }
-        return Array(output.prefix(Int(length)))
+
+        public init(_ key: String) { self.init(Array(key.utf8)) }
+
+        /// The 32-byte code of the concatenated parts.
+        public func code(_ parts: UnsafeRawBufferPointer...) -> [UInt8] {
+            var context = inner
+            for part in parts where part.count > 0 { SHA256_Update(&context, part.baseAddress, part.count) }
+            var digest = [UInt8](repeating: 0, count: 32)
+            digest.withUnsafeMutableBufferPointer { out in
+                _ = SHA256_Final(out.baseAddress, &context)
+                context = outer
+                SHA256_Update(&context, out.baseAddress, 32)
+                _ = SHA256_Final(out.baseAddress, &context)
+            }
+            return digest
+        }
+
+        public func code(_ message: [UInt8]) -> [UInt8] { message.withUnsafeBytes { code($0) } }
+    }
+
+    public static func authenticationCode(key: some Collection<UInt8>, message: UnsafeRawBufferPointer) -> [UInt8] {
+        Key(key).code(message)
     }
 
     public static func authenticationCode(key: some Collection<UInt8>, message: [UInt8]) -> [UInt8] {
-        message.withUnsafeBytes { authenticationCode(key: key, message: $0) }
+        Key(key).code(message)
     }
 
     public static func authenticationCode(key: String, message: String) -> [UInt8] {
@@ -65,8 +102,11 @@ public enum Hex {
     }
 
     /// Decodes lower- or upper-case hex; nil on odd length or a non-hex character.
-    public static func decode(_ text: some StringProtocol) -> [UInt8]? {
-        let utf8 = Array(text.utf8)
+    public static func decode(_ text: some StringProtocol) -> [UInt8]? { decode(text.utf8) }
+
+    /// Decodes hex given as UTF-8 bytes.
+    public static func decode(_ bytes: some Collection<UInt8>) -> [UInt8]? {
+        let utf8 = Array(bytes)
         guard utf8.count % 2 == 0 else { return nil }
         var out = [UInt8]()
         out.reserveCapacity(utf8.count / 2)

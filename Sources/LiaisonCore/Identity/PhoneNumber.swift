@@ -120,8 +120,11 @@ public struct PhoneNumber: Sendable, Hashable, Codable, CustomStringConvertible 
         var ext = [CChar](repeating: 0, count: 64)
         let status = cpn_parse(trimmed, region, &e164, e164.count, &ext, ext.count, nil)
         guard status == CPN_OK else { return nil }
-        self.e164 = String(cString: e164)
-        let extensionText = String(cString: ext)
+        func text(_ buffer: [CChar]) -> String {
+            String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        self.e164 = text(e164)
+        let extensionText = text(ext)
         extensionNumber = extensionText.isEmpty ? nil : extensionText
     }
 

@@ -44,7 +44,7 @@ public final class HTTPServer: Sendable {
             throw HTTPServerError(description: "listen address '\(host)' is not an IPv4 address")
         }
         let flags =
-            MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
+            MHD_USE_POLL_INTERNAL_THREAD.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
             | MHD_USE_TURBO.rawValue
         let context = Unmanaged.passUnretained(self).toOpaque()
         let started = withUnsafePointer(to: &address) { pointer in

@@ -16,7 +16,11 @@ final class SQLiteDatabase {
     private(set) var handle: OpaquePointer?
     private var statements: [String: SQLiteStatement] = [:]
 
+    /// Process-wide set-up, once, before the first connection (see the C shim).
+    private static let configured: Void = { _ = csqlite_disable_memory_statistics() }()
+
     init(path: String, readOnly: Bool = false) throws {
+        Self.configured
         let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
         let code = sqlite3_open_v2(path, &handle, flags | SQLITE_OPEN_NOMUTEX, nil)
         guard code == SQLITE_OK else {
