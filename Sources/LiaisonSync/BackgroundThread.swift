@@ -34,12 +34,12 @@ final class BackgroundThread: Sendable {
     func run(_ loop: @escaping @Sendable () throws -> Void) async throws {
         let result: Result<Void, any Error> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let thread = Thread { [niceness] in
+                let thread = Thread { [name, niceness] in
+                    Thread.nameCurrent(name)
                     // On Linux the nice value is per thread, and `who` 0 is the calling thread.
                     setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
                     continuation.resume(returning: Result { try loop() })
                 }
-                thread.name = name
                 thread.start()
             }
         } onCancel: {

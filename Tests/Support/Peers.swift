@@ -124,6 +124,7 @@ public struct MatrixTestClient: Sendable {
         }
     }
 
+    @discardableResult
     public func send(_ room: String, _ text: String) async throws -> String {
         let txn = UUID().uuidString
         let reply = try await http.json(

@@ -57,7 +57,7 @@ func accessHandler(
 
     // First call: headers only. Answering now would make MHD close the connection.
     guard let existing = conCls.pointee else {
-        var headers: [String: String] = [:]
+        var headers: [String: String] = Dictionary(minimumCapacity: 12)
         withUnsafeMutablePointer(to: &headers) { pointer in
             _ = MHD_get_connection_values(connection, .HEADER_KIND, collectValue, pointer)
         }
@@ -157,8 +157,20 @@ private func collectValue(
 ) -> MHD_Result {
     guard let cls, let key else { return .YES }
     let headers = cls.assumingMemoryBound(to: [String: String].self)
-    headers.pointee[String(cString: key).lowercased()] = value.map { String(cString: $0) } ?? ""
+    headers.pointee[lowercasedASCII(key)] = value.map { String(cString: $0) } ?? ""
     return .YES
+}
+
+/// A header name, lower-cased byte by byte (names are ASCII tokens; other bytes pass).
+private func lowercasedASCII(_ name: UnsafePointer<CChar>) -> String {
+    let count = strlen(name)
+    return String(unsafeUninitializedCapacity: count) { buffer in
+        for index in 0..<count {
+            let byte = UInt8(bitPattern: name[index])
+            buffer[index] = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
+        }
+        return count
+    }
 }
 
 private func collectValueKeepingCase(

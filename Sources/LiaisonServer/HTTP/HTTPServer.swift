@@ -7,7 +7,7 @@ public struct HTTPServerError: Error, CustomStringConvertible {
     public let description: String
 }
 
-/// The HTTP listener: libmicrohttpd with an epoll thread pool. Handlers may answer later
+/// The HTTP listener: libmicrohttpd with a pool of polling threads. Handlers may answer later
 /// from another thread (after a group commit): the connection is suspended meanwhile,
 /// so no thread waits on a request. Nothing above this type sees a C pointer.
 public final class HTTPServer: Sendable {
@@ -43,6 +43,8 @@ public final class HTTPServer: Sendable {
         guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
             throw HTTPServerError(description: "listen address '\(host)' is not an IPv4 address")
         }
+        // poll(), not epoll: a parked request costs epoll two epoll_ctl calls (out of the set
+        // and back), poll nothing; webhook senders hold tens of connections, not thousands.
         let flags =
             MHD_USE_POLL_INTERNAL_THREAD.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
             | MHD_USE_TURBO.rawValue

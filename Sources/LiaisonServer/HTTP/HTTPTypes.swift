@@ -35,13 +35,16 @@ public struct HTTPResponse: Sendable, Equatable {
         self.body = body
     }
 
+    /// `Content-Type: application/json`, shared by every JSON answer.
+    public static let jsonHeaders = ["Content-Type": "application/json"]
+
     /// A JSON response from a value, keys sorted.
     public static func json(_ status: Int, _ value: some Encodable) -> HTTPResponse {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         let body = (try? encoder.encode(value)).map(Array.init) ?? Array("{}".utf8)
-        return HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: body)
+        return HTTPResponse(status: status, headers: jsonHeaders, body: body)
     }
 
     public static func text(_ status: Int, _ text: String, contentType: String = "text/plain; charset=utf-8")

@@ -57,7 +57,7 @@ public struct Router: Sendable {
             if expected.first == "{" && expected.last == "}" {
                 let raw = String(actual)
                 parameters.values[String(expected.dropFirst().dropLast())] =
-                    raw.contains("%") ? raw.removingPercentEncoding ?? raw : raw
+                    raw.utf8.contains(UInt8(ascii: "%")) ? raw.removingPercentEncoding ?? raw : raw
             } else if expected != actual {
                 return nil
             }

@@ -63,29 +63,24 @@ struct IngestRoutes {
     ) {
         let started = ContinuousClock.now
         metrics.eventsReceived.increment()
-        let refuse = { (rejection: InboundRejection) in
-            metrics.rejected(rejection.reason)
-            respond(
-                style == .matrix
-                    ? Self.matrixError(rejection)
-                    : .error(rejection.status, code: rejection.code, message: rejection.message))
-        }
         if request.bodyTooLarge {
             return refuse(
                 InboundRejection(
                     status: 413, code: style == .matrix ? "M_TOO_LARGE" : "too_large",
-                    message: "request body is over the configured limit", reason: "too_large"))
+                    message: "request body is over the configured limit", reason: "too_large"),
+                style: style, respond: respond)
         }
+        let receivedAt = now()
         let inbound = InboundRequest(
             method: request.method, path: request.path, query: request.query, headers: request.headers,
-            body: request.body, receivedAt: now())
+            body: request.body, receivedAt: receivedAt)
         let admission: Admission
         switch connector.admit(inbound) {
-        case .failure(let rejection): return refuse(rejection)
+        case .failure(let rejection): return refuse(rejection, style: style, respond: respond)
         case .success(let admitted): admission = admitted
         }
         let record = InboundRecord(
-            source: admission.source, dedupeKey: admission.dedupeKey, receivedAt: now(), body: request.body)
+            source: admission.source, dedupeKey: admission.dedupeKey, receivedAt: receivedAt, body: request.body)
         store.append(record) { result in
             switch result {
             case .success(.stored(let sequence)):
@@ -105,15 +100,23 @@ struct IngestRoutes {
         }
     }
 
+    private func refuse(_ rejection: InboundRejection, style: Style, respond: HTTPResponder) {
+        metrics.rejected(rejection.reason)
+        respond(
+            style == .matrix
+                ? Self.matrixError(rejection)
+                : .error(rejection.status, code: rejection.code, message: rejection.message))
+    }
+
     // The hot path's answers, built without an encoder.
     static let matrixOK = HTTPResponse(
-        status: 200, headers: ["Content-Type": "application/json"], body: Array("{}".utf8))
+        status: 200, headers: HTTPResponse.jsonHeaders, body: Array("{}".utf8))
     static let duplicate = HTTPResponse(
-        status: 200, headers: ["Content-Type": "application/json"], body: Array(#"{"status":"duplicate"}"#.utf8)
+        status: 200, headers: HTTPResponse.jsonHeaders, body: Array(#"{"status":"duplicate"}"#.utf8)
     )
     static func stored(_ sequence: Int64) -> HTTPResponse {
         HTTPResponse(
-            status: 200, headers: ["Content-Type": "application/json"],
+            status: 200, headers: HTTPResponse.jsonHeaders,
             body: Array(#"{"sequence":\#(sequence),"status":"stored"}"#.utf8)
         )
     }

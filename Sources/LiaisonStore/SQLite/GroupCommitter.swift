@@ -32,8 +32,10 @@ final class GroupCommitter: Sendable {
         self.maxBatch = maxBatch
         self.write = write
         self.committed = committed
-        let thread = Thread { [self] in self.loop() }
-        thread.name = "liaison-group-commit"
+        let thread = Thread { [self] in
+            Thread.nameCurrent("liaison-commit")
+            self.loop()
+        }
         thread.start()
     }
 
@@ -63,14 +65,19 @@ final class GroupCommitter: Sendable {
     }
 
     private func loop() {
+        // Two buffers swapped under the lock: appends reuse the capacity a batch left behind.
+        var batch: [(InboundRecord, Completion)] = []
         while true {
             wakeUp.wait()
             while true {
-                let (batch, stopping) = queue.withLock { queue -> ([(InboundRecord, Completion)], Bool) in
-                    let take = min(queue.items.count, maxBatch)
-                    let batch = Array(queue.items.prefix(take))
-                    queue.items.removeFirst(take)
-                    return (batch, queue.stopping)
+                let stopping = queue.withLock { queue -> Bool in
+                    if queue.items.count > maxBatch {
+                        batch.append(contentsOf: queue.items.prefix(maxBatch))
+                        queue.items.removeFirst(maxBatch)
+                    } else {
+                        swap(&queue.items, &batch)
+                    }
+                    return queue.stopping
                 }
                 if batch.isEmpty {
                     if stopping {
@@ -79,14 +86,14 @@ final class GroupCommitter: Sendable {
                     }
                     break
                 }
-                let result = Result { try write(batch.map(\.0)) }
-                switch result {
+                switch Result(catching: { try write(batch.map(\.0)) }) {
                 case .success(let outcomes):
                     committed()
                     for ((_, completion), outcome) in zip(batch, outcomes) { completion(.success(outcome)) }
                 case .failure(let error):
                     for (_, completion) in batch { completion(.failure(error)) }
                 }
+                batch.removeAll(keepingCapacity: true)
             }
         }
     }

@@ -98,8 +98,8 @@ public final class SQLiteStore: Store {
 
     private static func read<T>(_ connection: SerializedDatabase, _ body: (SQLiteDatabase) throws -> T) throws -> T {
         try connection.withDatabase { database in
-            try database.execute("BEGIN")
-            defer { try? database.execute("COMMIT") }
+            try database.statement("BEGIN").run()
+            defer { try? database.statement("COMMIT").run() }
             return try body(database)
         }
     }
