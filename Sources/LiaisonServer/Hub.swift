@@ -48,7 +48,10 @@ public final class Hub: Sendable {
             if result.newMessages > 0 || !result.touchedConversations.isEmpty { schedulerWakeup.signal() }
             if result.effects > 0 { outboxWakeup.signal() }
         }
-        store.onAppend { pipeline.wake() }
+        store.onAppend { [metrics] records in
+            metrics.commitBatch.observe(Double(records))
+            pipeline.wake()
+        }
         self.pipeline = pipeline
         scheduler = ArchiveScheduler(
             store: store, schedule: ArchiveSchedule(configuration.archive), target: configuration.archive.target,

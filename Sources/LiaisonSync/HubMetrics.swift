@@ -11,6 +11,8 @@ public struct HubMetrics: Sendable {
     public let eventsDuplicate: Counter
     private let rejections: [String: Counter]
     public let ingestLatency: Histogram
+    /// Records per group commit: how many acknowledgements share one fsync.
+    public let commitBatch: Histogram
     public let eventsProcessed: Counter
     public let eventsUnusable: Counter
     public let transcriptsPlanned: Counter
@@ -43,6 +45,11 @@ public struct HubMetrics: Sendable {
         self.rejections = rejections
         ingestLatency = registry.histogram(
             "liaison_ingest_seconds", help: "From the last byte of a webhook to its answer, after the commit."
+        )
+        commitBatch = registry.histogram(
+            "liaison_commit_batch_records",
+            help: "Records made durable by one group commit (one transaction, one fsync).",
+            histogram: Histogram(bounds: [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096])
         )
         eventsProcessed = registry.counter("liaison_pipeline_events_total", help: "Log records the pipeline applied.")
         eventsUnusable = registry.counter(

@@ -148,6 +148,8 @@ struct HubTests {
                 "\(reason) ≠ \(count)")
         }
         #expect(metrics.contains("liaison_events_stored_total 0\n"))
+        // Refused before the log: not even an empty group commit ran.
+        #expect(metrics.contains("liaison_commit_batch_records_count 0\n"))
         await hub.stop()
         await crm.stop()
     }
@@ -179,6 +181,9 @@ struct HubTests {
         #expect(second.json["status"] as? String == "duplicate")
         #expect(try hub.status.inboundRecords == 2)
         #expect(await eventually { (try? hub.status.messages) == 2 })
+        // Every acknowledgement, duplicates included, came out of a group commit.
+        let metrics = try await hub.client.send("GET", "/metrics").text
+        #expect(metrics.contains("liaison_commit_batch_records_sum 5\n"))
         await hub.stop()
         await crm.stop()
     }

@@ -20,14 +20,15 @@ final class GroupCommitter: Sendable {
     private let stopped = DispatchSemaphore(value: 0)
     private let maxBatch: Int
     private let write: @Sendable ([InboundRecord]) throws -> [AppendOutcome]
-    private let committed: @Sendable () -> Void
+    private let committed: @Sendable (_ records: Int) -> Void
 
     /// - Parameters:
     ///   - write: writes a batch in one transaction; runs on the committer thread only.
-    ///   - committed: called after each batch is durable (wakes the pipeline).
+    ///   - committed: called with the batch's size after each batch is durable (wakes the
+    ///     pipeline, feeds the batch-size metric).
     init(
         maxBatch: Int, write: @escaping @Sendable ([InboundRecord]) throws -> [AppendOutcome],
-        committed: @escaping @Sendable () -> Void
+        committed: @escaping @Sendable (_ records: Int) -> Void
     ) {
         self.maxBatch = maxBatch
         self.write = write
@@ -88,7 +89,7 @@ final class GroupCommitter: Sendable {
                 }
                 switch Result(catching: { try write(batch.map(\.0)) }) {
                 case .success(let outcomes):
-                    committed()
+                    committed(batch.count)
                     for ((_, completion), outcome) in zip(batch, outcomes) { completion(.success(outcome)) }
                 case .failure(let error):
                     for (_, completion) in batch { completion(.failure(error)) }

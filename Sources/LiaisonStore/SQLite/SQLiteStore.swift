@@ -39,7 +39,7 @@ public final class SQLiteStore: Store {
         let committer = GroupCommitter(
             maxBatch: maxBatch,
             write: { [logWriter] records in try logWriter.withDatabase { try Self.insert(records, into: $0) } },
-            committed: { [appendHooks] in appendHooks.callAll() }
+            committed: { [appendHooks] records in appendHooks.callAll(records) }
         )
         self.committer.withLock { $0 = committer }
     }
@@ -66,8 +66,9 @@ public final class SQLiteStore: Store {
 
     deinit { close() }
 
-    /// Registers a hook called after every group commit.
-    public func onAppend(_ hook: @escaping @Sendable () -> Void) {
+    /// Registers a hook called after every group commit, with the number of records it made
+    /// durable in one transaction and one fsync.
+    public func onAppend(_ hook: @escaping @Sendable (_ records: Int) -> Void) {
         appendHooks.add(hook)
     }
 

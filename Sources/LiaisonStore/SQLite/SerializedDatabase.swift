@@ -22,9 +22,9 @@ final class SerializedDatabase: @unchecked Sendable {
 
 /// Callbacks registered at start-up and called from the commit thread.
 final class HookList: Sendable {
-    private let hooks = Mutex<[@Sendable () -> Void]>([])
+    private let hooks = Mutex<[@Sendable (Int) -> Void]>([])
 
-    func add(_ hook: @escaping @Sendable () -> Void) { hooks.withLock { $0.append(hook) } }
+    func add(_ hook: @escaping @Sendable (Int) -> Void) { hooks.withLock { $0.append(hook) } }
 
-    func callAll() { for hook in hooks.withLock({ $0 }) { hook() } }
+    func callAll(_ value: Int) { for hook in hooks.withLock({ $0 }) { hook(value) } }
 }
