@@ -35,7 +35,9 @@ final class BackgroundThread: Sendable {
         let result: Result<Void, any Error> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let thread = Thread { [name, niceness] in
-                    Thread.nameCurrent(name)
+                    // Set from the thread itself, the name reaches the kernel (top, perf),
+                    // which keeps 15 bytes and refuses longer names.
+                    Thread.current.name = String(name.prefix(15))
                     // On Linux the nice value is per thread, and `who` 0 is the calling thread.
                     setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
                     continuation.resume(returning: Result { try loop() })

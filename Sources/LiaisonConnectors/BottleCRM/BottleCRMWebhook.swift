@@ -64,17 +64,21 @@ public struct BottleCRMWebhook: InboundConnector {
             if pair[0] == "v1", let bytes = Hex.decode(pair[1]) { signatures.append(bytes) }
         }
         guard let timestamp, let seconds = Int64(timestamp), !signatures.isEmpty else { return .invalid }
-        let prefix = Array("\(timestamp).".utf8)
-        let expected = prefix.withUnsafeBytes { head in
-            body.withUnsafeBytes { tail in HMACSHA256.Key(secret).code(head, tail) }
-        }
+        let expected = code(timestamp: timestamp, body: body, secret: secret)
         guard signatures.contains(where: { constantTimeEquals($0, expected) }) else { return .invalid }
         return abs(now.timeIntervalSince1970 - Double(seconds)) <= tolerance ? .valid : .stale
     }
 
     public static func sign(body: [UInt8], secret: String, timestamp: Int64) -> String {
-        let code = HMACSHA256.authenticationCode(key: Array(secret.utf8), message: Array("\(timestamp).".utf8) + body)
-        return "t=\(timestamp),v1=\(Hex.encode(code))"
+        "t=\(timestamp),v1=\(Hex.encode(code(timestamp: String(timestamp), body: body, secret: secret)))"
+    }
+
+    /// The HMAC of `"<t>.<raw body>"`, as the timestamp is written in the header.
+    private static func code(timestamp: String, body: [UInt8], secret: String) -> [UInt8] {
+        let prefix = Array("\(timestamp).".utf8)
+        return prefix.withUnsafeBytes { head in
+            body.withUnsafeBytes { tail in HMACSHA256.Key(secret).code(head, tail) }
+        }
     }
 
     public func decode(_ record: InboundRecord) throws -> [CanonicalEvent] {

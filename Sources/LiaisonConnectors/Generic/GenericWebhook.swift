@@ -56,10 +56,6 @@ public struct GenericWebhook: InboundConnector {
         return constantTimeEquals(given, key.code(body))
     }
 
-    public static func verify(signature header: String, body: [UInt8], secret: String) -> Bool {
-        verify(signature: header, body: body, key: HMACSHA256.Key(secret))
-    }
-
     public static func sign(body: [UInt8], secret: String) -> String {
         "sha256=" + Hex.encode(HMACSHA256.Key(secret).code(body))
     }

@@ -50,16 +50,8 @@ public enum HMACSHA256 {
         public func code(_ message: [UInt8]) -> [UInt8] { message.withUnsafeBytes { code($0) } }
     }
 
-    public static func authenticationCode(key: some Collection<UInt8>, message: UnsafeRawBufferPointer) -> [UInt8] {
-        Key(key).code(message)
-    }
-
     public static func authenticationCode(key: some Collection<UInt8>, message: [UInt8]) -> [UInt8] {
         Key(key).code(message)
-    }
-
-    public static func authenticationCode(key: String, message: String) -> [UInt8] {
-        authenticationCode(key: Array(key.utf8), message: Array(message.utf8))
     }
 }
 

@@ -34,7 +34,8 @@ final class GroupCommitter: Sendable {
         self.write = write
         self.committed = committed
         let thread = Thread { [self] in
-            Thread.nameCurrent("liaison-commit")
+            // Set from the thread itself, the name reaches the kernel (top, perf).
+            Thread.current.name = "liaison-commit"
             self.loop()
         }
         thread.start()
