@@ -90,8 +90,9 @@ public final class Hub: Sendable {
             metrics.eventsReceived.increment(); metrics.rejected(status == 404 ? "unknown_route" : "method_not_allowed")
         }
         OperationsRoutes(store: store, metrics: metrics).register(in: &router)
-        APIRoutes(store: store, tokens: configuration.apiTokens, identity: identity == nil ? nil : store).register(
-            in: &router)
+        APIRoutes(
+            store: store, tokens: configuration.apiTokens, identity: identity == nil ? nil : store, now: now
+        ).register(in: &router)
         IngestRoutes(
             store: store, metrics: metrics, matrix: connectors.matrix, generic: connectors.generic,
             bottleCRM: connectors.bottleCRMWebhook, now: now

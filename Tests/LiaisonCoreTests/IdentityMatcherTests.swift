@@ -194,3 +194,31 @@ struct CSVTableTests {
         #expect(table.skipped == [CSVError(line: 3, problem: "3 fields where the header has 2")])
     }
 }
+
+@Suite("Identity index")
+struct IdentityIndexTests {
+    let matcher = IdentityMatcher()
+
+    @Test("a record that changes back and forth keeps one block entry per key, and its old keys stop finding it")
+    func replacedRecordsLeaveOldBlocks() {
+        var index = IdentityIndex()
+        let lina = IdentityRecord(id: "crm:1", name: "Li Na", company: nil, phone: "+86 138 0013 8000", email: nil)
+        let moved = IdentityRecord(id: "crm:1", name: "Li Na", company: nil, phone: "+86 139 0000 1111", email: nil)
+        index.insert(lina)
+        let entries = index.blockEntries
+        // Others sharing the name arrive between the changes, so a change is never the
+        // block's last entry: the case that used to append the record again.
+        for round in 0..<40 {
+            index.insert(round.isMultiple(of: 2) ? moved : lina)
+            index.insert(IdentityRecord(id: "im:\(round)", name: "Li Na", company: nil, phone: nil, email: nil))
+        }
+        index.insert(moved)
+        #expect(index.count == 41)
+        #expect(index.blockEntries == entries + 40 * 1, "each newcomer adds its one name key; the changes add nothing")
+
+        let caller = IdentityRecord(id: "im:x", name: nil, company: nil, phone: "13800138000", email: nil)
+        #expect(index.matches(for: caller, using: matcher).isEmpty, "the old phone no longer finds crm:1")
+        let newCaller = IdentityRecord(id: "im:y", name: nil, company: nil, phone: "13900001111", email: nil)
+        #expect(index.matches(for: newCaller, using: matcher).map(\.right) == ["crm:1"])
+    }
+}

@@ -43,7 +43,7 @@ struct CRMChangeTests {
     func start(
         matrix: MatrixSimulator, language: NoticeLanguage = .en, owners: [String: String] = [:],
         watchers: [String] = [],
-        api: Bool = false
+        api: Bool = false, now: @escaping @Sendable () -> Date = Date.init
     ) async throws -> Running {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "liaison-crm-\(UUID().uuidString)")
@@ -61,7 +61,7 @@ struct CRMChangeTests {
             room: "!team:x", owners: owners, watchers: watchers, language: language,
             recordLink: "http://crm/{kind}s/{id}")
         if api { configuration.apiTokens = [Self.apiToken] }
-        let hub = try Hub(configuration: configuration, logger: .silent)
+        let hub = try Hub(configuration: configuration, logger: .silent, now: now)
         let task = Task { try await hub.run(signals: []) }
         #expect(await eventually { hub.server.port != 0 })
         return Running(
@@ -213,7 +213,14 @@ struct CRMChangeTests {
         "CRM people are resolved as they arrive; the uncertain pair waits for review, accept merges, unmerge restores")
     func identity() async throws {
         let matrix = try MatrixSimulator(asToken: Self.asToken)
-        let running = try await start(matrix: matrix, api: true)
+        // The hub's clock ticks in whole tens of seconds (close enough for webhook timestamps):
+        // decisions taken by the wall clock would almost never fall on one.
+        let running = try await start(matrix: matrix, api: true) {
+            Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 10).rounded(.down) * 10)
+        }
+        let onHubClock = { (date: Date?) in
+            date.map { $0.timeIntervalSince1970.truncatingRemainder(dividingBy: 10) == 0 }
+        }
         let store = running.hub.store
         let auth = ["Authorization": "Bearer \(Self.apiToken)"]
         #expect(
@@ -256,6 +263,7 @@ struct CRMChangeTests {
         #expect(accept.status == 200, "\(String(decoding: accept.body, as: UTF8.self))")
         #expect(try store.person("bottlecrm:lead:l-9")?.customer == first.customer)
         #expect(try store.review(id: review.id)?.decidedBy == "lin")
+        #expect(onHubClock(try store.review(id: review.id)?.decidedAt) == true)
         // The profile lookup sees the merged customer from any of its records.
         let lookup = try await running.client.send(
             "GET", "/api/v1/customers/lookup?system=bottlecrm&kind=lead&id=l-9", headers: auth)
@@ -269,9 +277,11 @@ struct CRMChangeTests {
             try await running.client.send("POST", "/api/v1/identity/reviews/\(review.id)/reject", headers: auth).status
                 == 409)
         let merge = try #require(try store.merges(limit: 1).first)
+        #expect(onHubClock(merge.at) == true)
         #expect(
             try await running.client.send("POST", "/api/v1/identity/merges/\(merge.id)/unmerge", headers: auth).status
                 == 200)
+        #expect(onHubClock(try store.merges(limit: 1).first?.undoneAt) == true)
         #expect(try store.person("bottlecrm:lead:l-9")?.customer != first.customer)
         #expect(try store.person("bottlecrm:contact:c-2")?.customer == first.customer)
         #expect(

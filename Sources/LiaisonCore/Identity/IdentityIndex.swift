@@ -12,22 +12,35 @@ public struct IdentityIndex: Sendable {
 
     public var count: Int { records.count }
 
-    /// Adds `record`, or replaces the one with its id. Keys it no longer has keep pointing
-    /// at it: such a stale candidate costs one comparison, and the comparison decides.
+    /// Adds `record`, or replaces the one with its id. A replaced record leaves the blocks of
+    /// keys it no longer has and joins each new one once: stale or repeated entries would
+    /// grow a block with every change and, past `BlockIndex.rareLimit`, hide a rare key's
+    /// true matches.
     public mutating func insert(_ record: IdentityRecord) {
-        let position: Int
-        if let existing = positions[record.id] {
-            position = existing
-            records[position] = record
-        } else {
-            position = records.count
+        guard let existing = positions[record.id] else {
+            let position = Int32(records.count)
             records.append(record)
-            positions[record.id] = position
+            positions[record.id] = Int(position)
+            IdentityMatcher.blockKeys(record) { key, _ in
+                if blocks[key]?.last != position { blocks[key, default: []].append(position) }
+            }
+            return
         }
-        IdentityMatcher.blockKeys(record) { key, _ in
-            if blocks[key]?.last != Int32(position) { blocks[key, default: []].append(Int32(position)) }
+        let position = Int32(existing)
+        var before = Set<Int>()
+        IdentityMatcher.blockKeys(records[existing]) { key, _ in before.insert(key) }
+        var after = Set<Int>()
+        IdentityMatcher.blockKeys(record) { key, _ in after.insert(key) }
+        records[existing] = record
+        for key in before.subtracting(after) {
+            blocks[key]?.removeAll { $0 == position }
+            if blocks[key]?.isEmpty == true { blocks[key] = nil }
         }
+        for key in after.subtracting(before) { blocks[key, default: []].append(position) }
     }
+
+    /// How many entries the blocks hold in all (each record once per distinct key).
+    public var blockEntries: Int { blocks.values.reduce(0) { $0 + $1.count } }
 
     /// The records `record` is worth comparing with (itself excepted), scored and sorted
     /// best first; pairs the matcher calls distinct are left out.

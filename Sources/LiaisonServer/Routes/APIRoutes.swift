@@ -25,6 +25,8 @@ struct APIRoutes {
     let tokens: [String]
     /// The store of people, reviews and merges; nil when identity resolution is off.
     var identity: SQLiteStore?
+    /// The hub's clock: when a review was decided or a merge undone.
+    let now: @Sendable () -> Date
 
     func register(in router: inout Router) {
         router.on("GET", "/api/v1/customers/lookup") { request, _, respond in
@@ -86,7 +88,7 @@ struct APIRoutes {
                 let actor = Self.actor(request)
                 respond(
                     Self.answer {
-                        let merge = try people.decide(review: id, accept: action == "accept", actor: actor, now: Date())
+                        let merge = try people.decide(review: id, accept: action == "accept", actor: actor, now: now())
                         return .json(200, Decision(review: try people.review(id: id), merge: merge))
                     })
             }
@@ -104,7 +106,7 @@ struct APIRoutes {
             let actor = Self.actor(request)
             respond(
                 Self.answer {
-                    return .json(200, ["merge": try people.unmerge(id, actor: actor, now: Date())])
+                    return .json(200, ["merge": try people.unmerge(id, actor: actor, now: now())])
                 })
         }
     }
