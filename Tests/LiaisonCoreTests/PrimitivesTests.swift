@@ -40,6 +40,10 @@ struct CryptoTests {
         #expect(Hex.decode("ABcd") == [0xab, 0xcd])
         #expect(Hex.decode("abc") == nil)
         #expect(Hex.decode("zz") == nil)
+        #expect(Hex.decode("00fg") == nil, "a bad digit after good ones")
+        #expect(Hex.decode("") == [])
+        #expect(Hex.decode("sha256=0aF1".utf8.dropFirst(7)) == [0x0a, 0xf1], "a slice of a string's bytes")
+        #expect(Hex.decode("10ab".utf8.reversed()) == [0xba, 0x01], "a collection with no contiguous storage")
     }
 
     @Test("constant-time comparison")

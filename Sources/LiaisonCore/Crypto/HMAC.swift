@@ -98,17 +98,26 @@ public enum Hex {
 
     /// Decodes hex given as UTF-8 bytes.
     public static func decode(_ bytes: some Collection<UInt8>) -> [UInt8]? {
-        let utf8 = Array(bytes)
+        // Strings' UTF-8 views are contiguous: decode in place, without going through the
+        // generic collection element by element (this is on every signed webhook's path).
+        if let decoded = bytes.withContiguousStorageIfAvailable({ decode(buffer: $0) }) { return decoded }
+        return Array(bytes).withUnsafeBufferPointer { decode(buffer: $0) }
+    }
+
+    private static func decode(buffer utf8: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         guard utf8.count % 2 == 0 else { return nil }
-        var out = [UInt8]()
-        out.reserveCapacity(utf8.count / 2)
-        var index = 0
-        while index < utf8.count {
-            guard let high = value(utf8[index]), let low = value(utf8[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-            index += 2
+        var valid = true
+        let out = [UInt8](unsafeUninitializedCapacity: utf8.count / 2) { out, initialized in
+            for index in stride(from: 0, to: utf8.count, by: 2) {
+                guard let high = value(utf8[index]), let low = value(utf8[index + 1]) else {
+                    valid = false
+                    return
+                }
+                out[initialized] = high << 4 | low
+                initialized += 1
+            }
         }
-        return out
+        return valid ? out : nil
     }
 
     private static func value(_ c: UInt8) -> UInt8? {
