@@ -3,6 +3,9 @@
 # (release build, durable SQLite log), then the same load against nginx answering a
 # static 200 on loopback, in the same run. Last line:
 #   ingest events_per_s=N p99_ms=X nginx_req_per_s=M ratio=N/M
+# FLOOR=1 also runs scripts/bench/http_floor.c, libmicrohttpd set up as liaison sets it up
+# but doing no work (answering at once, then through a hand-off thread), and prints before
+# the last line: floor mhd_at_once_req_per_s=A mhd_handoff_req_per_s=H (and their ratios).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-15}
@@ -27,33 +30,7 @@ generic_webhooks:
 YAML
 
 # 2000 distinct signed bodies, rotated by the wrk script (wrk's Lua cannot sign).
-python3 - "$WORK/bench.lua" "$SECRET" <<'PY'
-import hmac, hashlib, json, sys
-out, secret = sys.argv[1], sys.argv[2].encode()
-lines = ["local bodies = {}", "local signatures = {}"]
-for i in range(2000):
-    body = json.dumps({"id": f"m{i}", "conversation": f"c{i % 200}", "text": f"message number {i} about the API plan",
-                       "sender": {"id": f"u{i % 200}", "name": "Customer %d" % (i % 200), "email": f"c{i % 200}@example.com"},
-                       "sent_at": "2026-11-24T10:00:00Z"}, separators=(",", ":"))
-    sig = hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()
-    lines.append("bodies[%d] = %s; signatures[%d] = 'sha256=%s'" % (i + 1, json.dumps(body), i + 1, sig))
-lines.append("""
--- Requests are formatted in init(), once wrk knows the Host header.
-local requests = {}
-init = function(args)
-  for i = 1, #bodies do
-    requests[i] = wrk.format('POST', '/hooks/generic/bench',
-      {['Content-Type'] = 'application/json', ['X-Liaison-Signature'] = signatures[i]}, bodies[i])
-  end
-end
-local counter = 0
-request = function()
-  counter = counter + 1
-  return requests[(counter % #requests) + 1]
-end
-""")
-open(out, "w").write("\n".join(lines))
-PY
+python3 scripts/bench/signed_bodies.py "$WORK/bench.lua" "$SECRET"
 
 "$BIN" serve --config "$WORK/liaison.yaml" 2> "$WORK/liaison.log" &
 LIAISON=$!
@@ -90,8 +67,20 @@ wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/bench.lua" "http:/
 cat "$WORK/wrk-nginx.txt" >&2
 kill "$(cat "$WORK/nginx.pid")"
 
+if [ "${FLOOR:-0}" = 1 ]; then
+  cc -O2 -o "$WORK/http_floor" scripts/bench/http_floor.c -lmicrohttpd -lpthread
+  for mode in at-once handoff; do
+    "$WORK/http_floor" "$mode" "$NGINX_PORT" 2 &
+    FLOOR_PID=$!
+    for _ in $(seq 50); do curl -sf -d '{}' "http://127.0.0.1:$NGINX_PORT/" >/dev/null && break; sleep 0.1; done
+    wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/bench.lua" "http://127.0.0.1:$NGINX_PORT" \
+      > "$WORK/wrk-floor-$mode.txt"
+    kill "$FLOOR_PID"; wait "$FLOOR_PID" 2>/dev/null || true
+  done
+fi
+
 python3 - "$WORK" "$BIN" <<'PY'
-import re, sqlite3, sys
+import os, re, sqlite3, sys
 work = sys.argv[1]
 def parse(path):
     text = open(path).read()
@@ -103,6 +92,11 @@ def parse(path):
     return rps, p99, total, int(non2xx.group(1)) if non2xx else 0
 rps, p99, total, bad = parse(f"{work}/wrk-liaison.txt")
 nginx, _, _, _ = parse(f"{work}/wrk-nginx.txt")
+floor = {mode: parse(f"{work}/wrk-floor-{mode}.txt")[0] for mode in ("at-once", "handoff")
+         if os.path.exists(f"{work}/wrk-floor-{mode}.txt")}
+if floor:
+    print(f"floor mhd_at_once_req_per_s={floor['at-once']:.0f} ratio={floor['at-once'] / nginx:.2f} "
+          f"mhd_handoff_req_per_s={floor['handoff']:.0f} ratio={floor['handoff'] / nginx:.2f}")
 stored = sqlite3.connect(f"{work}/data/events.db").execute("select count(*) from inbound").fetchone()[0]
 # wrk counts requests answered; every 2xx must be in the log (some in flight at the end may add a few more).
 acked = total - bad
