@@ -25,7 +25,8 @@ public final class Hub: Sendable {
     public init(configuration: Configuration, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) throws {
         self.configuration = configuration
         self.logger = logger
-        let store = try SQLiteStore(directory: configuration.store.directory, maxBatch: configuration.store.maxBatch)
+        let store = try SQLiteStore(
+            directory: configuration.store.directory, maxBatch: configuration.store.maxBatch, access: .hub)
         self.store = store
         let metrics = HubMetrics()
         metrics.registerGauges(store: store)

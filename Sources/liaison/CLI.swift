@@ -84,12 +84,13 @@ enum Serve {
         if CLI.help(arguments, help) { return 0 }
         let flags = try Arguments(arguments, valued: ["config"], switches: [])
         let configuration = try ConfigLoader.load(try flags.required("config"))
+        if !configuration.servingProblems.isEmpty { throw ConfigErrors(configuration.servingProblems) }
         let logger = Output.logger(configuration.log)
         let hub = try Hub(configuration: configuration, logger: logger)
         logger.info(
             "starting",
             [
-                "version": CLI.version, "store": configuration.store.directory,
+                "version": CLI.version, "store": StoreLocation.absolute(configuration.store.directory),
                 "archive_mode": configuration.archive.mode.rawValue,
             ])
         try await hub.run()
@@ -109,14 +110,19 @@ enum Check {
         let flags = try Arguments(arguments, valued: ["config", "output"], switches: [])
         let path = try flags.required("config")
         let json = try OutputFormat.parse(flags.value("output")) == .json
-        do {
+        do throws(ConfigErrors) {
             let configuration = try ConfigLoader.load(path)
+            if !configuration.servingProblems.isEmpty { throw ConfigErrors(configuration.servingProblems) }
             if json {
                 Output.json(["valid": true])
             } else {
                 let sources =
                     [configuration.matrix != nil ? "matrix" : nil]
                     + configuration.genericSources.keys.sorted().map { "generic.\($0)" }
+                    + [
+                        configuration.bottleCRM?.webhookSecret != nil ? "bottlecrm webhooks" : nil,
+                        configuration.tryton != nil ? "tryton" : nil,
+                    ]
                 Output.out(
                     "ok: \(path) is valid (inbound: \(sources.compactMap { $0 }.joined(separator: ", ")); archive: \(configuration.archive.mode.rawValue) → \(configuration.archive.target))"
                 )

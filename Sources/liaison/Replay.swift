@@ -13,8 +13,9 @@ enum Replay {
         --dead    puts dead deliveries (all, or those given with --id) back in the outbox with a
                   fresh attempt budget. The delivery ledger makes this safe: an effect that did
                   happen is not repeated.
-        --events  re-applies logged events received in [since, until) (ISO 8601 times). Events
-                  already applied change nothing; events refused before are tried again.
+        --events  re-applies logged events received in [since, until): ISO 8601 times, or dates
+                  meaning midnight UTC. Events already applied change nothing; events refused
+                  before are tried again.
         A running 'liaison serve' picks the work up; otherwise the next start does.
         """
 
@@ -33,10 +34,21 @@ enum Replay {
             return id
         }
         let configuration = try ConfigLoader.load(try flags.required("config"))
-        let store = try SQLiteStore(directory: configuration.store.directory)
+        let store = try SQLiteStore(directory: configuration.store.directory, access: .existing)
         defer { store.close() }
 
         if flags.flag("dead") {
+            // Every id given must be a dead letter; otherwise nothing is requeued.
+            let problems = try ids.compactMap { id -> String? in
+                guard let delivery = try store.delivery(id: id) else { return "delivery #\(id) does not exist" }
+                guard delivery.status == .dead else {
+                    return "delivery #\(id) is \(delivery.status.rawValue), not dead: only dead letters are replayed"
+                }
+                return nil
+            }
+            guard problems.isEmpty else {
+                throw UsageError(description: problems.joined(separator: "; ") + " (nothing was requeued)")
+            }
             let count = try store.requeueDead(ids: ids.isEmpty ? nil : ids, now: Date())
             format == .json ? Output.json(["requeued": count]) : Output.out("requeued \(count) dead deliveries")
             return 0
@@ -44,10 +56,15 @@ enum Replay {
         guard let since = flags.value("since").map(parseTime) else {
             throw UsageError(description: "--events needs --since TIME")
         }
-        guard let start = since else { throw UsageError(description: "--since is not an ISO 8601 time") }
+        guard let start = since else {
+            throw UsageError(description: "--since is not an ISO 8601 time (2026-11-24T10:00:00Z) or date (2026-11-24)")
+        }
         let end: Date
         if let text = flags.value("until") {
-            guard let parsed = parseTime(text) else { throw UsageError(description: "--until is not an ISO 8601 time") }
+            guard let parsed = parseTime(text) else {
+                throw UsageError(
+                    description: "--until is not an ISO 8601 time (2026-11-24T10:00:00Z) or date (2026-11-24)")
+            }
             end = parsed
         } else {
             end = .distantFuture
@@ -67,5 +84,14 @@ enum Replay {
         return 0
     }
 
-    static func parseTime(_ text: String) -> Date? { ISO8601.parse(text) }
+    /// A full ISO 8601 time, or a bare date (`2026-11-24`) meaning its midnight UTC.
+    static func parseTime(_ text: String) -> Date? {
+        if let time = ISO8601.parse(text) { return time }
+        let isDate =
+            text.utf8.count == 10
+            && text.utf8.enumerated().allSatisfy { index, byte in
+                index == 4 || index == 7 ? byte == UInt8(ascii: "-") : (48...57).contains(byte)
+            }
+        return isDate ? ISO8601.parse(text + "T00:00:00Z") : nil
+    }
 }

@@ -26,7 +26,7 @@ enum Review {
         }
         let format = try OutputFormat.parse(flags.value("output"))
         let configuration = try ConfigLoader.load(try flags.required("config"))
-        let store = try SQLiteStore(directory: configuration.store.directory)
+        let store = try SQLiteStore(directory: configuration.store.directory, access: .existing)
         defer { store.close() }
         let actor = flags.value("by") ?? ProcessInfo.processInfo.environment["USER"] ?? "cli"
         func id() throws -> Int64 {
@@ -48,7 +48,13 @@ enum Review {
                     throw UsageError(description: "--status must be open, accepted, rejected or all, not '\(status)'")
                 }
                 let reviews = try store.reviews(status: filter, limit: 1000)
-                if format == .json { Output.json(reviews) } else { reviews.forEach { Output.out(line($0)) } }
+                if format == .json {
+                    Output.json(reviews)
+                } else if reviews.isEmpty {
+                    Output.out(status == "all" ? "no reviews" : "no \(status) reviews")
+                } else {
+                    reviews.forEach { Output.out(line($0)) }
+                }
             case "show":
                 guard let review = try store.review(id: try id()) else {
                     throw IdentityError("no review \(try id())", kind: .notFound)

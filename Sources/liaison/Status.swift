@@ -15,7 +15,7 @@ enum Status {
         let flags = try Arguments(arguments, valued: ["config", "output"], switches: ["dead"])
         let format = try OutputFormat.parse(flags.value("output"))
         let configuration = try ConfigLoader.load(try flags.required("config"))
-        let store = try SQLiteStore(directory: configuration.store.directory)
+        let store = try SQLiteStore(directory: configuration.store.directory, access: .existing)
         defer { store.close() }
         let status = try store.status()
         let dead = flags.flag("dead") ? try store.deliveries(status: .dead, limit: 1000) : []

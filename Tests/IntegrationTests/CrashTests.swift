@@ -10,8 +10,8 @@ import Testing
 struct BinaryTests {
     static let secret = "crash-test-secret-0123456789"
 
-    func config(directory: URL, port: Int) throws -> URL {
-        let url = directory.appendingPathComponent("liaison.yaml")
+    func config(directory: URL, port: Int, name: String = "liaison.yaml") throws -> URL {
+        let url = directory.appendingPathComponent(name)
         try """
         server: {listen: "127.0.0.1:\(port)"}
         store: {directory: "\(directory.path)/data"}
@@ -113,12 +113,46 @@ struct BinaryTests {
             #expect(await eventually { (try? await client.send("GET", "/healthz").status) == 200 }, "\(liaison.log)")
             let reply = try await client.send("POST", "/hooks/generic/load", headers: headers, body: body)
             #expect(reply.json["status"] as? String == (round == 0 ? "stored" : "duplicate"))
+            if round == 0 {
+                // One hub per store: a second one is refused, whatever port it would use.
+                let other = try config(directory: directory, port: freePort(), name: "other.yaml")
+                let second = try LiaisonProcess.run(["serve", "--config", other.path])
+                #expect(second.code == 1)
+                #expect(second.output.contains("another 'liaison serve' (pid "), "\(second.output)")
+            }
             #expect(await liaison.terminate() == 0, "\(liaison.log)")
             #expect(liaison.log.contains("\"msg\":\"stopped\""))
         }
         let status = try LiaisonProcess.run(["status", "--config", configURL.path, "--output", "json"])
         #expect(status.code == 0)
         #expect(status.output.contains("\"inboundRecords\" : 1"), "\(status.output)")
+    }
+
+    @Test("tools open only an existing store; replay refuses what is not a dead letter and takes bare dates")
+    func tools() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let port = freePort()
+        let configURL = try config(directory: directory, port: port)
+        let store = directory.appendingPathComponent("data")
+        let missing = try LiaisonProcess.run(["status", "--config", configURL.path])
+        #expect(missing.code == 1)
+        #expect(missing.output.contains("no Liaison store at \(store.path)"), "\(missing.output)")
+        #expect(!FileManager.default.fileExists(atPath: store.path), "status created a store")
+
+        let liaison = try LiaisonProcess(
+            arguments: ["serve", "--config", configURL.path], log: directory.appendingPathComponent("log"))
+        let client = HTTPTestClient(base: URL(string: "http://127.0.0.1:\(port)")!)
+        #expect(await eventually { (try? await client.send("GET", "/healthz").status) == 200 }, "\(liaison.log)")
+        #expect(await liaison.terminate() == 0, "\(liaison.log)")
+        let unknown = try LiaisonProcess.run(["replay", "--config", configURL.path, "--dead", "--id", "99"])
+        #expect(unknown.code == 2)
+        #expect(unknown.output.contains("delivery #99 does not exist (nothing was requeued)"), "\(unknown.output)")
+        let byDate = try LiaisonProcess.run(["replay", "--config", configURL.path, "--events", "--since", "2000-01-01"])
+        #expect(byDate.code == 0, "\(byDate.output)")
+        #expect(byDate.output.contains("re-applied 0 events"), "\(byDate.output)")
+        let badDate = try LiaisonProcess.run(["replay", "--config", configURL.path, "--events", "--since", "2000-13"])
+        #expect(badDate.code == 2)
     }
 
     @Test("a bad configuration is refused with exit code 2 and the key path")
@@ -136,6 +170,13 @@ struct BinaryTests {
         #expect(
             try LiaisonProcess.run(["check", "--config", directory.appendingPathComponent("missing.yaml").path]).code
                 == 2)
+        let empty = directory.appendingPathComponent("empty.yaml")
+        try "store: {directory: \"\(directory.path)/data\"}\n".write(to: empty, atomically: true, encoding: .utf8)
+        for command in ["serve", "check"] {
+            let result = try LiaisonProcess.run([command, "--config", empty.path])
+            #expect(result.code == 2)
+            #expect(result.output.contains("(file): nothing to receive"), "\(result.output)")
+        }
         #expect(try LiaisonProcess.run(["serve", "--bogus"]).code == 2)
         #expect(try LiaisonProcess.run(["frobnicate"]).code == 2)
         for command in ["serve", "check", "status", "replay"] {

@@ -66,7 +66,7 @@ struct GenericWebhookTests {
             (#"{"id":"m","conversation":"t1","sender":{"id":"a"}}"#, "text: a message needs sender and text"),
             (
                 #"{"id":"m","conversation":"t1","text":"x","sender":{"id":"a"},"sent_at":"yesterday"}"#,
-                "sent_at: not an ISO 8601 time"
+                "sent_at: not an RFC 3339 time (2026-11-24T10:00:00Z) or Unix milliseconds"
             ),
             (#"{"id":"m","conversation":"t1","text":"x","sender":{"id":"a","role":"boss"}}"#, "sender.role"),
             (#"{"id":"m","conversation":"t1","text":5,"sender":{"id":"a"}}"#, "text: must be a string, not a number"),

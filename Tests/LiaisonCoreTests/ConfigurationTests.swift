@@ -90,11 +90,45 @@ struct ConfigurationTests {
         }
     }
 
-    @Test("an empty file is the defaults")
+    @Test("an empty file is the defaults, and cannot run a hub: it has nothing to receive")
     func empty() throws {
         let config = try Configuration.parse(yaml: "")
         #expect(config == Configuration())
         #expect(config.archive.mode == .onClose)
+        #expect(
+            config.servingProblems.map(\.description) == [
+                "(file): nothing to receive: configure at least one source (matrix, generic_webhooks, "
+                    + "bottlecrm.webhook_secret or tryton); see config/liaison.example.yaml"
+            ])
+        let generic = try Configuration.parse(
+            yaml:
+                "generic_webhooks: {acme: {secret: 0123456789abcdef}}\nbottlecrm: {base_url: \"http://crm\", token: t}\n"
+        )
+        #expect(generic.servingProblems.isEmpty)
+    }
+
+    @Test("a bad pattern is one error, at its line; a key missing in a section points at the section's key")
+    func patternAndSectionLines() {
+        let yaml = """
+            bottlecrm: {base_url: "http://crm", token: t}
+            matrix:
+              homeserver: http://127.0.0.1:8008
+              as_token: a
+              bot_user: "@bot:x"
+              employees:
+                users: ["@agent:x"]
+                pattern: "@staff_(.*:x"
+            """
+        #expect {
+            _ = try Configuration.parse(yaml: yaml)
+        } throws: { error in
+            let lines = (error as? ConfigErrors)?.errors.map(\.description) ?? []
+            return lines == [
+                "matrix.hs_token (line 2): required, a non-empty string",
+                "matrix.employees.pattern (line 8): '@staff_(.*:x' is not a valid regular expression (ICU syntax, "
+                    + "matched against the whole id: check its parentheses, brackets and escapes)",
+            ]
+        }
     }
 }
 

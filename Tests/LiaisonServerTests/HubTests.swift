@@ -89,6 +89,10 @@ struct HubTests {
         let health = try await hub.client.send("GET", "/healthz")
         #expect(health.status == 200)
         #expect(health.json["status"] as? String == "ok")
+        let head = try await hub.client.send("HEAD", "/healthz")
+        #expect(head.status == 200 && head.body.isEmpty, "HEAD is GET without the body")
+        let postHealth = try await hub.client.send("POST", "/healthz")
+        #expect(postHealth.status == 405 && postHealth.headers["allow"] == "GET, HEAD")
         let metrics = try await hub.client.send("GET", "/metrics")
         #expect(metrics.status == 200)
         #expect(metrics.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
@@ -232,9 +236,11 @@ struct HubTests {
             let interactions = reply.json["interactions"] as? [[String: Any]] ?? []
             #expect(interactions.count == 1 && (interactions.first?["subject"] as? String)?.contains("Li Na") == true)
         }
-        #expect(
-            try await hub.client.send("GET", "/api/v1/customers/lookup?email=nobody@example.com", headers: auth).status
-                == 404)
+        for unknown in ["email=nobody@example.com", "system=bottlecrm&kind=contact&id=never-seen"] {
+            #expect(
+                try await hub.client.send("GET", "/api/v1/customers/lookup?\(unknown)", headers: auth).status == 404,
+                "\(unknown)")
+        }
         #expect(try await hub.client.send("GET", "/api/v1/customers/lookup?foo=bar", headers: auth).status == 400)
         #expect(try await hub.client.send("GET", "/api/v1/customers/lookup?email=li.na@example.com").status == 401)
         #expect(

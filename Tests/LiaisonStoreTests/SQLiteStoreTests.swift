@@ -91,6 +91,39 @@ struct SQLiteStoreTests {
         #expect(try reopened.inbound(after: 0, limit: 5).count == 1)
     }
 
+    @Test("one hub per store; tools open only a store that exists, and create nothing when it does not")
+    func access() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-access-\(UUID().uuidString)")
+            .path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect {
+            try SQLiteStore(directory: path, access: .existing)
+        } throws: { error in
+            "\(error)".contains("no Liaison store at \(path)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: path), "a wrong directory is not turned into a store")
+
+        let hub = try SQLiteStore(directory: path, access: .hub)
+        #expect {
+            try SQLiteStore(directory: path, access: .hub)
+        } throws: { error in
+            "\(error)".contains("another 'liaison serve' (pid \(getpid())) is using the store at \(path)")
+        }
+        // A tool may open the store the hub holds (status, replay).
+        let tool = try SQLiteStore(directory: path, access: .existing)
+        tool.close()
+        hub.close()
+        let next = try SQLiteStore(directory: path, access: .hub)
+        next.close()
+    }
+
+    @Test("a relative store directory is named in full when it is missing")
+    func missingRelative() {
+        let message = "\(StoreMissing(directory: "no-such-store-\(UUID().uuidString)"))"
+        #expect(message.contains("relative to the working directory \(FileManager.default.currentDirectoryPath)"))
+        #expect(message.contains("no Liaison store at \(FileManager.default.currentDirectoryPath)/no-such-store-"))
+    }
+
     @Test("applying is idempotent: a replayed record adds no message twice")
     func applyIdempotent() async throws {
         try await withStore { store in

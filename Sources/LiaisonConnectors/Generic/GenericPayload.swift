@@ -64,7 +64,9 @@ struct GenericPayload {
         case nil, .null?: break
         case .number(let millis)?: sentAt = Date(timeIntervalSince1970: millis / 1000)
         case .string(let value)?:
-            guard let date = ISO8601.parse(value) else { throw Problem(problem: "sent_at: not an ISO 8601 time") }
+            guard let date = ISO8601.parse(value) else {
+                throw Problem(problem: "sent_at: not an RFC 3339 time (2026-11-24T10:00:00Z) or Unix milliseconds")
+            }
             sentAt = date
         case let other?:
             throw Problem(problem: "sent_at: must be an ISO 8601 string or Unix milliseconds, not \(other.kind)")

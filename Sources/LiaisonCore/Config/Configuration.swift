@@ -262,6 +262,20 @@ extension Configuration {
         return config
     }
 
+    /// What keeps this configuration from running a hub, though it parses: a hub with no
+    /// source would start, listen, and never receive anything. (Tools such as `link` read
+    /// a configuration only for its identity settings.)
+    public var servingProblems: [ConfigError] {
+        let receives = matrix != nil || !genericSources.isEmpty || tryton != nil || bottleCRM?.webhookSecret != nil
+        guard !receives else { return [] }
+        return [
+            ConfigError(
+                path: "", line: nil,
+                problem: "nothing to receive: configure at least one source (matrix, generic_webhooks, "
+                    + "bottlecrm.webhook_secret or tryton); see config/liaison.example.yaml")
+        ]
+    }
+
     private mutating func read(_ top: ConfigReader.Section) {
         let server = top.section("server")
         if let listen = server.string("listen") {
@@ -501,8 +515,10 @@ extension Configuration {
                 section.keyPath("bot_user"), section.node("bot_user")?.line,
                 "'\(bot)' is not a Matrix user id (@name:server)")
         }
+        let before = section.reader.errors.count
         let employees = readMatcher(section.section("employees"))
-        if employees == nil || employees!.isEmpty {
+        // A pattern already reported as invalid is not also "missing".
+        if section.reader.errors.count == before, employees?.isEmpty ?? true {
             section.reader.fail(
                 section.keyPath("employees"), section.line, "required: list the employees (users and/or pattern)")
         }
@@ -541,7 +557,9 @@ extension Configuration {
             return try UserMatcher(users: Set(users), pattern: pattern)
         } catch {
             section.reader.fail(
-                section.keyPath("pattern"), section.node("pattern")?.line, "not a valid regular expression")
+                section.keyPath("pattern"), section.node("pattern")?.line,
+                "'\(pattern ?? "")' is not a valid regular expression (ICU syntax, matched against the whole id: "
+                    + "check its parentheses, brackets and escapes)")
             return nil
         }
     }

@@ -67,7 +67,7 @@ extension YAMLNode {
 private struct TreeBuilder {
     private enum Frame {
         case sequence([YAMLNode], line: Int)
-        case mapping([(key: String, value: YAMLNode)], pendingKey: String?, line: Int)
+        case mapping([(key: String, value: YAMLNode)], pendingKey: (name: String, line: Int)?, line: Int)
     }
 
     private var stack: [Frame] = []
@@ -117,7 +117,13 @@ private struct TreeBuilder {
             stack.append(.sequence(items, line: start))
         case .mapping(var pairs, let pendingKey, let start):
             if let key = pendingKey {
-                pairs.append((key, node))
+                // A mapping or list under a key is placed at its key's line: where an error
+                // about it (a key missing inside, the wrong shape) is best pointed.
+                switch node {
+                case .mapping(let inner, _): pairs.append((key.name, .mapping(inner, line: key.line)))
+                case .sequence(let items, _): pairs.append((key.name, .sequence(items, line: key.line)))
+                case .scalar: pairs.append((key.name, node))
+                }
                 stack.append(.mapping(pairs, pendingKey: nil, line: start))
             } else {
                 guard case let .scalar(key, _, _) = node else {
@@ -126,7 +132,7 @@ private struct TreeBuilder {
                 if pairs.contains(where: { $0.key == key }) {
                     throw YAMLError(line: line, column: column, problem: "duplicate key '\(key)'")
                 }
-                stack.append(.mapping(pairs, pendingKey: key, line: start))
+                stack.append(.mapping(pairs, pendingKey: (key, line), line: start))
             }
         }
     }

@@ -3,7 +3,8 @@
 ///     router.on("GET", "/healthz") { request, respond in respond(.json(200, ["status": "ok"])) }
 ///     router.on("POST", "/hooks/generic/{source}") { request, respond in … }
 ///
-/// An unknown path is a 404, a known path with another method a 405 with `Allow`.
+/// An unknown path is a 404, a known path with another method a 405 with `Allow`. A GET
+/// route answers HEAD too.
 public struct Router: Sendable {
     public typealias Handler = @Sendable (HTTPRequest, RouteParameters, @escaping HTTPResponder) -> Void
 
@@ -28,10 +29,13 @@ public struct Router: Sendable {
     public func handle(_ request: HTTPRequest, respond: @escaping HTTPResponder) {
         let path = request.path.split(separator: "/")
         var allowed: [String] = []
+        // HEAD is GET without the body (libmicrohttpd leaves the body out).
+        let method = request.method == "HEAD" ? "GET" : request.method
         for route in routes {
             guard let parameters = Self.match(route.segments, path) else { continue }
-            guard route.method == request.method else {
+            guard route.method == method else {
                 allowed.append(route.method)
+                if route.method == "GET" { allowed.append("HEAD") }
                 continue
             }
             route.handler(request, parameters, respond)

@@ -5,6 +5,19 @@ extension SQLiteStore {
     /// The ledger key under which the archiver records a customer's CRM contact.
     static let contactKeyPrefix = "bottlecrm:contact:"
 
+    /// Whether the hub has archived to this BottleCRM contact, kept its snapshot, or resolved it.
+    private static func knownContact(_ ref: SystemRef, in db: SQLiteDatabase) throws -> Bool {
+        let archived =
+            try db.statement(
+                "SELECT 1 FROM ledger WHERE remote_id = ? AND idempotency_key LIKE ? LIMIT 1"
+            ).first([.text(ref.id), .text(contactKeyPrefix + "%")], { _ in true }) ?? false
+        if archived { return true }
+        let snapshot =
+            try db.statement("SELECT 1 FROM crm_snapshots WHERE ref = ?").first(
+                [.text(ref.description)], { _ in true }) ?? false
+        return try snapshot || person(ref.description, in: db) != nil
+    }
+
     public func customerProfile(_ lookup: CustomerLookup, interactions limit: Int) throws -> CustomerProfile? {
         try read { db in
             // 1. Every ref the lookup names: IM participants and CRM contacts, linked through the ledger.
@@ -14,7 +27,8 @@ extension SQLiteStore {
             var otherCRMRefs: Set<String> = []
             switch lookup {
             case .ref(let ref) where ref.system == "bottlecrm" && ref.kind == "contact":
-                contactIDs.insert(ref.id)
+                // Only a contact the hub has seen: filed to, heard of, or resolved.
+                if try Self.knownContact(ref, in: db) { contactIDs.insert(ref.id) }
             case .ref(let ref) where try Self.person(ref.description, in: db) != nil:
                 if try Self.participant(ref, in: db) != nil {
                     imRefs.insert(ref.description)

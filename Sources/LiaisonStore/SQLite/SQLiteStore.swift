@@ -20,15 +20,26 @@ public final class SQLiteStore: Store {
     let stateWriter: SerializedDatabase
     let stateReader: SerializedDatabase
     private let committer: Mutex<GroupCommitter?>
+    /// Held by the hub from open to close (`StoreAccess.hub`).
+    private let lock: Mutex<StoreLock?>
     /// Called after each group commit (the pipeline waits on it).
     private let appendHooks = HookList()
     public let directory: String
 
-    /// Opens (creating if needed) and migrates the store in `directory`.
-    /// - Parameter maxBatch: the most records one group commit takes.
-    public init(directory: String, maxBatch: Int = 4096) throws {
+    /// Opens and migrates the store in `directory`.
+    /// - Parameters:
+    ///   - maxBatch: the most records one group commit takes.
+    ///   - access: whether a missing store is created, and whether this process holds it alone.
+    public init(directory: String, maxBatch: Int = 4096, access: StoreAccess = .create) throws {
         self.directory = directory
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        if access == .existing {
+            guard FileManager.default.fileExists(atPath: "\(directory)/events.db") else {
+                throw StoreMissing(directory: directory)
+            }
+        } else {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        lock = Mutex(access == .hub ? try StoreLock(directory: directory) : nil)
         let (logWriter, logReader) = try Self.open("\(directory)/events.db", migrations: Migrations.log)
         let (stateWriter, stateReader) = try Self.open("\(directory)/state.db", migrations: Migrations.state)
         self.logWriter = logWriter
@@ -62,6 +73,7 @@ public final class SQLiteStore: Store {
             return committer
         }
         committer?.stop()
+        lock.withLock { $0 = nil }
     }
 
     deinit { close() }

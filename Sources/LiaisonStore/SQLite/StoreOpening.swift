@@ -1,0 +1,87 @@
+import Foundation
+
+/// How a process opens the store directory.
+public enum StoreAccess: Sendable {
+    /// Create the store if it is missing (tests, tools that build a store).
+    case create
+    /// Create it if missing and hold it for this process alone: the hub. Two hubs on one
+    /// store would run two outbox workers over one delivery ledger.
+    case hub
+    /// Open a store that must exist already (`status`, `replay`, `review`): a wrong
+    /// directory is an error, not a new empty store.
+    case existing
+}
+
+/// The store directory given does not hold a store.
+public struct StoreMissing: Error, CustomStringConvertible {
+    public let directory: String
+    public init(directory: String) { self.directory = directory }
+    public var description: String {
+        let absolute = StoreLocation.absolute(directory)
+        let relative =
+            absolute == directory
+            ? ""
+            : " (store.directory '\(directory)' is relative to the working directory \(StoreLocation.workingDirectory))"
+        return "no Liaison store at \(absolute)\(relative): run 'liaison serve' with this configuration first,"
+            + " or from the directory it runs in"
+    }
+}
+
+/// Another hub holds the store.
+public struct StoreBusy: Error, CustomStringConvertible {
+    public let directory: String
+    public let holder: String?
+    public var description: String {
+        "another 'liaison serve'\(holder.map { " (pid \($0))" } ?? "") is using the store at "
+            + "\(StoreLocation.absolute(directory)): one hub per store"
+    }
+}
+
+public enum StoreLocation {
+    public static var workingDirectory: String { FileManager.default.currentDirectoryPath }
+
+    /// `directory` as an absolute path (for messages and logs).
+    public static func absolute(_ directory: String) -> String {
+        let url =
+            directory.hasPrefix("/")
+            ? URL(fileURLWithPath: directory) : URL(fileURLWithPath: workingDirectory).appendingPathComponent(directory)
+        return url.standardizedFileURL.path
+    }
+}
+
+/// An exclusive `flock` on `hub.lock` in the store directory, with the holder's pid in the
+/// file. The kernel drops it when the process dies, `kill -9` included: no stale locks.
+final class StoreLock: Sendable {
+    private let descriptor: Int32
+
+    init(directory: String) throws {
+        let path = "\(directory)/hub.lock"
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw StoreLockFailed(path: path, reason: String(cString: strerror(errno)))
+        }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let failure = errno
+            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            close(descriptor)
+            if failure == EWOULDBLOCK {
+                throw StoreBusy(directory: directory, holder: holder.flatMap { $0.isEmpty ? nil : $0 })
+            }
+            throw StoreLockFailed(path: path, reason: String(cString: strerror(failure)))
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(descriptor, 0)
+        _ = pid.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
+        self.descriptor = descriptor
+    }
+
+    /// Closing the descriptor releases the lock.
+    deinit { close(descriptor) }
+}
+
+struct StoreLockFailed: Error, CustomStringConvertible {
+    let path: String
+    let reason: String
+    var description: String { "cannot lock \(path): \(reason)" }
+}
