@@ -8,12 +8,15 @@ enum Audit {
                              [--config FILE]
 
         The data-quality report to run before onboarding: duplicate clusters (with why
-        they match), pairs that may be one person (for a person to decide), invalid or missing phones and e-mails, records missing key fields, and
-        stale records (no activity for --stale-days, when a last_activity, last_contacted or
-        updated_at column exists, or one named by --column activity=HEADER). Columns id, name,
-        company, phone and email are recognised by header; \(PeopleColumns.flagHelp). Prints
-        a summary; --json and --html write the full report (the HTML is one self-contained
-        file with charts).
+        they match), pairs that may be one person (for a person to decide), invalid or
+        missing phones and e-mails, records missing key fields, and stale records (no
+        activity for --stale-days, when a last_activity, last_contacted or updated_at column
+        exists, or one named by --column activity=HEADER). Columns id, name, company, phone
+        and email are recognised by header; others are named with --column:
+        \(PeopleColumns.flagHelp)
+
+        Prints a summary; --json and --html write the full report (the HTML is one
+        self-contained file with charts).
         """
 
     struct Report: Encodable {

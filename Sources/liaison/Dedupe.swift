@@ -7,10 +7,12 @@ enum Dedupe {
                               [--column FIELD=HEADER]... [--config FILE]
 
         Groups the records of one CSV file into people (columns id, name, company, phone,
-        email, recognised by header; \(PeopleColumns.flagHelp)). clusters.csv has the
-        header id,cluster_id; records of one person share a cluster_id (the smallest id
-        among them). --config FILE takes the matcher's weights and thresholds, and the
-        default region, from its identity section.
+        email, recognised by header; others named with --column):
+        \(PeopleColumns.flagHelp)
+
+        clusters.csv has the header id,cluster_id; records of one person share a cluster_id
+        (the smallest id among them). --config FILE takes the matcher's weights and
+        thresholds, and the default region, from its identity section.
         """
 
     static func run(_ arguments: [String]) throws -> Int32 {

@@ -8,13 +8,16 @@ enum Link {
 
         Finds the records of A that are the same people as records of B. Columns id, name,
         company, phone and email are recognised by their header (any case; other columns are
-        ignored); \(PeopleColumns.flagHelp), e.g. --column phone=mobile. matches.csv has the
-        header left_id,right_id,score,decision with decision link (at most one per left id)
-        or review (a person should decide); --explain adds a column why with each field's
-        contribution (email exact +13.2; name similar +3.3; …). Phones without a country code are read in
-        --region (default CN, or identity.default_region of --config). --config FILE takes the
-        matcher's weights and thresholds from its identity.match section. A malformed CSV stops with its line number (exit 2);
-        --skip-bad goes on and lists the rows it left out. On a terminal, a progress bar.
+        ignored); others are named with --column (e.g. --column phone=mobile):
+        \(PeopleColumns.flagHelp)
+
+        matches.csv has the header left_id,right_id,score,decision with decision link (at most
+        one per left id) or review (a person should decide); --explain adds a column why with
+        each field's contribution (email exact +13.2; name similar +3.3; …). Phones without a
+        country code are read in --region (default CN, or identity.default_region of --config).
+        --config FILE takes the matcher's weights and thresholds from its identity.match
+        section. A malformed CSV stops with its line number (exit 2); --skip-bad goes on and
+        lists the rows it left out. On a terminal, a progress bar.
         """
 
     /// `email exact +13.2; name similar +3.3`: the fields that said something.

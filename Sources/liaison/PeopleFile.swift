@@ -7,8 +7,11 @@ import LiaisonCore
 /// joined by `+` (`--column name=given_name+surname`).
 struct PeopleColumns {
     static let fields = ["id", "name", "company", "phone", "email", "birth_date", "national_id", "postcode", "address"]
-    static let flagHelp =
-        "--column FIELD=HEADER[+HEADER…]  read FIELD (id, name, company, phone, email, birth_date, national_id, postcode, address) from HEADER, or several joined"
+    static let flagHelp = """
+          --column FIELD=HEADER[+HEADER…]
+                reads FIELD (id, name, company, phone, email, birth_date, national_id,
+                postcode, address) from HEADER, or from several headers joined with +
+        """
     private var headers: [String: [String]] = [:]
 
     init(_ flags: [String]) throws {
