@@ -106,10 +106,10 @@ public final class Hub: Sendable {
     }
 
     /// Starts listening and runs every service until one of `signals` (or cancellation),
-    /// then drains and closes the store.
+    /// then drains and closes the store (closed too, and its lock released, if listening fails).
     public func run(signals: [Int32] = [SIGTERM, SIGINT]) async throws {
-        try server.start()
         defer { store.close() }
+        try server.start()
         var services: [any Service] = [
             HTTPService(server: server, logger: logger.with(label: "http")), pipeline, scheduler, outbox,
         ]

@@ -102,7 +102,9 @@ enum Check {
     static let help = """
         Usage: liaison check --config FILE [--output text|json]
 
-        Validates FILE. Every problem is printed with its key path and line; exit code 2 if any.
+        Validates FILE for 'liaison serve'. Every problem is printed with its key path and
+        line; exit code 2 if any. (A file that only tunes identity matching for link, dedupe
+        or audit needs no source and is not for check.)
         """
 
     static func run(_ arguments: [String]) throws -> Int32 {

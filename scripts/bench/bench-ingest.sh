@@ -34,9 +34,11 @@ python3 scripts/bench/signed_bodies.py "$WORK/bench.lua" "$SECRET"
 
 "$BIN" serve --config "$WORK/liaison.yaml" 2> "$WORK/liaison.log" &
 LIAISON=$!
+FLOOR_PID=
 cleanup() {
   kill "$LIAISON" 2>/dev/null || true
   [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
+  [ -n "$FLOOR_PID" ] && kill "$FLOOR_PID" 2>/dev/null || true
   sleep 0.5
   rm -rf "$WORK"
 }
@@ -65,7 +67,11 @@ nginx -c "$WORK/nginx.conf"
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$NGINX_PORT/" >/dev/null && break; sleep 0.1; done
 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/bench.lua" "http://127.0.0.1:$NGINX_PORT" > "$WORK/wrk-nginx.txt"
 cat "$WORK/wrk-nginx.txt" >&2
-kill "$(cat "$WORK/nginx.pid")"
+NGINX_PID=$(cat "$WORK/nginx.pid")
+kill "$NGINX_PID"
+# The port is reused below: wait until nginx has let it go.
+for _ in $(seq 50); do kill -0 "$NGINX_PID" 2>/dev/null || break; sleep 0.1; done
+rm -f "$WORK/nginx.pid"
 
 if [ "${FLOOR:-0}" = 1 ]; then
   cc -O2 -o "$WORK/http_floor" scripts/bench/http_floor.c -lmicrohttpd -lpthread
@@ -73,9 +79,11 @@ if [ "${FLOOR:-0}" = 1 ]; then
     "$WORK/http_floor" "$mode" "$NGINX_PORT" 2 &
     FLOOR_PID=$!
     for _ in $(seq 50); do curl -sf -d '{}' "http://127.0.0.1:$NGINX_PORT/" >/dev/null && break; sleep 0.1; done
+    curl -sf -d '{}' "http://127.0.0.1:$NGINX_PORT/" >/dev/null || { echo "http_floor $mode did not start" >&2; exit 1; }
     wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/bench.lua" "http://127.0.0.1:$NGINX_PORT" \
       > "$WORK/wrk-floor-$mode.txt"
     kill "$FLOOR_PID"; wait "$FLOOR_PID" 2>/dev/null || true
+    FLOOR_PID=
   done
 fi
 

@@ -9,7 +9,7 @@
  *                                     committer does, without writing anything
  *
  * The difference between its figures and liaison's is what Liaison's own work costs
- * (signature, JSON check, log, pipeline); see scripts/bench/bench-http-floor.sh.
+ * (signature, JSON check, log, pipeline). `FLOOR=1 make bench-ingest` runs it.
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -93,7 +93,7 @@ int main(int argc, char **argv) {
     struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2]))};
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     /* The flags and options of Sources/CMicroHTTPD/shim.h and HTTPServer.swift. */
-    unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_TURBO | (handoff ? MHD_ALLOW_SUSPEND_RESUME : 0);
+    unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
     struct MHD_Daemon *daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, handle, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)atoi(argv[3]), MHD_OPTION_CONNECTION_TIMEOUT, 60u,

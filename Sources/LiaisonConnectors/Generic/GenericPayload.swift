@@ -69,7 +69,7 @@ struct GenericPayload {
             }
             sentAt = date
         case let other?:
-            throw Problem(problem: "sent_at: must be an ISO 8601 string or Unix milliseconds, not \(other.kind)")
+            throw Problem(problem: "sent_at: must be an RFC 3339 string or Unix milliseconds, not \(other.kind)")
         }
         if type == .message, sender == nil || text == nil {
             throw Problem(problem: "text: a message needs sender and text")

@@ -1,7 +1,8 @@
 import CYAML
 
-/// A parsed YAML document: scalars, sequences and mappings, each with the line it came
-/// from so that configuration errors can point at it. Parsing is libyaml's; this is the
+/// A parsed YAML document: scalars, sequences and mappings, each with a line for
+/// configuration errors to point at: where it starts, or for a mapping or list under a key,
+/// the key's line. Parsing is libyaml's; this is the
 /// thin tree on top. Anchors and aliases are refused: a configuration has no use for them.
 public indirect enum YAMLNode: Sendable, Equatable {
     case scalar(String, line: Int, quoted: Bool)

@@ -163,6 +163,8 @@ enum Migrations {
                 );
                 """
         ),
+        // The profile lookup goes from a CRM contact to the IM people filed to it.
+        Migration(id: "0006_ledger_remote_id", sql: "CREATE INDEX ledger_remote_id ON ledger(remote_id);"),
     ]
 
     /// Applies the steps `database` has not seen yet; returns their ids.
