@@ -84,7 +84,7 @@ public final class Hub: Sendable {
         trytonPoller = configuration.tryton.map {
             TrytonPoller(
                 parties: TrytonParties(settings: $0, timeout: TimeInterval(configuration.delivery.timeoutSeconds)),
-                store: store, logger: logger.with(label: "tryton"))
+                store: store, logger: logger.with(label: "tryton"), now: now)
         }
 
         var router = Router { status in

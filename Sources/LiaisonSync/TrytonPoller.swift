@@ -18,11 +18,16 @@ public struct TrytonPoller: Service {
     private let store: any Store
     private let logger: Logger
     private let sweeps = SweepClock()
+    /// The hub's clock: when a change was logged.
+    private let now: @Sendable () -> Date
 
-    public init(parties: TrytonParties, store: any Store, logger: Logger) {
+    public init(
+        parties: TrytonParties, store: any Store, logger: Logger, now: @escaping @Sendable () -> Date = Date.init
+    ) {
         self.parties = parties
         self.store = store
         self.logger = logger
+        self.now = now
     }
 
     public func run() async throws {
@@ -49,7 +54,7 @@ public struct TrytonPoller: Service {
         for party in changed {
             let micros = Int64((party.changedAt.timeIntervalSince1970 * 1_000_000).rounded())
             let record = InboundRecord(
-                source: "tryton", dedupeKey: "party.party:\(party.id):\(micros)", receivedAt: Date(),
+                source: "tryton", dedupeKey: "party.party:\(party.id):\(micros)", receivedAt: now(),
                 body: TrytonChanges.logBody(party, baseline: baseline))
             if case .stored = try await store.append(record) { appended += 1 }
         }
@@ -86,7 +91,7 @@ public struct TrytonPoller: Service {
             // Keyed by the snapshot's time too: a party restored and deleted again is news again.
             let micros = Int64((updatedAt.timeIntervalSince1970 * 1_000_000).rounded())
             let record = InboundRecord(
-                source: "tryton", dedupeKey: "party.party:\(id):deleted:\(micros)", receivedAt: Date(),
+                source: "tryton", dedupeKey: "party.party:\(id):deleted:\(micros)", receivedAt: self.now(),
                 body: TrytonChanges.deletionBody(party: id))
             if case .stored = try await store.append(record) { appended += 1 }
         }
