@@ -86,12 +86,7 @@ enum Replay {
 
     /// A full ISO 8601 time, or a bare date (`2026-11-24`) meaning its midnight UTC.
     static func parseTime(_ text: String) -> Date? {
-        if let time = ISO8601.parse(text) { return time }
-        let isDate =
-            text.utf8.count == 10
-            && text.utf8.enumerated().allSatisfy { index, byte in
-                index == 4 || index == 7 ? byte == UInt8(ascii: "-") : (48...57).contains(byte)
-            }
-        return isDate ? ISO8601.parse(text + "T00:00:00Z") : nil
+        // A date is a time without its clock part; the parser checks every digit and dash.
+        ISO8601.parse(text.utf8.count == 10 ? text + "T00:00:00Z" : text)
     }
 }

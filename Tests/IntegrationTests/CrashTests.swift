@@ -23,6 +23,14 @@ struct BinaryTests {
         return url
     }
 
+    /// `liaison serve` with `config`, once it answers `/healthz` on `port`.
+    func serve(_ config: URL, port: Int, log: URL) async throws -> LiaisonProcess {
+        let liaison = try LiaisonProcess(arguments: ["serve", "--config", config.path], log: log)
+        let client = HTTPTestClient(base: URL(string: "http://127.0.0.1:\(port)")!)
+        #expect(await eventually { (try? await client.send("GET", "/healthz").status) == 200 }, "\(liaison.log)")
+        return liaison
+    }
+
     func temporaryDirectory() throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "liaison-bin-\(UUID().uuidString)")
@@ -35,12 +43,9 @@ struct BinaryTests {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let port = freePort()
-        let liaison = try LiaisonProcess(
-            arguments: ["serve", "--config", try config(directory: directory, port: port).path],
-            log: directory.appendingPathComponent("log")
-        )
+        let liaison = try await serve(
+            try config(directory: directory, port: port), port: port, log: directory.appendingPathComponent("log"))
         let client = HTTPTestClient(base: URL(string: "http://127.0.0.1:\(port)")!)
-        #expect(await eventually { (try? await client.send("GET", "/healthz").status) == 200 }, "\(liaison.log)")
 
         let acked = AckedIDs()
         // 16 senders stream until the process dies; the kill lands mid-stream.
@@ -108,9 +113,7 @@ struct BinaryTests {
             "X-Liaison-Delivery": "once",
         ]
         for round in 0..<2 {
-            let liaison = try LiaisonProcess(
-                arguments: ["serve", "--config", configURL.path], log: directory.appendingPathComponent("log\(round)"))
-            #expect(await eventually { (try? await client.send("GET", "/healthz").status) == 200 }, "\(liaison.log)")
+            let liaison = try await serve(configURL, port: port, log: directory.appendingPathComponent("log\(round)"))
             let reply = try await client.send("POST", "/hooks/generic/load", headers: headers, body: body)
             #expect(reply.json["status"] as? String == (round == 0 ? "stored" : "duplicate"))
             if round == 0 {
@@ -140,10 +143,7 @@ struct BinaryTests {
         #expect(missing.output.contains("no Liaison store at \(store.path)"), "\(missing.output)")
         #expect(!FileManager.default.fileExists(atPath: store.path), "status created a store")
 
-        let liaison = try LiaisonProcess(
-            arguments: ["serve", "--config", configURL.path], log: directory.appendingPathComponent("log"))
-        let client = HTTPTestClient(base: URL(string: "http://127.0.0.1:\(port)")!)
-        #expect(await eventually { (try? await client.send("GET", "/healthz").status) == 200 }, "\(liaison.log)")
+        let liaison = try await serve(configURL, port: port, log: directory.appendingPathComponent("log"))
         #expect(await liaison.terminate() == 0, "\(liaison.log)")
         let unknown = try LiaisonProcess.run(["replay", "--config", configURL.path, "--dead", "--id", "99"])
         #expect(unknown.code == 2)
