@@ -1,10 +1,21 @@
 import Foundation
+import LiaisonConnectors
 import LiaisonCore
 
-/// Measurements that need no server: `liaison bench lookup`.
+/// Measurements that need no server: `liaison bench lookup`, `liaison bench admission`.
 enum Bench {
     static let help = """
         Usage: liaison bench lookup [--people 1000000] [--queries 100000] [--seed 1]
+               liaison bench admission [--rounds 200]
+
+        admission: what a generic webhook costs the HTTP thread that receives it, on the
+        ingest benchmark's 2,000 bodies (~250 bytes), each body --rounds times: checking
+        the signature and the payload (GenericWebhook.admit), and, as a baseline in the same
+        run, parsing the body into a JSONValue tree. Then the pipeline's decoding of the
+        stored record. Last line:
+        admission ns_per_body=N tree_parse_ns=T decode_ns=D
+
+        lookup:
 
         Online identity lookup: indexes --people generated customers (as the hub's resolver
         holds them), then looks up --queries records of the same people written differently
@@ -17,9 +28,15 @@ enum Bench {
 
     static func run(_ arguments: [String]) throws -> Int32 {
         if CLI.help(arguments, help) { return 0 }
-        let flags = try Arguments(arguments, valued: ["people", "queries", "seed"], switches: [])
+        let flags = try Arguments(arguments, valued: ["people", "queries", "seed", "rounds"], switches: [])
+        if flags.positional == ["admission"] {
+            guard let text = flags.value("rounds") ?? Optional("200"), let rounds = Int(text), rounds > 0 else {
+                throw UsageError(description: "--rounds must be a positive number")
+            }
+            return admission(rounds: rounds)
+        }
         guard flags.positional == ["lookup"] else {
-            throw UsageError(description: "bench needs a benchmark: lookup")
+            throw UsageError(description: "bench needs a benchmark: lookup or admission")
         }
         func number(_ name: String, _ fallback: Int) throws -> Int {
             guard let text = flags.value(name) else { return fallback }
@@ -77,6 +94,54 @@ enum Bench {
         Output.out(
             "lookup people=\(index.count) p50_us=\(micros(latencies, 0.5)) p99_us=\(micros(latencies, 0.99)) "
                 + "max_us=\(micros(latencies, 1)) baseline_p99_us=\(micros(baseline, 0.99))")
+        return 0
+    }
+
+    /// The generic webhook's admission and decoding, per body (see `help`).
+    static func admission(rounds: Int) -> Int32 {
+        let secret = "bench-secret-0123456789abcdef"
+        let webhook = GenericWebhook(name: "bench", settings: GenericSourceSettings(secret: secret))
+        // The bodies of scripts/bench/signed_bodies.py.
+        let bodies = (0..<2000).map { i in
+            Array(
+                (#"{"id":"m\#(i)","conversation":"c\#(i % 200)","text":"message number \#(i) about the API plan","#
+                    + #""sender":{"id":"u\#(i % 200)","name":"Customer \#(i % 200)","email":"c\#(i % 200)@example.com"},"#
+                    + #""sent_at":"2026-11-24T10:00:00Z"}"#).utf8)
+        }
+        let requests = bodies.map { body in
+            InboundRequest(
+                method: "POST", path: "/hooks/generic/bench",
+                headers: ["x-liaison-signature": GenericWebhook.sign(body: body, secret: secret)], body: body)
+        }
+        let records = bodies.enumerated().map { index, body in
+            InboundRecord(sequence: Int64(index + 1), source: webhook.source, dedupeKey: nil, receivedAt: Date(), body: body)
+        }
+        let clock = ContinuousClock()
+        func nanosPerBody(_ body: () -> Int) -> (Double, Int) {
+            var checksum = 0
+            let elapsed = clock.measure { for _ in 0..<rounds { checksum &+= body() } }
+            return (Double(elapsed.components.attoseconds / 1_000_000_000 + elapsed.components.seconds * 1_000_000_000)
+                / Double(rounds * bodies.count), checksum)
+        }
+        let (admit, admitted) = nanosPerBody {
+            requests.reduce(0) { count, request in
+                if case .success = webhook.admit(request) { return count + 1 }
+                return count
+            }
+        }
+        let (tree, _) = nanosPerBody {
+            bodies.reduce(0) { count, body in count + ((try? JSONValue.parse(body)) == nil ? 0 : 1) }
+        }
+        let (decode, _) = nanosPerBody {
+            records.reduce(0) { count, record in count + ((try? webhook.decode(record))?.count ?? 0) }
+        }
+        guard admitted == rounds * bodies.count else {
+            Output.err("admission refused \(rounds * bodies.count - admitted) bodies")
+            return 1
+        }
+        Output.out(
+            "admission ns_per_body=\(Int(admit)) tree_parse_ns=\(Int(tree)) decode_ns=\(Int(decode)) "
+                + "ratio=\(String(format: "%.2f", admit / tree))")
         return 0
     }
 }

@@ -27,13 +27,13 @@ struct GenericPayload {
     }
 
     static func decode(_ body: [UInt8]) throws(Problem) -> GenericPayload {
-        let root: JSONValue
+        let root: JSONDocument.Value
         do {
-            root = try JSONValue.parse(body)
+            root = try JSONDocument(body).root
         } catch {
             throw Problem(problem: "body is not valid JSON (\(error))")
         }
-        guard case .object = root else { throw Problem(problem: "body must be a JSON object, not \(root.kind)") }
+        guard root.kind == .object else { throw Problem(problem: "body must be a JSON object, not \(root.kind.name)") }
         let id = try requiredString(root, "id")
         let conversation = try requiredString(root, "conversation")
         var type = Kind.message
@@ -43,7 +43,7 @@ struct GenericPayload {
         }
         var sender: Sender?
         if let value = root["sender"], !value.isNull {
-            guard case .object = value else { throw Problem(problem: "sender: must be an object") }
+            guard value.kind == .object else { throw Problem(problem: "sender: must be an object") }
             var role: ParticipantRole?
             if let text = try optionalString(value, "role", path: "sender.role") {
                 guard let parsed = ParticipantRole(rawValue: text), parsed != .other else {
@@ -60,16 +60,18 @@ struct GenericPayload {
         }
         let text = try optionalString(root, "text")
         var sentAt: Date?
-        switch root["sent_at"] {
-        case nil, .null?: break
-        case .number(let millis)?: sentAt = Date(timeIntervalSince1970: millis / 1000)
-        case .string(let value)?:
-            guard let date = ISO8601.parse(value) else {
-                throw Problem(problem: "sent_at: not an RFC 3339 time (2026-11-24T10:00:00Z) or Unix milliseconds")
+        if let value = root["sent_at"], !value.isNull {
+            if let millis = value.number {
+                sentAt = Date(timeIntervalSince1970: millis / 1000)
+            } else if let text = value.string {
+                guard let date = ISO8601.parse(text) else {
+                    throw Problem(problem: "sent_at: not an RFC 3339 time (2026-11-24T10:00:00Z) or Unix milliseconds")
+                }
+                sentAt = date
+            } else {
+                throw Problem(
+                    problem: "sent_at: must be an RFC 3339 string or Unix milliseconds, not \(value.kind.name)")
             }
-            sentAt = date
-        case let other?:
-            throw Problem(problem: "sent_at: must be an RFC 3339 string or Unix milliseconds, not \(other.kind)")
         }
         if type == .message, sender == nil || text == nil {
             throw Problem(problem: "text: a message needs sender and text")
@@ -78,7 +80,7 @@ struct GenericPayload {
             id: id, conversation: conversation, type: type, sender: sender, text: text, sentAt: sentAt)
     }
 
-    private static func requiredString(_ object: JSONValue, _ key: String, path: String? = nil) throws(Problem)
+    private static func requiredString(_ object: JSONDocument.Value, _ key: String, path: String? = nil) throws(Problem)
         -> String
     {
         guard let value = try optionalString(object, key, path: path), !value.isEmpty else {
@@ -87,13 +89,13 @@ struct GenericPayload {
         return value
     }
 
-    private static func optionalString(_ object: JSONValue, _ key: String, path: String? = nil) throws(Problem)
-        -> String?
+    private static func optionalString(_ object: JSONDocument.Value, _ key: String, path: String? = nil)
+        throws(Problem) -> String?
     {
-        switch object[key] {
-        case nil, .null?: return nil
-        case .string(let value)?: return value
-        case let other?: throw Problem(problem: "\(path ?? key): must be a string, not \(other.kind)")
+        guard let value = object[key], !value.isNull else { return nil }
+        guard let text = value.string else {
+            throw Problem(problem: "\(path ?? key): must be a string, not \(value.kind.name)")
         }
+        return text
     }
 }

@@ -52,7 +52,13 @@ public struct GenericWebhook: InboundConnector {
 
     /// Checks `sha256=<hex>` against the body in constant time.
     public static func verify(signature header: String, body: [UInt8], key: HMACSHA256.Key) -> Bool {
-        guard header.hasPrefix("sha256="), let given = Hex.decode(header.utf8.dropFirst(7)) else { return false }
+        var header = header
+        let prefix = "sha256=".utf8
+        let given = header.withUTF8 { bytes in
+            bytes.starts(with: prefix)
+                ? Hex.decode(buffer: UnsafeBufferPointer(rebasing: bytes.dropFirst(prefix.count))) : nil
+        }
+        guard let given else { return false }
         return constantTimeEquals(given, key.code(body))
     }
 

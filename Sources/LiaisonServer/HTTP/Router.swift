@@ -10,8 +10,14 @@ public struct Router: Sendable {
 
     private struct Route: Sendable {
         let method: String
-        let segments: [Substring]
+        let segments: [Segment]
         let handler: Handler
+    }
+
+    private enum Segment: Sendable {
+        case literal([UInt8])
+        /// `{name}`: any one segment, percent-decoded.
+        case parameter(String)
     }
 
     private var routes: [Route] = []
@@ -23,16 +29,18 @@ public struct Router: Sendable {
     }
 
     public mutating func on(_ method: String, _ pattern: String, use handler: @escaping Handler) {
-        routes.append(Route(method: method, segments: pattern.split(separator: "/"), handler: handler))
+        let segments = pattern.split(separator: "/").map { part -> Segment in
+            part.first == "{" && part.last == "}" ? .parameter(String(part.dropFirst().dropLast())) : .literal(Array(part.utf8))
+        }
+        routes.append(Route(method: method, segments: segments, handler: handler))
     }
 
     public func handle(_ request: HTTPRequest, respond: @escaping HTTPResponder) {
-        let path = request.path.split(separator: "/")
         var allowed: [String] = []
         // HEAD is GET without the body (libmicrohttpd leaves the body out).
         let method = request.method == "HEAD" ? "GET" : request.method
         for route in routes {
-            guard let parameters = Self.match(route.segments, path) else { continue }
+            guard let parameters = Self.match(route.segments, request.path) else { continue }
             guard route.method == method else {
                 allowed.append(route.method)
                 if route.method == "GET" { allowed.append("HEAD") }
@@ -54,19 +62,32 @@ public struct Router: Sendable {
         }
     }
 
-    private static func match(_ pattern: [Substring], _ path: [Substring]) -> RouteParameters? {
-        guard pattern.count == path.count else { return nil }
-        var parameters = RouteParameters()
-        for (expected, actual) in zip(pattern, path) {
-            if expected.first == "{" && expected.last == "}" {
-                let raw = String(actual)
-                parameters.values[String(expected.dropFirst().dropLast())] =
-                    raw.utf8.contains(UInt8(ascii: "%")) ? raw.removingPercentEncoding ?? raw : raw
-            } else if expected != actual {
-                return nil
+    /// Matches the path's segments (empty ones, from repeated or trailing slashes, do not
+    /// count) against a route's, in place: most routes fail on their first segment.
+    private static func match(_ pattern: [Segment], _ path: String) -> RouteParameters? {
+        var path = path
+        return path.withUTF8 { bytes -> RouteParameters? in
+            let slash = UInt8(ascii: "/")
+            var parameters = RouteParameters()
+            var index = 0
+            for segment in pattern {
+                while index < bytes.count && bytes[index] == slash { index += 1 }
+                guard index < bytes.count else { return nil }
+                let start = index
+                while index < bytes.count && bytes[index] != slash { index += 1 }
+                let actual = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                switch segment {
+                case .literal(let expected):
+                    guard actual.elementsEqual(expected) else { return nil }
+                case .parameter(let name):
+                    let raw = String(decoding: actual, as: UTF8.self)
+                    parameters.values[name] =
+                        actual.contains(UInt8(ascii: "%")) ? raw.removingPercentEncoding ?? raw : raw
+                }
             }
+            while index < bytes.count && bytes[index] == slash { index += 1 }
+            return index == bytes.count ? parameters : nil
         }
-        return parameters
     }
 }
 

@@ -14,7 +14,7 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
 /// behind a lock and never lets the handle escape its closures.
 final class SQLiteDatabase {
     private(set) var handle: OpaquePointer?
-    private var statements: [String: SQLiteStatement] = [:]
+    private var statements: [StatementKey: SQLiteStatement] = [:]
 
     /// Process-wide set-up, once, before the first connection (see the C shim).
     private static let configured: Void = { _ = csqlite_disable_memory_statistics() }()
@@ -50,7 +50,7 @@ final class SQLiteDatabase {
 
     /// A prepared statement, cached by its SQL text for the life of the connection.
     func statement(_ sql: String) throws -> SQLiteStatement {
-        if let cached = statements[sql] {
+        if let cached = statements[StatementKey(sql: sql)] {
             cached.reset()
             return cached
         }
@@ -58,8 +58,24 @@ final class SQLiteDatabase {
         let code = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &raw, nil)
         guard code == SQLITE_OK, let raw else { throw error(code, "prepare") }
         let statement = SQLiteStatement(raw, database: self)
-        statements[sql] = statement
+        statements[StatementKey(sql: sql)] = statement
         return statement
+    }
+
+    /// SQL text as a cache key, hashed by its length and its first and last 32 bytes rather
+    /// than all of it: statements are looked up for every row written, and texts of a few
+    /// hundred bytes cost more to hash than the lookup saves. Equality compares the whole text.
+    private struct StatementKey: Hashable {
+        let sql: String
+
+        func hash(into hasher: inout Hasher) {
+            let hashed: Void? = sql.utf8.withContiguousStorageIfAvailable { bytes in
+                hasher.combine(bytes.count)
+                hasher.combine(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes.prefix(32))))
+                hasher.combine(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes.suffix(32))))
+            }
+            if hashed == nil { hasher.combine(sql) }
+        }
     }
 
     /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.

@@ -1,0 +1,69 @@
+import LiaisonCore
+import Testing
+
+@Suite("JSON document, read in place")
+struct JSONDocumentTests {
+    func document(_ text: String) throws -> JSONDocument { try JSONDocument(Array(text.utf8)) }
+
+    @Test("reads members, elements and every kind of value")
+    func reads() throws {
+        let root = try document(
+            #"{"id":"m1","n":-2.5e1,"t":true,"f":false,"x":null,"a":[1,"two",{"k":[]}],"o":{"k":"v"},"e":"","u":"李娜"}"#
+        ).root
+        #expect(root.kind == .object)
+        #expect(root["id"]?.string == "m1")
+        #expect(root["n"]?.number == -25)
+        #expect(root["t"]?.bool == true)
+        #expect(root["f"]?.bool == false)
+        #expect(root["x"]?.isNull == true)
+        #expect(root["o"]?["k"]?.string == "v")
+        #expect(root["e"]?.string == "")
+        #expect(root["u"]?.string == "李娜")
+        #expect(root["a"]?.elements.map(\.kind) == [.number, .string, .object])
+        #expect(root["a"]?.elements[2]["k"]?.elements.isEmpty == true)
+        #expect(root.members.map(\.key) == ["id", "n", "t", "f", "x", "a", "o", "e", "u"])
+        #expect(root["missing"] == nil)
+        #expect(root["id"]?.number == nil, "a string is not a number")
+        #expect(root["a"]?["k"] == nil, "an array has no members")
+        #expect(root["i"] == nil, "a prefix of a name is not the name")
+    }
+
+    @Test("a repeated name reads as its last value, as JSONValue does")
+    func repeatedName() throws {
+        let root = try document(#"{"id":"first","other":1,"id":"last"}"#).root
+        #expect(root["id"]?.string == "last")
+        #expect(try JSONValue.parse(Array(#"{"id":"first","id":"last"}"#.utf8))["id"]?.string == "last")
+    }
+
+    @Test("escapes are decoded, in values and in names")
+    func escapes() throws {
+        let root = try document(#"{"s":"a\"b\\c\/d\n\u00e9\ud83d\ude00","n\u0061me":"x","tab\t":"y"}"#).root
+        #expect(root["s"]?.string == "a\"b\\c/d\né😀")
+        #expect(root["name"]?.string == "x")
+        #expect(root["tab\t"]?.string == "y")
+    }
+
+    @Test("the tree it gives equals what JSONValue built for the same text")
+    func tree() throws {
+        let text = #"{"a":[1,2.5,{"b":null}],"c":"\u4e2d","d":{"e":[true,false]}}"#
+        let expected = JSONValue.object([
+            ("a", .array([.number(1), .number(2.5), .object([("b", .null)])])), ("c", .string("中")),
+            ("d", .object([("e", .array([.bool(true), .bool(false)]))])),
+        ])
+        #expect(try document(text).root.tree == expected)
+    }
+
+    @Test(
+        "refuses malformed UTF-8: overlong forms, encoded surrogates, truncated sequences, stray continuation bytes",
+        arguments: [[0xC0, 0xAF], [0xE0, 0x80, 0xAF], [0xED, 0xA0, 0x80], [0xE4, 0xB8], [0x80], [0xF4, 0x90, 0x80, 0x80]]
+            as [[UInt8]])
+    func invalidUTF8(bytes: [UInt8]) {
+        #expect(throws: JSONSyntaxError.self) { try JSONDocument([0x22] + bytes + [0x22]) }
+        #expect(throws: JSONSyntaxError.self) { try JSONDocument(Array(#"{""#.utf8) + bytes + Array(#"":1}"#.utf8)) }
+    }
+
+    @Test("accepts every length of UTF-8 sequence")
+    func validUTF8() throws {
+        #expect(try document("\"é中😀\"").root.string == "é中😀")
+    }
+}

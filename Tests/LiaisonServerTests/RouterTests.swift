@@ -1,0 +1,60 @@
+import LiaisonServer
+import Synchronization
+import Testing
+
+@Suite("Router")
+struct RouterTests {
+    /// Routes a request and returns the answer with what the chosen handler saw.
+    func route(_ method: String, _ path: String) -> (response: HTTPResponse, matched: String?, source: String?) {
+        let seen = Mutex<(String?, String?)>((nil, nil))
+        var router = Router()
+        for (routeMethod, pattern) in [
+            ("GET", "/healthz"), ("POST", "/hooks/generic/{source}"), ("GET", "/api/v1/customers/{key}"),
+            ("PUT", "/_matrix/app/v1/transactions/{txnId}"),
+        ] {
+            router.on(routeMethod, pattern) { _, parameters, respond in
+                seen.withLock { $0 = (pattern, parameters["source"] ?? parameters["key"] ?? parameters["txnId"]) }
+                respond(HTTPResponse(status: 200))
+            }
+        }
+        let answer = Mutex<HTTPResponse?>(nil)
+        router.handle(HTTPRequest(method: method, path: path)) { response in answer.withLock { $0 = response } }
+        let (matched, source) = seen.withLock { $0 }
+        return (answer.withLock { $0 }!, matched, source)
+    }
+
+    @Test("a path matches its route segment by segment, parameters included")
+    func matches() {
+        #expect(route("GET", "/healthz").matched == "/healthz")
+        let hook = route("POST", "/hooks/generic/acme")
+        #expect(hook.matched == "/hooks/generic/{source}")
+        #expect(hook.source == "acme")
+        #expect(route("PUT", "/_matrix/app/v1/transactions/42").source == "42")
+    }
+
+    @Test("repeated and trailing slashes do not count; a parameter is percent-decoded")
+    func slashesAndEscapes() {
+        #expect(route("POST", "//hooks//generic/acme/").source == "acme")
+        #expect(route("GET", "/api/v1/customers/li.na%40example.com").source == "li.na@example.com")
+        #expect(route("GET", "/api/v1/customers/%E6%9D%8E").source == "李")
+    }
+
+    @Test(
+        "a path with a segment more, less or different is not found",
+        arguments: ["/healthz/extra", "/hooks/generic", "/hooks/generic/a/b", "/hook/generic/a", "/", "", "/healthy"])
+    func notFound(path: String) {
+        let answer = route("POST", path)
+        #expect(answer.response.status == 404)
+        #expect(answer.matched == nil)
+    }
+
+    @Test("another method is 405 with Allow; a GET route answers HEAD")
+    func methods() {
+        let wrong = route("DELETE", "/healthz")
+        #expect(wrong.response.status == 405)
+        #expect(wrong.response.headers["Allow"] == "GET, HEAD")
+        #expect(wrong.matched == nil)
+        #expect(route("HEAD", "/healthz").matched == "/healthz")
+        #expect(route("GET", "/hooks/generic/acme").response.headers["Allow"] == "POST")
+    }
+}
