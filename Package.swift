@@ -35,9 +35,13 @@ let package = Package(
             name: "LiaisonServer",
             dependencies: ["LiaisonCore", "LiaisonStore", "LiaisonConnectors", "LiaisonSync", "CMicroHTTPD"]
         ),
+        // jemalloc replaces glibc's malloc in the server process: requests allocate on the HTTP
+        // threads and are freed on the commit thread, which glibc's arenas serve poorly
+        // (docs/BENCHMARKS.md). Linked first, so that its malloc is the one every library uses.
         .executableTarget(
             name: "liaison",
-            dependencies: ["LiaisonCore", "LiaisonStore", "LiaisonConnectors", "LiaisonSync", "LiaisonServer"]
+            dependencies: ["LiaisonCore", "LiaisonStore", "LiaisonConnectors", "LiaisonSync", "LiaisonServer"],
+            linkerSettings: [.linkedLibrary("jemalloc")]
         ),
 
         // Contract simulators and helpers shared by the test targets (never linked into liaison).

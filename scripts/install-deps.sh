@@ -4,7 +4,7 @@
 #   install-deps.sh test    + tools the test suite and the peers need (PostgreSQL, curl, python venv)
 #   install-deps.sh bench   + wrk and nginx for the benchmarks
 set -euo pipefail
-want=(pkg-config libsqlite3-dev libmicrohttpd-dev libssl-dev libyaml-dev libphonenumber-dev libcurl4 curl ca-certificates)
+want=(pkg-config libsqlite3-dev libmicrohttpd-dev libssl-dev libyaml-dev libphonenumber-dev libjemalloc-dev libcurl4 curl ca-certificates)
 case "${1:-build}" in
   build) ;;
   test) want+=(postgresql python3-venv sqlite3) ;;
