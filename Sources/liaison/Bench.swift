@@ -13,7 +13,7 @@ enum Bench {
         the signature and the payload (GenericWebhook.admit), and, as a baseline in the same
         run, parsing the body into a JSONValue tree. Then the pipeline's decoding of the
         stored record. Last line:
-        admission ns_per_body=N tree_parse_ns=T decode_ns=D
+        admission ns_per_body=N tree_parse_ns=T decode_ns=D ratio=N/T
 
         lookup:
 
@@ -30,8 +30,9 @@ enum Bench {
         if CLI.help(arguments, help) { return 0 }
         let flags = try Arguments(arguments, valued: ["people", "queries", "seed", "rounds"], switches: [])
         if flags.positional == ["admission"] {
-            guard let text = flags.value("rounds") ?? Optional("200"), let rounds = Int(text), rounds > 0 else {
-                throw UsageError(description: "--rounds must be a positive number")
+            let text = flags.value("rounds") ?? "200"
+            guard let rounds = Int(text), rounds > 0 else {
+                throw UsageError(description: "--rounds must be a positive number, not '\(text)'")
             }
             return admission(rounds: rounds)
         }

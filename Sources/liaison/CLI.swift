@@ -21,7 +21,7 @@ enum CLI {
           dedupe   Group the records of one CSV file into people
           audit    Data-quality report of a customer CSV (duplicates, invalid fields, stale)
           review   The identity review queue: list, show, accept, reject, unmerge
-          bench    Measurements without a server (bench lookup: online identity lookup)
+          bench    Measurements without a server (lookup: online identity lookup; admission: a webhook's check)
           sample   Write generated contacts with known truth (to try link, dedupe, audit)
           version  Print the version
 

@@ -313,7 +313,7 @@ struct ReviewCommandTests {
 
 @Suite("liaison sample and bench")
 struct SampleBenchCommandTests {
-    @Test("sample writes people with truth that link finds; bench lookup measures; bad numbers are refused")
+    @Test("sample writes people with truth that link finds; bench lookup and admission measure; bad numbers are refused")
     func sampleAndBench() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "liaison-sample-\(UUID().uuidString)")
@@ -338,6 +338,14 @@ struct SampleBenchCommandTests {
         #expect(bench.output.contains("lookup people=300 p50_us="), "\(bench.output)")
         #expect(try LiaisonProcess.run(["bench"]).code == 2)
         #expect(try LiaisonProcess.run(["bench", "lookup", "--people", "0"]).code == 2)
+
+        // Every body admitted (the command fails otherwise), and the figures printed.
+        let admission = try LiaisonProcess.run(["bench", "admission", "--rounds", "1"])
+        #expect(admission.code == 0, "\(admission.output)")
+        #expect(admission.output.contains("admission ns_per_body="), "\(admission.output)")
+        let refused = try LiaisonProcess.run(["bench", "admission", "--rounds", "none"])
+        #expect(refused.code == 2)
+        #expect(refused.output.contains("--rounds must be a positive number, not 'none'"), "\(refused.output)")
     }
 }
 

@@ -38,10 +38,16 @@ extension SQLiteStore {
     /// One batch's writes, with what repeats within the batch done once: a participant
     /// seen in many messages is upserted once, a conversation's counters are updated once.
     private struct BatchWork {
+        struct Ensured: Hashable {
+            var conversation: ConversationID
+            var customer: SystemRef?
+        }
+
         let now: Date
         var upserted: Set<Participant> = []
         var roles: [SystemRef: ParticipantRole] = [:]
-        var ensured: Set<String> = []
+        /// Conversations ensured in this batch, with the customer they were ensured with.
+        var ensured: Set<Ensured> = []
         var employeesSeen: Set<ConversationID> = []
         /// New messages per conversation, not yet added to its counters.
         var pendingCounts: [ConversationID: Int] = [:]
@@ -95,7 +101,7 @@ extension SQLiteStore {
         private mutating func ensure(_ id: ConversationID, channel: String, customer: SystemRef?, in db: SQLiteDatabase)
             throws
         {
-            guard ensured.insert("\(id.rawValue)\u{0}\(customer?.description ?? "")").inserted else { return }
+            guard ensured.insert(Ensured(conversation: id, customer: customer)).inserted else { return }
             try SQLiteStore.ensureConversation(id, channel: channel, customer: customer, in: db)
         }
 
