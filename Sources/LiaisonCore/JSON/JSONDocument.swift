@@ -27,28 +27,26 @@ public struct JSONDocument: Sendable {
     }
 
     /// One value, in document order (a container before its children).
-    @usableFromInline
     struct Token: Sendable {
-        @usableFromInline var kind: Kind
+        var kind: Kind
         /// Strings: has a backslash escape / has a byte above 0x7F. Booleans: true.
-        @usableFromInline var flags: UInt8
+        var flags: UInt8
         /// Strings: the first byte after the opening quote; numbers: the first byte.
-        @usableFromInline var start: Int32
+        var start: Int32
         /// Strings: the closing quote; numbers: one past the last byte.
-        @usableFromInline var end: Int32
+        var end: Int32
         /// The index of the token after this value and everything inside it.
-        @usableFromInline var next: Int32
+        var next: Int32
 
-        @usableFromInline static let escaped: UInt8 = 1
-        @usableFromInline static let nonASCII: UInt8 = 2
-        @usableFromInline static let isTrue: UInt8 = 1
+        static let escaped: UInt8 = 1
+        static let nonASCII: UInt8 = 2
+        static let isTrue: UInt8 = 1
     }
 
     /// The bytes and their index, shared by every `Value` (one reference to retain, not two).
-    @usableFromInline
     final class Storage: Sendable {
-        @usableFromInline let bytes: [UInt8]
-        @usableFromInline let tokens: [Token]
+        let bytes: [UInt8]
+        let tokens: [Token]
 
         init(bytes: [UInt8], tokens: [Token]) {
             self.bytes = bytes
@@ -56,9 +54,9 @@ public struct JSONDocument: Sendable {
         }
     }
 
-    @usableFromInline let storage: Storage
-    @inlinable var bytes: [UInt8] { storage.bytes }
-    @inlinable var tokens: [Token] { storage.tokens }
+    let storage: Storage
+    var bytes: [UInt8] { storage.bytes }
+    var tokens: [Token] { storage.tokens }
 
     /// Parses exactly one JSON value (surrounded by optional whitespace).
     /// - Parameter maxDepth: nesting deeper than this is refused, so hostile input cannot exhaust the stack.
@@ -78,26 +76,26 @@ public struct JSONDocument: Sendable {
     }
 
     /// The document's top-level value.
-    @inlinable public var root: Value { Value(document: self, index: 0) }
+    public var root: Value { Value(document: self, index: 0) }
 
     /// A value inside a document: a position, read on demand.
     public struct Value: Sendable {
-        @usableFromInline let document: JSONDocument
-        @usableFromInline let index: Int
+        let document: JSONDocument
+        let index: Int
 
-        @inlinable init(document: JSONDocument, index: Int) {
+        init(document: JSONDocument, index: Int) {
             self.document = document
             self.index = index
         }
 
-        @inlinable var token: Token { document.tokens[index] }
+        var token: Token { document.tokens[index] }
 
-        @inlinable public var kind: Kind { token.kind }
-        @inlinable public var isNull: Bool { kind == .null }
+        public var kind: Kind { token.kind }
+        public var isNull: Bool { kind == .null }
 
         /// The member named `key` of an object (the last one, if the name repeats); nil if
         /// there is none or this is not an object.
-        @inlinable public subscript(key: String) -> Value? {
+        public subscript(key: String) -> Value? {
             guard kind == .object else { return nil }
             var key = key
             let member = key.withUTF8 { key in document.member(of: index, named: key) }
@@ -128,7 +126,7 @@ public struct JSONDocument: Sendable {
             return out
         }
 
-        @inlinable public var string: String? { kind == .string ? document.string(at: index) : nil }
+        public var string: String? { kind == .string ? document.string(at: index) : nil }
 
         public var number: Double? {
             guard kind == .number else { return nil }
@@ -154,7 +152,7 @@ public struct JSONDocument: Sendable {
     }
 
     /// The string token at `index`, unescaped. The scanner validated it, so this cannot fail.
-    @inlinable func string(at index: Int) -> String {
+    func string(at index: Int) -> String {
         let token = tokens[index]
         return bytes.withUnsafeBufferPointer { buffer in
             let raw = UnsafeBufferPointer(rebasing: buffer[Int(token.start)..<Int(token.end)])
@@ -164,7 +162,7 @@ public struct JSONDocument: Sendable {
     }
 
     /// The index of the value of the last member named `name` in the object at `object`.
-    @usableFromInline func member(of object: Int, named name: UnsafeBufferPointer<UInt8>) -> Int? {
+    func member(of object: Int, named name: UnsafeBufferPointer<UInt8>) -> Int? {
         tokens.withUnsafeBufferPointer { tokens in
             bytes.withUnsafeBufferPointer { bytes in
                 var found: Int?
@@ -189,7 +187,7 @@ public struct JSONDocument: Sendable {
     }
 
     /// Decodes the escapes of a string the scanner has validated.
-    @usableFromInline static func unescape(_ raw: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+    static func unescape(_ raw: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(raw.count)
         var index = 0
