@@ -115,14 +115,17 @@ enum Bench {
                 headers: ["x-liaison-signature": GenericWebhook.sign(body: body, secret: secret)], body: body)
         }
         let records = bodies.enumerated().map { index, body in
-            InboundRecord(sequence: Int64(index + 1), source: webhook.source, dedupeKey: nil, receivedAt: Date(), body: body)
+            InboundRecord(
+                sequence: Int64(index + 1), source: webhook.source, dedupeKey: nil, receivedAt: Date(), body: body)
         }
         let clock = ContinuousClock()
         func nanosPerBody(_ body: () -> Int) -> (Double, Int) {
             var checksum = 0
             let elapsed = clock.measure { for _ in 0..<rounds { checksum &+= body() } }
-            return (Double(elapsed.components.attoseconds / 1_000_000_000 + elapsed.components.seconds * 1_000_000_000)
-                / Double(rounds * bodies.count), checksum)
+            return (
+                Double(elapsed.components.attoseconds / 1_000_000_000 + elapsed.components.seconds * 1_000_000_000)
+                    / Double(rounds * bodies.count), checksum
+            )
         }
         let (admit, admitted) = nanosPerBody {
             requests.reduce(0) { count, request in

@@ -30,7 +30,8 @@ public struct Router: Sendable {
 
     public mutating func on(_ method: String, _ pattern: String, use handler: @escaping Handler) {
         let segments = pattern.split(separator: "/").map { part -> Segment in
-            part.first == "{" && part.last == "}" ? .parameter(String(part.dropFirst().dropLast())) : .literal(Array(part.utf8))
+            part.first == "{" && part.last == "}"
+                ? .parameter(String(part.dropFirst().dropLast())) : .literal(Array(part.utf8))
         }
         routes.append(Route(method: method, segments: segments, handler: handler))
     }
