@@ -37,11 +37,12 @@ let package = Package(
         ),
         // jemalloc replaces glibc's malloc in the server process: requests allocate on the HTTP
         // threads and are freed on the commit thread, which glibc's arenas serve poorly
-        // (docs/BENCHMARKS.md). Linked first, so that its malloc is the one every library uses.
+        // (docs/BENCHMARKS.md). The executable needs it before libc, so its malloc is the one
+        // every library in the process uses.
         .executableTarget(
             name: "liaison",
             dependencies: ["LiaisonCore", "LiaisonStore", "LiaisonConnectors", "LiaisonSync", "LiaisonServer"],
-            linkerSettings: [.linkedLibrary("jemalloc")]
+            linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
         ),
 
         // Contract simulators and helpers shared by the test targets (never linked into liaison).

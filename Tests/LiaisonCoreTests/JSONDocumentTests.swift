@@ -28,10 +28,12 @@ struct JSONDocumentTests {
         #expect(root["i"] == nil, "a prefix of a name is not the name")
     }
 
-    @Test("a repeated name reads as its last value, as JSONValue does")
+    @Test("a repeated name reads as its last value, as JSONValue does, escaped or not")
     func repeatedName() throws {
         let root = try document(#"{"id":"first","other":1,"id":"last"}"#).root
         #expect(root["id"]?.string == "last")
+        #expect(try document(#"{"id":1,"\u0069d":2}"#).root["id"]?.number == 2)
+        #expect(try document(#"{"\u0069d":1,"id":2}"#).root["id"]?.number == 2)
         #expect(try JSONValue.parse(Array(#"{"id":"first","id":"last"}"#.utf8))["id"]?.string == "last")
     }
 
@@ -62,6 +64,22 @@ struct JSONDocumentTests {
     func invalidUTF8(bytes: [UInt8]) {
         #expect(throws: JSONSyntaxError.self) { try JSONDocument([0x22] + bytes + [0x22]) }
         #expect(throws: JSONSyntaxError.self) { try JSONDocument(Array(#"{""#.utf8) + bytes + Array(#"":1}"#.utf8)) }
+    }
+
+    @Test(
+        "refuses a high surrogate not followed by a low one",
+        arguments: [#""\ud800\u0041""#, #""\ud800\ud800""#, #""\ud800x""#, #""\ud800\n""#])
+    func surrogates(text: String) {
+        #expect(throws: JSONSyntaxError.self) { try document(text) }
+    }
+
+    @Test("nesting: 64 levels are read, 65 refused")
+    func depth() throws {
+        func nested(_ levels: Int) -> String {
+            String(repeating: "[", count: levels) + String(repeating: "]", count: levels)
+        }
+        #expect(try document(nested(64)).root.kind == .array)
+        #expect(throws: JSONSyntaxError.self) { try document(nested(65)) }
     }
 
     @Test("accepts every length of UTF-8 sequence")

@@ -37,6 +37,8 @@ struct RouterTests {
         #expect(route("POST", "//hooks//generic/acme/").source == "acme")
         #expect(route("GET", "/api/v1/customers/li.na%40example.com").source == "li.na@example.com")
         #expect(route("GET", "/api/v1/customers/%E6%9D%8E").source == "李")
+        #expect(route("GET", "/api/v1/customers/%zz").source == "%zz", "an invalid escape is kept as sent")
+        #expect(route("GET", "/%68ealthz").matched == nil, "fixed segments are compared as sent, not decoded")
     }
 
     @Test(

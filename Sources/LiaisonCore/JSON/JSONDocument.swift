@@ -1,6 +1,6 @@
 /// A JSON document (RFC 8259) read in place. One validating pass records where each value
-/// lies in the bytes, in a flat index (one allocation); strings and numbers are read from
-/// the bytes only when asked for. The ingest path checks and decodes webhook bodies this
+/// lies in the bytes, in a flat index (one allocation); strings are built from the bytes
+/// only when asked for (numbers are converted once to check their range, again when read). The ingest path checks and decodes webhook bodies this
 /// way: a tree of `JSONValue`s costs an allocation per string, array and object, and its
 /// release, for fields nobody reads.
 ///
@@ -94,7 +94,8 @@ public struct JSONDocument: Sendable {
         public var isNull: Bool { kind == .null }
 
         /// The member named `key` of an object (the last one, if the name repeats); nil if
-        /// there is none or this is not an object.
+        /// there is none or this is not an object. Names compare by their UTF-8 bytes after
+        /// unescaping (RFC 8259 §8.3), not by Unicode equivalence as `String ==` would.
         public subscript(key: String) -> Value? {
             guard kind == .object else { return nil }
             var key = key

@@ -64,17 +64,31 @@ final class SQLiteDatabase {
 
     /// SQL text as a cache key, hashed by its length and its first and last 32 bytes rather
     /// than all of it: statements are looked up for every row written, and texts of a few
-    /// hundred bytes cost more to hash than the lookup saves. Equality compares the whole text.
+    /// hundred bytes cost more to hash than the lookup saves. Equality compares the whole text
+    /// byte for byte, as SQLite reads it (not `String`'s Unicode equivalence, which the hash
+    /// would not agree with).
     private struct StatementKey: Hashable {
         let sql: String
 
+        static func == (lhs: StatementKey, rhs: StatementKey) -> Bool {
+            var (left, right) = (lhs.sql, rhs.sql)
+            return left.withUTF8 { left in
+                right.withUTF8 { right in
+                    // The same literal is the same memory: most lookups end at the address.
+                    left.count == right.count
+                        && (left.count == 0 || left.baseAddress == right.baseAddress
+                            || memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0)
+                }
+            }
+        }
+
         func hash(into hasher: inout Hasher) {
-            let hashed: Void? = sql.utf8.withContiguousStorageIfAvailable { bytes in
+            var sql = sql
+            sql.withUTF8 { bytes in
                 hasher.combine(bytes.count)
                 hasher.combine(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes.prefix(32))))
                 hasher.combine(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes.suffix(32))))
             }
-            if hashed == nil { hasher.combine(sql) }
         }
     }
 
