@@ -86,4 +86,37 @@ struct JSONDocumentTests {
     func validUTF8() throws {
         #expect(try document("\"é中😀\"").root.string == "é中😀")
     }
+
+    @Test("damaged bodies are refused or read consistently, never a crash (seeded mutations)")
+    func mutations() throws {
+        var random = SplitMix64(seed: 7)
+        let seeds = [
+            #"{"id":"m1","conversation":"c1","sender":{"id":"u1","name":"Li \u5a1c","role":"customer"},"text":"a\"b\\c","sent_at":"2026-11-24T10:00:00Z"}"#,
+            #"[1,-2.5e3,true,false,null,{"k":["\ud83d\ude00",{}]},"é中"]"#,
+        ].map { Array($0.utf8) }
+        let alphabet =
+            Array(#"{}[]":,\"u0123456789abcdefABCDEF-+.eE tfnrl"#.utf8) + [
+                0x00, 0x1F, 0x80, 0xC3, 0xE4, 0xED, 0xF0, 0xFF,
+            ]
+        var accepted = 0
+        for round in 0..<20_000 {
+            var bytes = seeds[round % seeds.count]
+            for _ in 0...Int.random(in: 0..<3, using: &random) {
+                let at = Int.random(in: 0..<bytes.count, using: &random)
+                switch Int.random(in: 0..<3, using: &random) {
+                case 0: bytes[at] = alphabet.randomElement(using: &random)!
+                case 1: bytes.remove(at: at)
+                default: bytes.insert(alphabet.randomElement(using: &random)!, at: at)
+                }
+                if bytes.isEmpty { break }
+            }
+            guard let document = try? JSONDocument(bytes) else { continue }
+            accepted += 1
+            // Whatever is accepted reads back whole, and says the same once written out again.
+            let tree = document.root.tree
+            #expect(
+                try JSONValue.parse(Array(tree.serialized.utf8)) == tree, "\(String(decoding: bytes, as: UTF8.self))")
+        }
+        #expect(accepted > 100, "the mutations must leave some documents valid, or this tests only refusals")
+    }
 }
