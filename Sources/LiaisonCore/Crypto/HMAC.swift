@@ -113,8 +113,8 @@ public enum Hex {
         var invalid: UInt8 = 0
         let out = [UInt8](unsafeUninitializedCapacity: utf8.count / 2) { out, initialized in
             for index in 0..<utf8.count / 2 {
-                let high = value(utf8[2 * index])
-                let low = value(utf8[2 * index + 1])
+                let high = digit(utf8[2 * index])
+                let low = digit(utf8[2 * index + 1])
                 invalid |= (high | low) & 0xF0
                 out[index] = high << 4 | low & 0x0F
             }
@@ -123,14 +123,17 @@ public enum Hex {
         return invalid == 0 ? out : nil
     }
 
-    /// A hex digit's value, or 0xFF.
+    /// What `digit` gives for a byte that is not a hex digit.
+    static let notADigit: UInt8 = 0xFF
+
+    /// A hex digit's value, or `notADigit` (also for the JSON scanner's `\u` escapes).
     @inline(__always)
-    private static func value(_ c: UInt8) -> UInt8 {
+    static func digit(_ c: UInt8) -> UInt8 {
         switch c {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): c &- UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): c &- UInt8(ascii: "a") &+ 10
         case UInt8(ascii: "A")...UInt8(ascii: "F"): c &- UInt8(ascii: "A") &+ 10
-        default: 0xFF
+        default: notADigit
         }
     }
 }

@@ -194,7 +194,7 @@ public struct JSONDocument: Sendable {
         var index = 0
         func hex4() -> UInt32 {
             var value: UInt32 = 0
-            for byte in raw[index..<index + 4] { value = value << 4 | UInt32(JSONScanner.hexDigit(byte) ?? 0) }
+            for byte in raw[index..<index + 4] { value = value << 4 | UInt32(Hex.digit(byte)) }
             index += 4
             return value
         }
@@ -362,15 +362,6 @@ struct JSONScanner {
 
     func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
-    static func hexDigit(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
-
     mutating func string() throws(JSONSyntaxError) {
         index += 1  // opening quote
         let start = index
@@ -430,7 +421,8 @@ struct JSONScanner {
         guard index + 4 <= bytes.count else { throw error("unexpected end of input") }
         var value: UInt32 = 0
         for _ in 0..<4 {
-            guard let digit = Self.hexDigit(bytes[index]) else { throw error("invalid \\u escape") }
+            let digit = Hex.digit(bytes[index])
+            guard digit != Hex.notADigit else { throw error("invalid \\u escape") }
             value = value << 4 | UInt32(digit)
             index += 1
         }

@@ -75,16 +75,18 @@ public enum JSONValue: Sendable, Equatable {
         return out + "\""
     }
 
-    /// The name of the value's type, for error messages.
+    /// The name of the value's type, for error messages ("a string"), as `JSONDocument` names it.
     public var kind: String {
-        switch self {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .number: "a number"
-        case .string: "a string"
-        case .array: "an array"
-        case .object: "an object"
-        }
+        let kind: JSONDocument.Kind =
+            switch self {
+            case .null: .null
+            case .bool: .bool
+            case .number: .number
+            case .string: .string
+            case .array: .array
+            case .object: .object
+            }
+        return kind.name
     }
 }
 
