@@ -7,7 +7,14 @@ import LiaisonCore
 /// what makes a retry safe.
 public protocol DeliveryLedger: Sendable {
     func remoteID(for key: IdempotencyKey) async throws -> String?
+    /// Records where the effect landed (and clears its intent).
     func record(_ key: IdempotencyKey, remoteID: String) async throws
+    /// Notes, durably, that a write under `key` is about to be sent: if the process dies
+    /// before `record`, the next attempt knows the write may have landed.
+    func intend(_ key: IdempotencyKey) async throws
+    /// Whether a write under `key` was sent before without its outcome being recorded:
+    /// look for it in the remote system before writing again.
+    func wasIntended(_ key: IdempotencyKey) async throws -> Bool
     /// Notes that a record about to be created will come back as a change event
     /// (`keys` like `email:li.na@example.com`), so it is not announced as news.
     func expectEcho(kind: String, keys: [String], for duration: Duration) async throws

@@ -27,9 +27,10 @@ public protocol Store: AnyObject, Sendable {
 
     // MARK: Scheduler
 
-    /// Conversations (an employee is present) with messages no transcript holds yet.
+    /// Conversations (an employee is present, and a customer) with messages no transcript holds yet.
     func conversationsWithPendingMessages() throws -> [ConversationState]
-    func pendingTranscript(for conversation: ConversationID) throws -> PendingTranscript?
+    /// The messages not yet archived, up to message `through` (a close's boundary) if given.
+    func pendingTranscript(for conversation: ConversationID, through: Int64?) throws -> PendingTranscript?
     /// Turns the pending messages up to `throughMessage` into one outbox entry (or into
     /// nothing, when there is nothing to archive), atomically. Messages that arrived
     /// after the plan was made stay pending.
@@ -61,7 +62,13 @@ public protocol Store: AnyObject, Sendable {
     func expectEcho(system: String, kind: String, keys: [String], until: Date) throws
     /// Whether a change event matches an expected echo (consumed when it does).
     func takeEcho(system: String, kind: String, keys: [String], now: Date) throws -> Bool
+    /// Records where an effect landed, and clears its intent.
     func recordLedger(_ key: IdempotencyKey, target: String, remoteID: String, now: Date) throws
+    /// Notes, durably, that a write under `key` is about to be sent. Until `recordLedger`
+    /// follows, nobody knows whether it landed (the process may die in between).
+    func recordIntent(_ key: IdempotencyKey, target: String, now: Date) throws
+    /// Whether a write under `key` was sent without its outcome being recorded.
+    func hasIntent(_ key: IdempotencyKey) throws -> Bool
 
     // MARK: Read models
 
@@ -84,6 +91,11 @@ public protocol Store: AnyObject, Sendable {
 }
 
 extension Store {
+    /// All the messages not yet archived.
+    public func pendingTranscript(for conversation: ConversationID) throws -> PendingTranscript? {
+        try pendingTranscript(for: conversation, through: nil)
+    }
+
     /// `append` for async callers: returns once the record is durable (or a duplicate).
     public func append(_ record: InboundRecord) async throws -> AppendOutcome {
         try await withCheckedThrowingContinuation { continuation in

@@ -52,9 +52,17 @@ public struct ArchiveScheduler: Service {
         let time = now()
         var next: Date?
         var count = 0
+        // Once the profile source fails, this tick asks it nothing more (one timeout, not one a conversation).
+        var profilesDown = false
         for state in try store.conversationsWithPendingMessages() {
             if let trigger = schedule.trigger(for: state, now: time) {
-                if try await archive(state.id, trigger: trigger, now: time) { count += 1 }
+                // A close files the stretch it ended; what came after waits for its own trigger.
+                let through = trigger == .closed ? state.closedThrough : nil
+                if try await archive(
+                    state.id, trigger: trigger, through: through, profilesDown: &profilesDown, now: time)
+                {
+                    count += 1
+                }
             } else if let check = schedule.nextCheck(for: state) {
                 next = min(next ?? check, check)
             }
@@ -64,15 +72,30 @@ public struct ArchiveScheduler: Service {
     }
 
     /// Archives a conversation's pending messages now, whatever the mode (the close command).
-    private func archive(_ conversation: ConversationID, trigger: ArchiveTrigger, now: Date) async throws -> Bool {
-        guard var pending = try store.pendingTranscript(for: conversation), let last = pending.entries.last else {
-            return false
-        }
+    private func archive(
+        _ conversation: ConversationID, trigger: ArchiveTrigger, through: Int64?, profilesDown: inout Bool, now: Date
+    ) async throws -> Bool {
+        guard var pending = try store.pendingTranscript(for: conversation, through: through),
+            let last = pending.entries.last
+        else { return false }
         if let profiles, let customer = pending.customer, customer.email == nil || customer.phone == nil {
-            let enriched = await profiles.enrich(customer)
-            if enriched != customer {
-                try store.save(enriched, now: now)
-                pending.customer = enriched
+            do {
+                guard !profilesDown else { throw ProfileUnavailable(reason: "it failed earlier in this round") }
+                let enriched = try await profiles.enrich(customer)
+                if enriched != customer {
+                    try store.save(enriched, now: now)
+                    pending.customer = enriched
+                }
+            } catch {
+                profilesDown = true
+                // With neither e-mail nor phone the CRM contact could only be created by name,
+                // and would stay the customer's contact for good: wait for the profile instead.
+                if customer.email == nil && customer.phone == nil {
+                    logger.warning(
+                        "customer profile unavailable; transcript postponed",
+                        ["conversation": conversation.rawValue, "problem": "\(error)"])
+                    return false
+                }
             }
         }
         let delivery = Self.plan(pending, trigger: trigger, target: target)
@@ -87,7 +110,7 @@ public struct ArchiveScheduler: Service {
                 ]
             )
         } else {
-            logger.debug("no customer in conversation; messages not archived", ["conversation": conversation.rawValue])
+            logger.warning("no customer in conversation; messages not archived", ["conversation": conversation.rawValue])
         }
         return delivery != nil
     }

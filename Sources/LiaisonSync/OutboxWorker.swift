@@ -158,6 +158,10 @@ struct StoreLedger: DeliveryLedger {
         try store.recordLedger(key, target: target, remoteID: remoteID, now: now())
     }
 
+    func intend(_ key: IdempotencyKey) async throws { try store.recordIntent(key, target: target, now: now()) }
+
+    func wasIntended(_ key: IdempotencyKey) async throws -> Bool { try store.hasIntent(key) }
+
     func expectEcho(kind: String, keys: [String], for duration: Duration) async throws {
         try store.expectEcho(system: target, kind: kind, keys: keys, until: now().addingTimeInterval(duration.seconds))
     }

@@ -5,21 +5,6 @@ import LiaisonTestSupport
 import Synchronization
 import Testing
 
-/// A ledger in memory, as the outbox keeps it in the store.
-final class MemoryLedger: DeliveryLedger {
-    private let entries = Mutex<[IdempotencyKey: String]>([:])
-    func remoteID(for key: IdempotencyKey) async throws -> String? { entries.withLock { $0[key] } }
-    func record(_ key: IdempotencyKey, remoteID: String) async throws { entries.withLock { $0[key] = remoteID } }
-    private let echoes = Mutex<[String]>([])
-    func expectEcho(kind: String, keys: [String], for duration: Duration) async throws {
-        echoes.withLock { $0 += keys.map { "\(kind) \($0)" } }
-    }
-    var expectedEchoes: [String] { echoes.withLock { $0 } }
-    /// What identity resolution would say: ref → the other refs of its customer.
-    let linked = Mutex<[String: [String]]>([:])
-    func sameCustomer(as ref: String) async throws -> [String] { linked.withLock { $0[ref] ?? [] } }
-}
-
 @Suite("BottleCRM archiver against the contract simulator", .serialized)
 struct BottleCRMArchiverTests {
     static let customer = Participant(
@@ -181,6 +166,53 @@ struct BottleCRMArchiverTests {
             try delivery(uncertain: true), ledger: ledger, now: Date())
         guard case .delivered = retry else { Issue.record("\(retry)"); return }
         #expect(simulator.interactions.filter { $0.body.contains("archive:k1") }.count == 1)
+        await simulator.stop()
+    }
+
+    @Test("an interaction that landed but never reached the ledger (the process died) is found, not written again")
+    func lostLedgerLine() async throws {
+        let simulator = try BottleCRMSimulator()
+        let ledger = MemoryLedger()
+        let archiver = archiver(simulator)
+        _ = await archiver.perform(try delivery(key: "archive:warm"), ledger: ledger, now: Date())  // contact exists
+        ledger.crashAfterWrites.withLock { $0 = true }
+        let first = await archiver.perform(try delivery(), ledger: ledger, now: Date())
+        guard case .retryable = first else { Issue.record("\(first)"); return }
+        #expect(simulator.interactions.filter { $0.body.contains("archive:k1") }.count == 1)
+        // After a restart the delivery is not marked uncertain: only the intent says the write went out.
+        ledger.crashAfterWrites.withLock { $0 = false }
+        let retry = await archiver.perform(try delivery(uncertain: false), ledger: ledger, now: Date())
+        guard case .delivered(let id) = retry else { Issue.record("\(retry)"); return }
+        #expect(simulator.interactions.filter { $0.body.contains("archive:k1") }.map(\.id) == [id])
+        await simulator.stop()
+    }
+
+    @Test("a contact created for a customer with no e-mail or phone, its answer lost, is found again by the customer's ref")
+    func lostContactWithoutKeys() async throws {
+        let simulator = try BottleCRMSimulator()
+        let archiver = archiver(simulator)
+        var anonymous = Self.customer
+        anonymous.email = nil
+        anonymous.phone = nil
+        anonymous.displayName = "Wang Fang"
+        anonymous.ref = SystemRef(system: "matrix", kind: "user", id: "@wf:corp")
+        // Someone else of the same name already has a contact: it must not be taken for this one.
+        var namesake = anonymous
+        namesake.ref = SystemRef(system: "matrix", kind: "user", id: "@other.wf:corp")
+        _ = await archiver.perform(try delivery(key: "archive:n", customer: namesake), ledger: MemoryLedger(), now: Date())
+        #expect(simulator.contacts.count == 1)
+
+        let ledger = MemoryLedger()
+        ledger.crashAfterWrites.withLock { $0 = true }
+        let first = await archiver.perform(try delivery(customer: anonymous), ledger: ledger, now: Date())
+        guard case .retryable = first else { Issue.record("\(first)"); return }
+        #expect(simulator.contacts.count == 2)
+        ledger.crashAfterWrites.withLock { $0 = false }
+        let retry = await archiver.perform(try delivery(customer: anonymous), ledger: ledger, now: Date())
+        guard case .delivered = retry else { Issue.record("\(retry)"); return }
+        #expect(simulator.contacts.count == 2)
+        let mine = try #require(simulator.contacts.first { $0.sourceRef == anonymous.ref.description })
+        #expect(simulator.interactions.last?.contact == mine.id)
         await simulator.stop()
     }
 

@@ -14,7 +14,7 @@ struct ArchiveScheduleTests {
         ConversationState(
             id: ConversationID("matrix:!room"), pendingMessages: pending,
             firstPendingAt: now.addingTimeInterval(-firstAgo),
-            lastMessageAt: now.addingTimeInterval(-lastAgo), closeRequested: closed
+            lastMessageAt: now.addingTimeInterval(-lastAgo), closedThrough: closed ? 42 : nil
         )
     }
 

@@ -252,6 +252,23 @@ struct HubTests {
         await crm.stop()
     }
 
+    @Test("realtime mode: an agent's opening line, before the customer says anything, is filed with the customer's reply")
+    func openingLine() async throws {
+        let crm = try BottleCRMSimulator()
+        let hub = try await RunningHub.start(mode: .realtime, crm: crm)
+        #expect(try await hub.post(chat("m1", from: "agent-7", "Hello, how can I help?")).status == 200)
+        #expect(await eventually { (try? hub.status.inboundUnprocessed) == 0 })
+        // Nobody to file it under yet: it waits.
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(crm.interactions.isEmpty)
+        #expect(try await hub.post(chat("m2", from: "c-1", "Price for 10 seats?")).status == 200)
+        #expect(await eventually { crm.interactions.count == 1 })
+        let body = try #require(crm.interactions.first?.body)
+        #expect(body.contains("Agent Wu: Hello, how can I help?") && body.contains("Li Na: Price for 10 seats?"))
+        await hub.stop()
+        await crm.stop()
+    }
+
     @Test("on-close mode: one transcript when an employee closes, or when the conversation goes idle")
     func onClose() async throws {
         let crm = try BottleCRMSimulator()

@@ -209,23 +209,91 @@ struct SQLiteStoreTests {
         }
     }
 
-    @Test("a close request sticks until the next message")
+    @Test("a close covers the messages before it; a message after it starts the next stretch and undoes nothing")
     func close() async throws {
         try await withStore { store in
+            // One record (a Matrix transaction can carry both): a message, the close, a message.
             _ = try store.apply(
                 [
                     DecodedRecord(
                         sequence: 1,
                         meaning: .events(
-                            [.participant(agent, conversation: room)] + message("$1", from: alice, at: 0) + [
-                                .close(room, at: t0)
-                            ], channel: "Matrix"))
+                            [.participant(agent, conversation: room)] + message("$1", from: alice, at: 0)
+                                + [.close(room, at: t0)] + message("$2", from: alice, at: 1), channel: "Matrix"))
                 ], cursor: nil, now: t0)
-            #expect(try store.conversationsWithPendingMessages().first?.closeRequested == true)
+            let closed = try #require(try store.conversationsWithPendingMessages().first)
+            #expect(closed.pendingMessages == 2)
+            let through = try #require(closed.closedThrough)
+            let stretch = try #require(try store.pendingTranscript(for: room, through: through))
+            #expect(stretch.entries.map(\.message.id) == ["$1"])
+            // A later message does not undo the close either.
             _ = try store.apply(
-                [DecodedRecord(sequence: 2, meaning: .events(message("$2", from: alice, at: 1), channel: "Matrix"))],
+                [DecodedRecord(sequence: 2, meaning: .events(message("$3", from: alice, at: 2), channel: "Matrix"))],
                 cursor: nil, now: t0)
-            #expect(try store.conversationsWithPendingMessages().first?.closeRequested == false)
+            #expect(try store.conversationsWithPendingMessages().first?.closedThrough == through)
+            try store.scheduleArchive(of: room, throughMessage: through, delivery: nil, now: t0)
+            let next = try #require(try store.conversationsWithPendingMessages().first)
+            #expect(!next.closeRequested)
+            #expect(next.pendingMessages == 2)
+            #expect(try store.pendingTranscript(for: room)?.entries.map(\.message.id) == ["$2", "$3"])
+        }
+    }
+
+    @Test("a close replayed from the log does not close the stretch that came after it")
+    func replayedClose() async throws {
+        try await withStore { store in
+            let closing = DecodedRecord(
+                sequence: 1,
+                meaning: .events(
+                    [.participant(agent, conversation: room)] + message("$1", from: alice, at: 0) + [.close(room, at: t0)],
+                    channel: "Matrix"))
+            _ = try store.apply([closing], cursor: nil, now: t0)
+            let through = try #require(try store.conversationsWithPendingMessages().first?.closedThrough)
+            try store.scheduleArchive(of: room, throughMessage: through, delivery: nil, now: t0)
+            _ = try store.apply(
+                [DecodedRecord(sequence: 2, meaning: .events(message("$2", from: alice, at: 5), channel: "Matrix"))],
+                cursor: nil, now: t0)
+            _ = try store.apply([closing], cursor: nil, now: t0)
+            let state = try #require(try store.conversationsWithPendingMessages().first)
+            #expect(!state.closeRequested)
+            #expect(state.pendingMessages == 1)
+        }
+    }
+
+    @Test("an agent's opening lines wait for the customer, then are filed with the customer's reply")
+    func openingLinesWaitForCustomer() async throws {
+        let stranger = Participant(
+            ref: SystemRef(system: "generic", kind: "user", id: "u-9"), role: .customer, displayName: "Wang")
+        let agentLine = DecodedRecord(
+            sequence: 1,
+            meaning: .events(
+                [
+                    .staffed(room),
+                    .message(Message(id: "$1", conversation: room, sender: agent.ref, sentAt: t0, text: "你好")),
+                ], channel: "Web"))
+        try await withStore { store in
+            let known = DecodedRecord(
+                sequence: 0, meaning: .events([.participant(agent, conversation: nil)], channel: "Web"))
+            _ = try store.apply([known, agentLine], cursor: nil, now: t0)
+            #expect(try store.conversationsWithPendingMessages().isEmpty)
+            #expect(try store.status().conversationsWithPending == 1)
+            _ = try store.apply(
+                [
+                    DecodedRecord(
+                        sequence: 2,
+                        meaning: .events(
+                            [
+                                .participant(stranger, conversation: room),
+                                .message(
+                                    Message(
+                                        id: "$2", conversation: room, sender: stranger.ref,
+                                        sentAt: t0.addingTimeInterval(9), text: "想了解价格")),
+                            ], channel: "Web"))
+                ], cursor: nil, now: t0)
+            #expect(try store.conversationsWithPendingMessages().map(\.pendingMessages) == [2])
+            let pending = try #require(try store.pendingTranscript(for: room))
+            #expect(pending.customer?.ref == stranger.ref)
+            #expect(pending.entries.map(\.message.id) == ["$1", "$2"])
         }
     }
 

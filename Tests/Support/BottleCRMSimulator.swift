@@ -24,6 +24,7 @@ public final class BottleCRMSimulator: Sendable {
         public var lastName: String
         public var email: String?
         public var phone: String?
+        public var sourceRef: String?
     }
 
     public struct Interaction: Sendable, Equatable {
@@ -95,9 +96,14 @@ public final class BottleCRMSimulator: Sendable {
         case ("GET", "/api/contacts/"):
             let email = request.query["email"]
             let phone = request.query["phone"]
-            let found = contacts.filter { contact in
+            let name = request.query["name"]?.lowercased()
+            // Newest first, as the real server lists them.
+            let found = contacts.reversed().filter { contact in
                 (email.map { e in contact.email?.lowercased().contains(e.lowercased()) ?? false } ?? true)
                     && (phone.map { p in contact.phone?.contains(p) ?? false } ?? true)
+                    && (name.map { n in
+                        contact.firstName.lowercased().contains(n) || contact.lastName.lowercased().contains(n)
+                    } ?? true)
             }
             return .json(200, ContactPage(count: found.count, results: found.map(ContactJSON.init)))
         case ("POST", "/api/contacts/"):
@@ -115,7 +121,9 @@ public final class BottleCRMSimulator: Sendable {
                 let id = "c-\(state.nextID)"
                 state.nextID += 1
                 state.contacts.append(
-                    Contact(id: id, firstName: first, lastName: last, email: email, phone: body["phone"] as? String))
+                    Contact(
+                        id: id, firstName: first, lastName: last, email: email, phone: body["phone"] as? String,
+                        sourceRef: body["source_ref"] as? String))
                 return HTTPResponse.json(200, Created(id: id))
             }
         case ("POST", "/api/interactions/"):
@@ -162,9 +170,10 @@ public final class BottleCRMSimulator: Sendable {
     private struct ErrorBody: Encodable { var error = true; var errors: [String: [String]] }
     private struct ContactJSON: Encodable {
         var id, first_name, last_name: String
-        var email, phone: String?
+        var email, phone, source_ref: String?
         init(_ c: Contact) {
             id = c.id; first_name = c.firstName; last_name = c.lastName; email = c.email; phone = c.phone
+            source_ref = c.sourceRef
         }
     }
     private struct ContactPage: Encodable { var count: Int; var results: [ContactJSON] }

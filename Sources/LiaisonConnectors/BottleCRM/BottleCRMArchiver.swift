@@ -6,9 +6,11 @@ import LiaisonCore
 /// transcript as an interaction on it.
 ///
 /// BottleCRM takes no idempotency key, so the ledger stands in for one: the contact and
-/// the interaction are each recorded under a key once created, and after an attempt
-/// whose outcome is unknown, the contact's interactions are searched for the
-/// transcript's marker before anything is written again.
+/// the interaction are each recorded under a key once created, and each create is noted
+/// as intended before it is sent. After an attempt whose outcome is unknown (a timeout,
+/// a 5xx, or the process dying between the write and the ledger), BottleCRM is searched
+/// before anything is written again: the contact's interactions for the transcript's
+/// marker, the contacts for the one carrying the customer's ref.
 public struct BottleCRMArchiver: OutboundConnector {
     public static let archiveOperation = "archive_transcript"
     public var target: String { "bottlecrm" }
@@ -37,7 +39,7 @@ public struct BottleCRMArchiver: OutboundConnector {
         do {
             if let done = try await ledger.remoteID(for: delivery.idempotencyKey) { return .delivered(remoteID: done) }
             let contact: String
-            switch await contactID(for: transcript.customer, ledger: ledger) {
+            switch try await contactID(for: transcript.customer, uncertain: delivery.uncertain, ledger: ledger) {
             case .ok(let id): contact = id
             case .failed(let outcome): return Self.classify(outcome, step: "find or create contact", now: now)
             }
@@ -49,11 +51,13 @@ public struct BottleCRMArchiver: OutboundConnector {
                     firstID = firstID ?? written
                     continue
                 }
-                if delivery.uncertain, let found = try await existing(part.marker, contact: contact) {
+                let unsure = delivery.uncertain ? true : try await ledger.wasIntended(part.key)
+                if unsure, let found = try await existing(part.marker, contact: contact) {
                     try await ledger.record(part.key, remoteID: found)
                     firstID = firstID ?? found
                     continue
                 }
+                try await ledger.intend(part.key)
                 let interaction = BottleCRMClient.NewInteraction(
                     kind: settings.interactionKind, direction: "inbound", subject: part.subject, body: part.body,
                     contact: contact, occurredAt: transcript.lines.first.map { ISO8601.format(min($0.sentAt, now)) }
@@ -125,45 +129,55 @@ public struct BottleCRMArchiver: OutboundConnector {
 
     private struct LookupFailed: Error {}
 
-    private func contactID(for customer: Participant, ledger: any DeliveryLedger) async -> BottleCRMClient.Reply<String>
+    /// The customer's contact, found or created. Throws when the ledger cannot be read or
+    /// written: going on would forget a contact and create it again next time.
+    private func contactID(for customer: Participant, uncertain: Bool, ledger: any DeliveryLedger) async throws
+        -> BottleCRMClient.Reply<String>
     {
         let key = IdempotencyKey("bottlecrm:contact:\(customer.ref)")
-        if let known = try? await ledger.remoteID(for: key) { return .ok(known) }
+        if let known = try await ledger.remoteID(for: key) { return .ok(known) }
         // Identity resolution may already know this customer's contact (same phone, e-mail,
         // or a merge a person accepted): file there rather than search by e-mail or phone.
         let prefix = "\(target):contact:"
-        if let linked = (try? await ledger.sameCustomer(as: customer.ref.description))?.first(where: {
+        if let linked = try await ledger.sameCustomer(as: customer.ref.description).first(where: {
             $0.hasPrefix(prefix)
         }) {
             let id = String(linked.dropFirst(prefix.count))
-            try? await ledger.record(key, remoteID: id)
+            try await ledger.record(key, remoteID: id)
             return .ok(id)
         }
         var searches: [[String: String]] = []
         if let email = customer.email, !email.isEmpty { searches.append(["email": email]) }
         if let phone = customer.phone, !phone.isEmpty { searches.append(["phone": phone]) }
+        let (first, last) = Self.split(customer.displayName ?? customer.ref.id)
+        // A create sent before, whose answer was lost: the contact carries the customer's ref.
+        // BottleCRM cannot filter on it, so the contacts by that name are read and compared.
+        if uncertain ? true : try await ledger.wasIntended(key) {
+            searches.append(["name": first])
+        }
         for query in searches {
             switch await client.findContacts(query) {
             case .ok(let found):
-                if let match = found.first(where: { Self.matches($0, query) }) {
-                    try? await ledger.record(key, remoteID: match.id)
+                let ref = customer.ref.description
+                if let match = found.first(where: { Self.matches($0, query) || $0.sourceRef == ref }) {
+                    try await ledger.record(key, remoteID: match.id)
                     return .ok(match.id)
                 }
             case .failed(let outcome):
                 return .failed(outcome)
             }
         }
+        try await ledger.intend(key)
         // BottleCRM announces the contact we create with a webhook: it is not news.
         try? await ledger.expectEcho(
             kind: "contact", keys: EchoKeys.of(email: customer.email, phone: customer.phone), for: .seconds(600))
-        let (first, last) = Self.split(customer.displayName ?? customer.ref.id)
         let created = await client.createContact(
             BottleCRMClient.NewContact(
                 firstName: first, lastName: last, email: customer.email, phone: customer.phone,
                 sourceRef: customer.ref.description
             )
         )
-        if case .ok(let id) = created { try? await ledger.record(key, remoteID: id) }
+        if case .ok(let id) = created { try await ledger.record(key, remoteID: id) }
         return created
     }
 

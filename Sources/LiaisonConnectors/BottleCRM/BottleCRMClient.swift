@@ -13,6 +13,14 @@ struct BottleCRMClient: Sendable {
         var id: String
         var email: String?
         var phone: String?
+        /// What the hub wrote when it created the contact (its IM ref): how a create whose
+        /// answer was lost is found again.
+        var sourceRef: String?
+
+        enum CodingKeys: String, CodingKey {
+            case id, email, phone
+            case sourceRef = "source_ref"
+        }
     }
 
     struct NewContact: Encodable, Sendable {

@@ -16,7 +16,7 @@ public struct SynapseProfiles: ProfileSource {
         http = HTTPClient(timeout: timeout)
     }
 
-    public func enrich(_ participant: Participant) async -> Participant {
+    public func enrich(_ participant: Participant) async throws -> Participant {
         guard participant.ref.system == "matrix", participant.email == nil || participant.phone == nil else {
             return participant
         }
@@ -27,6 +27,11 @@ public struct SynapseProfiles: ProfileSource {
             return participant
         }
         let outcome = await http.send("GET", url, headers: ["Authorization": "Bearer \(adminToken)"])
+        switch outcome {
+        case .response(200, _, _), .response(404, _, _): break  // found, or no such user: nothing to add
+        case let .response(status, _, _): throw ProfileUnavailable(reason: "the homeserver answered HTTP \(status)")
+        case let .failed(reason, _): throw ProfileUnavailable(reason: reason)
+        }
         guard case let .response(200, _, body) = outcome, let found = Self.contactDetails(Array(body)) else {
             return participant
         }
@@ -57,5 +62,13 @@ public struct SynapseProfiles: ProfileSource {
 /// Somewhere to learn more about a participant than their IM said.
 public protocol ProfileSource: Sendable {
     /// The participant with what could be found filled in; unchanged when nothing was.
-    func enrich(_ participant: Participant) async -> Participant
+    /// Throws `ProfileUnavailable` when the source could not be asked.
+    func enrich(_ participant: Participant) async throws -> Participant
+}
+
+/// The profile source is down, timing out, or refusing us.
+public struct ProfileUnavailable: Error, CustomStringConvertible {
+    public var reason: String
+    public init(reason: String) { self.reason = reason }
+    public var description: String { "profile source unavailable: \(reason)" }
 }

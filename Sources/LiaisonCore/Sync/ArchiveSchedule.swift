@@ -19,17 +19,20 @@ public struct ConversationState: Sendable, Equatable {
     public var pendingMessages: Int
     public var firstPendingAt: Date?
     public var lastMessageAt: Date?
-    /// Set by a close command, cleared by the next message.
-    public var closeRequested: Bool
+    /// The last message a close covers, while that stretch is not archived yet. Messages
+    /// after it belong to the next stretch and do not undo the close.
+    public var closedThrough: Int64?
+    public var closeRequested: Bool { closedThrough != nil }
 
     public init(
-        id: ConversationID, pendingMessages: Int, firstPendingAt: Date?, lastMessageAt: Date?, closeRequested: Bool
+        id: ConversationID, pendingMessages: Int, firstPendingAt: Date?, lastMessageAt: Date?,
+        closedThrough: Int64? = nil
     ) {
         self.id = id
         self.pendingMessages = pendingMessages
         self.firstPendingAt = firstPendingAt
         self.lastMessageAt = lastMessageAt
-        self.closeRequested = closeRequested
+        self.closedThrough = closedThrough
     }
 }
 

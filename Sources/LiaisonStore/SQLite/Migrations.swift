@@ -165,6 +165,30 @@ enum Migrations {
         ),
         // The profile lookup goes from a CRM contact to the IM people filed to it.
         Migration(id: "0006_ledger_remote_id", sql: "CREATE INDEX ledger_remote_id ON ledger(remote_id);"),
+        // A write about to be sent to a system without idempotency keys: until its outcome
+        // is in the ledger, a later attempt must look before writing again.
+        Migration(
+            id: "0007_ledger_intents",
+            sql: """
+                CREATE TABLE ledger_intents (
+                    idempotency_key TEXT PRIMARY KEY,
+                    target TEXT NOT NULL,
+                    intended_at REAL NOT NULL
+                );
+                """
+        ),
+        // A close covers the messages before it (up to a message seq), not whatever is
+        // pending when the scheduler gets to it: a message after the close no longer undoes it.
+        Migration(
+            id: "0008_close_through",
+            sql: """
+                ALTER TABLE conversations ADD COLUMN close_through INTEGER NOT NULL DEFAULT 0;
+                UPDATE conversations SET close_through =
+                    (SELECT coalesce(max(seq), 0) FROM messages WHERE messages.conversation = conversations.id)
+                WHERE close_requested = 1;
+                ALTER TABLE conversations DROP COLUMN close_requested;
+                """
+        ),
     ]
 
     /// Applies the steps `database` has not seen yet; returns their ids.

@@ -83,8 +83,18 @@ extension SQLiteStore {
                 try SQLiteStore.saveSnapshot(record, now: now, in: db)
             case let .close(conversation, _):
                 try flush(conversation, in: db)
-                try db.statement("UPDATE conversations SET close_requested = 1 WHERE id = ? AND pending > 0")
-                    .run([.text(conversation.rawValue)])
+                // The close covers the messages logged before it, not what arrives after
+                // (the next stretch). Replayed, an old close covers only what is archived.
+                let through =
+                    try db.statement(
+                        "SELECT coalesce(max(seq), 0) FROM messages WHERE conversation = ? AND inbound_seq <= ?"
+                    ).first([.text(conversation.rawValue), .integer(inbound)]) { $0.int(0) } ?? 0
+                try db.statement(
+                    """
+                    UPDATE conversations SET close_through = max(close_through, ?1)
+                    WHERE id = ?2 AND ?1 > archived_through
+                    """
+                ).run([.integer(through), .text(conversation.rawValue)])
                 if db.changes > 0 { result.touchedConversations.insert(conversation) }
             }
         }
@@ -105,8 +115,7 @@ extension SQLiteStore {
             try SQLiteStore.ensureConversation(id, channel: channel, customer: customer, in: db)
         }
 
-        /// Adds the batch's new messages to the conversations' counters. A new message
-        /// after a close starts the next stretch of the conversation.
+        /// Adds the batch's new messages to the conversations' counters.
         mutating func flush(in db: SQLiteDatabase) throws {
             for conversation in Array(pendingCounts.keys) { try flush(conversation, in: db) }
         }
@@ -115,7 +124,7 @@ extension SQLiteStore {
             guard let count = pendingCounts.removeValue(forKey: conversation) else { return }
             try db.statement(
                 """
-                UPDATE conversations SET pending = pending + ?1, close_requested = 0,
+                UPDATE conversations SET pending = pending + ?1,
                     first_pending_at = CASE WHEN pending = 0 THEN ?2 ELSE first_pending_at END,
                     last_message_at = max(coalesce(last_message_at, 0), ?2)
                 WHERE id = ?3
@@ -168,21 +177,27 @@ extension SQLiteStore {
 
     public func conversationsWithPendingMessages() throws -> [ConversationState] {
         try read { db in
+            // Messages wait for a customer: an agent's opening lines are filed with the
+            // customer's first reply, not dropped for want of someone to file them under.
             try db.statement(
                 """
-                SELECT id, pending, first_pending_at, last_message_at, close_requested
-                FROM conversations WHERE pending > 0 AND employee_present = 1 ORDER BY id
+                SELECT id, pending, first_pending_at, last_message_at,
+                    CASE WHEN close_through > archived_through THEN close_through ELSE 0 END
+                FROM conversations
+                WHERE pending > 0 AND employee_present = 1 AND customer_ref IS NOT NULL
+                ORDER BY id
                 """
             ).rows { row in
                 ConversationState(
                     id: ConversationID(row.text(0) ?? ""), pendingMessages: Int(row.int(1)),
-                    firstPendingAt: row.date(2), lastMessageAt: row.date(3), closeRequested: row.int(4) != 0
+                    firstPendingAt: row.date(2), lastMessageAt: row.date(3),
+                    closedThrough: row.int(4) > 0 ? row.int(4) : nil
                 )
             }
         }
     }
 
-    public func pendingTranscript(for conversation: ConversationID) throws -> PendingTranscript? {
+    public func pendingTranscript(for conversation: ConversationID, through last: Int64?) throws -> PendingTranscript? {
         try read { db in
             guard
                 let (channel, customerRef, through) = try db.statement(
@@ -193,9 +208,9 @@ extension SQLiteStore {
                 """
                 SELECT m.seq, m.message_id, m.sender, m.sent_at, m.text, p.role, p.display_name, p.email, p.phone
                 FROM messages m LEFT JOIN participants p ON p.ref = m.sender
-                WHERE m.conversation = ? AND m.seq > ? ORDER BY m.seq
+                WHERE m.conversation = ? AND m.seq > ? AND m.seq <= ? ORDER BY m.seq
                 """
-            ).rows([.text(conversation.rawValue), .integer(through)]) { row -> PendingTranscript.Entry in
+            ).rows([.text(conversation.rawValue), .integer(through), .integer(last ?? Int64.max)]) { row -> PendingTranscript.Entry in
                 let sender =
                     SystemRef(row.text(2) ?? "") ?? SystemRef(system: "unknown", kind: "user", id: row.text(2) ?? "")
                 let message = Message(
@@ -223,8 +238,7 @@ extension SQLiteStore {
                 """
                 UPDATE conversations SET archived_through = max(archived_through, ?1),
                     pending = (SELECT count(*) FROM messages WHERE conversation = ?2 AND seq > max(archived_through, ?1)),
-                    first_pending_at = (SELECT min(received_at) FROM messages WHERE conversation = ?2 AND seq > max(archived_through, ?1)),
-                    close_requested = 0
+                    first_pending_at = (SELECT min(received_at) FROM messages WHERE conversation = ?2 AND seq > max(archived_through, ?1))
                 WHERE id = ?2
                 """
             ).run([.integer(throughMessage), .text(conversation.rawValue)])

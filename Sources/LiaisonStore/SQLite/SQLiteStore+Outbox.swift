@@ -179,6 +179,24 @@ extension SQLiteStore {
             try db.statement(
                 "INSERT OR REPLACE INTO ledger (idempotency_key, target, remote_id, recorded_at) VALUES (?, ?, ?, ?)"
             ).run([.text(key.rawValue), .text(target), .text(remoteID), .real(now.timeIntervalSince1970)])
+            try db.statement("DELETE FROM ledger_intents WHERE idempotency_key = ?").run([.text(key.rawValue)])
+        }
+    }
+
+    public func recordIntent(_ key: IdempotencyKey, target: String, now: Date) throws {
+        try write { db in
+            // The first intent's time is kept: it says since when the outcome is unknown.
+            try db.statement(
+                "INSERT OR IGNORE INTO ledger_intents (idempotency_key, target, intended_at) VALUES (?, ?, ?)"
+            ).run([.text(key.rawValue), .text(target), .real(now.timeIntervalSince1970)])
+        }
+    }
+
+    public func hasIntent(_ key: IdempotencyKey) throws -> Bool {
+        try read { db in
+            try db.statement("SELECT 1 FROM ledger_intents WHERE idempotency_key = ?").first([.text(key.rawValue)]) {
+                _ in true
+            } ?? false
         }
     }
 

@@ -1,0 +1,76 @@
+import Foundation
+import LiaisonConnectors
+import LiaisonCore
+import LiaisonServer
+import LiaisonStore
+import LiaisonSync
+import Testing
+
+@Suite("Archive scheduler")
+struct ArchiveSchedulerTests {
+    let agent = Participant(
+        ref: SystemRef(system: "matrix", kind: "user", id: "@agent:corp"), role: .employee, displayName: "Agent Wu")
+    let t0 = Date(timeIntervalSince1970: 1_795_514_400)
+
+    /// A closed conversation with `customer` saying one line.
+    func closedConversation(_ room: String, customer: Participant, sequence: Int64) -> DecodedRecord {
+        let id = ConversationID("matrix:\(room)")
+        return DecodedRecord(
+            sequence: sequence,
+            meaning: .events(
+                [
+                    .participant(agent, conversation: id), .participant(customer, conversation: id),
+                    .message(Message(id: "$\(room)", conversation: id, sender: customer.ref, sentAt: t0, text: "hi")),
+                    .close(id, at: t0),
+                ], channel: "Matrix"))
+    }
+
+    func scheduler(_ store: SQLiteStore, profiles: any ProfileSource) -> ArchiveScheduler {
+        ArchiveScheduler(
+            store: store, schedule: ArchiveSchedule(mode: .onClose, interval: 60, idleTimeout: 600),
+            target: "bottlecrm", wakeup: Wakeup(), profiles: profiles, metrics: HubMetrics(), logger: .silent,
+            now: { [t0] in t0 }, planned: {})
+    }
+
+    @Test(
+        "while the homeserver is down, a customer known only by name waits (no name-only contact for good); one with an e-mail is filed"
+    )
+    func profileSourceDown() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-sched-\(UUID())")
+        let store = try SQLiteStore(directory: directory.path)
+        defer {
+            store.close()
+            try? FileManager.default.removeItem(at: directory)
+        }
+        let anonymous = Participant(
+            ref: SystemRef(system: "matrix", kind: "user", id: "@wf:corp"), role: .customer, displayName: "Wang Fang")
+        var known = anonymous
+        known.ref = SystemRef(system: "matrix", kind: "user", id: "@ln:corp")
+        known.email = "li.na@example.com"
+        _ = try store.apply(
+            [
+                closedConversation("!a", customer: anonymous, sequence: 1),
+                closedConversation("!b", customer: known, sequence: 2),
+            ], cursor: nil, now: t0)
+
+        // Nothing listens on port 9: the lookup fails at once.
+        let down = SynapseProfiles(homeserver: URL(string: "http://127.0.0.1:9/")!, adminToken: "t", timeout: 2)
+        _ = try await scheduler(store, profiles: down).tick()
+        #expect(try store.deliveries(status: .pending, limit: 10).map(\.partition) == [known.ref.description])
+        #expect(try store.conversationsWithPendingMessages().map(\.id) == [ConversationID("matrix:!a")])
+
+        // The homeserver is back and knows nothing more of the customer (404): the transcript is filed.
+        let homeserver = HTTPServer(host: "127.0.0.1", port: 0, threads: 1, maxBodyBytes: 4096) { request, respond in
+            respond(.json(404, ["errcode": "M_NOT_FOUND", "error": "User not found"]))
+        }
+        try homeserver.start()
+        let back = SynapseProfiles(
+            homeserver: URL(string: "http://127.0.0.1:\(homeserver.port)/")!, adminToken: "t", timeout: 2)
+        _ = try await scheduler(store, profiles: back).tick()
+        #expect(
+            Set(try store.deliveries(status: .pending, limit: 10).map(\.partition))
+                == [known.ref.description, anonymous.ref.description])
+        #expect(try store.conversationsWithPendingMessages().isEmpty)
+        await homeserver.stop(grace: .seconds(1))
+    }
+}
