@@ -156,6 +156,13 @@ public struct BottleCRMTestClient: Sendable {
         return reply.json["results"] as? [[String: Any]] ?? []
     }
 
+    /// Contacts whose first or last name contains `name`, newest first.
+    public func contacts(name: String) async throws -> [[String: Any]] {
+        let query = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? name
+        let reply = try await http.send("GET", "/api/contacts/?name=\(query)&limit=50", headers: auth)
+        return reply.json["results"] as? [[String: Any]] ?? []
+    }
+
     /// Newest first.
     public func interactions(contact: String) async throws -> [[String: Any]] {
         let reply = try await http.send("GET", "/api/interactions/?contact=\(contact)&limit=200", headers: auth)
