@@ -72,8 +72,8 @@ public protocol Store: AnyObject, Sendable {
 
     // MARK: Read models
 
-    /// The last known state of a CRM record, from its change events.
-    func snapshot(_ ref: SystemRef) throws -> CRMRecord?
+    /// The last known state of a CRM record, from its change events, with the log record it came from.
+    func snapshot(_ ref: SystemRef) throws -> (record: CRMRecord, sequence: Int64)?
     /// The records of one system and kind the hub knows and believes alive, with when their
     /// snapshot last changed (to find the ones a CRM deleted without telling).
     func liveSnapshots(system: String, kind: String) throws -> [(ref: SystemRef, updatedAt: Date)]

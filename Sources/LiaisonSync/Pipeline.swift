@@ -110,8 +110,10 @@ public struct Pipeline: Service {
     private func announce(_ decoded: inout DecodedRecord, cause: InboundRecord, snapshots: inout SnapshotCache) throws {
         guard case .events(let events, _) = decoded.meaning else { return }
         for case let .record(record, created) in events {
-            let previous = try snapshots.fields(of: record.ref)
-            snapshots.remember(record)
+            let (previous, since, fromBatch) = try snapshots.state(of: record.ref)
+            // Older than what is stored (a replay of an earlier time range): history, not news.
+            guard fromBatch || cause.sequence > since else { continue }
+            snapshots.remember(record, sequence: cause.sequence)
             guard let changes, let change = ChangeDetector.detect(previous: previous, created: created, record: record)
             else { continue }
             if created,
@@ -180,18 +182,22 @@ public struct Pipeline: Service {
 /// store's (as of the last applied batch) otherwise.
 private struct SnapshotCache {
     let store: any Store
-    private var known: [SystemRef: [String: String]?] = [:]
+    typealias State = (fields: [String: String]?, sequence: Int64, fromBatch: Bool)
+    /// The fields (nil: unknown or deleted), the log record they come from, and whether
+    /// that record is in this batch (then it is earlier in the log than the one at hand).
+    private var known: [SystemRef: State] = [:]
 
     init(store: any Store) { self.store = store }
 
-    mutating func fields(of ref: SystemRef) throws -> [String: String]? {
+    mutating func state(of ref: SystemRef) throws -> State {
         if let cached = known[ref] { return cached }
-        let stored = try store.snapshot(ref).flatMap { $0.deleted ? nil : $0.fields }
-        known[ref] = .some(stored)
-        return stored
+        let stored = try store.snapshot(ref)
+        let state = (stored.flatMap { $0.record.deleted ? nil : $0.record.fields }, stored?.sequence ?? 0, false)
+        known[ref] = state
+        return state
     }
 
-    mutating func remember(_ record: CRMRecord) {
-        known[record.ref] = .some(record.deleted ? nil : record.fields)
+    mutating func remember(_ record: CRMRecord, sequence: Int64) {
+        known[record.ref] = (record.deleted ? nil : record.fields, sequence, true)
     }
 }

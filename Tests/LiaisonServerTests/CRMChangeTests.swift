@@ -3,6 +3,7 @@ import LiaisonConnectors
 import LiaisonCore
 import LiaisonServer
 import LiaisonStore
+import LiaisonSync
 import LiaisonTestSupport
 import Testing
 
@@ -94,6 +95,41 @@ struct CRMChangeTests {
         #expect(matrix.sent[0].body.hasPrefix("New lead: Li Na"))
         #expect(matrix.sent[1].body == "Lead moved: Li Na\n• status: assigned → in process\nhttp://crm/leads/l-1")
         #expect(matrix.sent[1].html?.contains("<strong>Lead moved</strong>") == true)
+        #expect(await eventually { (try? running.hub.store.status().inboundUnprocessed) == 0 })
+        #expect(await holds(for: .milliseconds(500)) { matrix.sent.count == 2 })
+        await running.stop()
+        await matrix.stop()
+    }
+
+    @Test("replaying an earlier time range neither rolls a record's snapshot back nor announces history as news")
+    func replayKeepsTheLatestState() async throws {
+        let matrix = try MatrixSimulator(asToken: Self.asToken)
+        let running = try await start(matrix: matrix)
+        #expect(try await running.post("lead.created", Self.lead, delivery: "d-1").status == 200)
+        var moved = Self.lead
+        moved["status"] = "in process"
+        #expect(try await running.post("lead.updated", moved, delivery: "d-2").status == 200)
+        #expect(await eventually { matrix.sent.count == 2 })
+        #expect(await eventually { (try? running.hub.store.status().inboundUnprocessed) == 0 })
+
+        // `liaison replay --events` over the first event only.
+        let store = running.hub.store
+        let first = try #require(try store.inbound(after: 0, limit: 1).first)
+        let pipeline = Pipeline(
+            store: store, connectors: [BottleCRMWebhook(secret: Self.secret, tolerance: 300)],
+            changes: ChangeRouter(
+                settings: NotifySettings(
+                    room: "!team:x", owners: [:], watchers: [], language: .en, recordLink: "http://crm/{kind}s/{id}")),
+            metrics: HubMetrics(), logger: .silent
+        ) { _ in }
+        _ = try pipeline.replay([first])
+        let lead = SystemRef(system: "bottlecrm", kind: "lead", id: "l-1")
+        #expect(try store.snapshot(lead)?.record.fields["status"] == "in process")
+
+        // The next edit is compared with the latest state: a new title alone is no stage change.
+        var retitled = moved
+        retitled["title"] = "CTO"
+        #expect(try await running.post("lead.updated", retitled, delivery: "d-3").status == 200)
         #expect(await eventually { (try? running.hub.store.status().inboundUnprocessed) == 0 })
         #expect(await holds(for: .milliseconds(500)) { matrix.sent.count == 2 })
         await running.stop()

@@ -189,6 +189,12 @@ enum Migrations {
                 ALTER TABLE conversations DROP COLUMN close_requested;
                 """
         ),
+        // Which log record a snapshot comes from: a replay of an earlier time range must
+        // neither roll a snapshot back nor announce history as news.
+        Migration(
+            id: "0009_snapshot_sequence",
+            sql: "ALTER TABLE crm_snapshots ADD COLUMN inbound_seq INTEGER NOT NULL DEFAULT 0;"
+        ),
     ]
 
     /// Applies the steps `database` has not seen yet; returns their ids.

@@ -80,7 +80,7 @@ extension SQLiteStore {
             case let .staffed(conversation):
                 try markEmployeePresent(conversation, channel: channel, in: db)
             case let .record(record, _):
-                try SQLiteStore.saveSnapshot(record, now: now, in: db)
+                try SQLiteStore.saveSnapshot(record, inbound: inbound, now: now, in: db)
             case let .close(conversation, _):
                 try flush(conversation, in: db)
                 // The close covers the messages logged before it, not what arrives after
@@ -245,13 +245,14 @@ extension SQLiteStore {
         }
     }
 
-    public func snapshot(_ ref: SystemRef) throws -> CRMRecord? {
+    public func snapshot(_ ref: SystemRef) throws -> (record: CRMRecord, sequence: Int64)? {
         try read { db in
-            try db.statement("SELECT fields, deleted FROM crm_snapshots WHERE ref = ?").first([.text(ref.description)])
-            { row in
+            try db.statement("SELECT fields, deleted, inbound_seq FROM crm_snapshots WHERE ref = ?").first([
+                .text(ref.description)
+            ]) { row in
                 let data = Data((row.text(0) ?? "{}").utf8)
                 let fields = (try? JSONDecoder().decode([String: String].self, from: data)) ?? [:]
-                return CRMRecord(ref: ref, fields: fields, deleted: row.int(1) != 0)
+                return (CRMRecord(ref: ref, fields: fields, deleted: row.int(1) != 0), row.int(2))
             }
         }
     }
@@ -271,20 +272,24 @@ extension SQLiteStore {
         }
     }
 
-    fileprivate static func saveSnapshot(_ record: CRMRecord, now: Date, in db: SQLiteDatabase) throws {
+    /// Keeps the record as its snapshot unless the snapshot comes from a later log record
+    /// (a replay of an earlier time range brings history, not the current state).
+    fileprivate static func saveSnapshot(_ record: CRMRecord, inbound: Int64, now: Date, in db: SQLiteDatabase) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let fields = String(decoding: try encoder.encode(record.fields), as: UTF8.self)
         try db.statement(
             """
-            INSERT INTO crm_snapshots (ref, fields, deleted, updated_at) VALUES (?, ?, ?, ?)
+            INSERT INTO crm_snapshots (ref, fields, deleted, updated_at, inbound_seq) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT(ref) DO UPDATE SET deleted = excluded.deleted, updated_at = excluded.updated_at,
                 -- A deletion that says nothing but the id keeps what was last known.
-                fields = CASE WHEN excluded.deleted = 1 AND excluded.fields = '{}' THEN fields ELSE excluded.fields END
+                fields = CASE WHEN excluded.deleted = 1 AND excluded.fields = '{}' THEN fields ELSE excluded.fields END,
+                inbound_seq = excluded.inbound_seq
+            WHERE excluded.inbound_seq >= crm_snapshots.inbound_seq
             """
         ).run([
             .text(record.ref.description), .text(fields), .integer(record.deleted ? 1 : 0),
-            .real(now.timeIntervalSince1970),
+            .real(now.timeIntervalSince1970), .integer(inbound),
         ])
     }
 
