@@ -15,6 +15,8 @@ public protocol DeliveryLedger: Sendable {
     /// Whether a write under `key` was sent before without its outcome being recorded:
     /// look for it in the remote system before writing again.
     func wasIntended(_ key: IdempotencyKey) async throws -> Bool
+    /// Drops what is recorded under `key` (the remote record is gone).
+    func forget(_ key: IdempotencyKey) async throws
     /// Notes that a record about to be created will come back as a change event
     /// (`keys` like `email:li.na@example.com`), so it is not announced as news.
     func expectEcho(kind: String, keys: [String], for duration: Duration) async throws

@@ -69,6 +69,8 @@ public protocol Store: AnyObject, Sendable {
     func recordIntent(_ key: IdempotencyKey, target: String, now: Date) throws
     /// Whether a write under `key` was sent without its outcome being recorded.
     func hasIntent(_ key: IdempotencyKey) throws -> Bool
+    /// Drops a ledger entry whose remote record no longer exists.
+    func forgetLedger(_ key: IdempotencyKey) throws
 
     // MARK: Read models
 

@@ -162,6 +162,8 @@ struct StoreLedger: DeliveryLedger {
 
     func wasIntended(_ key: IdempotencyKey) async throws -> Bool { try store.hasIntent(key) }
 
+    func forget(_ key: IdempotencyKey) async throws { try store.forgetLedger(key) }
+
     func expectEcho(kind: String, keys: [String], for duration: Duration) async throws {
         try store.expectEcho(system: target, kind: kind, keys: keys, until: now().addingTimeInterval(duration.seconds))
     }

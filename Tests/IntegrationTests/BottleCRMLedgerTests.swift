@@ -62,5 +62,15 @@ struct BottleCRMLedgerTests {
         #expect(bodies.filter { $0.hasSuffix("liaison-ref: \(first)") }.count == 1)
         #expect(bodies.filter { $0.hasSuffix("liaison-ref: \(second)") }.count == 1)
         #expect(try await crm.contacts(name: String(tag)).count == 1)
+
+        // Someone deletes the contact in BottleCRM: the next transcript goes to a new one.
+        try await crm.delete(contact: contact)
+        let third = "archive:\(tag)-3"
+        guard case .retryable = await archiver.perform(try delivery(third, customer: customer), ledger: ledger, now: Date())
+        else { Issue.record("filing to a deleted contact was not retryable"); return }
+        guard case .delivered = await archiver.perform(try delivery(third, customer: customer), ledger: ledger, now: Date())
+        else { Issue.record("not delivered after the contact was deleted"); return }
+        let now = try await crm.contacts(name: String(tag))
+        #expect(now.count == 1 && now.first?["id"] as? String != contact, "\(now)")
     }
 }

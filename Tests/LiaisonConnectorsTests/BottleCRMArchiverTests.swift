@@ -216,6 +216,28 @@ struct BottleCRMArchiverTests {
         await simulator.stop()
     }
 
+    @Test("a contact deleted in BottleCRM is forgotten: the next attempt files to a contact found or created again")
+    func deletedContact() async throws {
+        let simulator = try BottleCRMSimulator()
+        let archiver = archiver(simulator)
+        let ledger = MemoryLedger()
+        guard case .delivered = await archiver.perform(try delivery(key: "archive:a"), ledger: ledger, now: Date())
+        else { Issue.record("not delivered"); return }
+        let deleted = try #require(simulator.contacts.first?.id)
+        // Identity resolution still links the customer to the deleted contact.
+        ledger.linked.withLock { $0[Self.customer.ref.description] = ["bottlecrm:contact:\(deleted)"] }
+        simulator.delete(contact: deleted)
+        let refused = await archiver.perform(try delivery(key: "archive:b"), ledger: ledger, now: Date())
+        guard case .retryable(let reason, _, let uncertain) = refused else { Issue.record("\(refused)"); return }
+        #expect(reason.contains("no longer exists") && !uncertain)
+        guard case .delivered = await archiver.perform(try delivery(key: "archive:b"), ledger: ledger, now: Date())
+        else { Issue.record("not delivered after the contact was deleted"); return }
+        let replacement = try #require(simulator.contacts.first?.id)
+        #expect(replacement != deleted)
+        #expect(simulator.interactions.last?.contact == replacement)
+        await simulator.stop()
+    }
+
     @Test("an unreachable CRM is retryable and certainly not applied")
     func unreachable() async throws {
         let archiver = BottleCRMArchiver(

@@ -69,6 +69,9 @@ public final class BottleCRMSimulator: Sendable {
 
     public func stop() async { await server.stop(grace: .seconds(1)) }
 
+    /// Deletes a contact, as a user in BottleCRM would.
+    public func delete(contact id: String) { state.withLock { $0.contacts.removeAll { $0.id == id } } }
+
     private func handle(_ request: HTTPRequest, respond: @escaping HTTPResponder) {
         state.withLock { $0.requests.append("\(request.method) \(request.path)") }
         guard request.headers["authorization"] == "Bearer \(token)" else {
@@ -137,8 +140,9 @@ public final class BottleCRMSimulator: Sendable {
                 return .json(400, ErrorBody(errors: ["body": ["Ensure this field has no more than 10000 characters."]]))
             }
             return state.withLock { state in
+                // The real server's answer for a contact that does not exist (or was deleted).
                 guard state.contacts.contains(where: { $0.id == contact }) else {
-                    return HTTPResponse.json(400, ErrorBody(errors: ["contact": ["Invalid pk"]]))
+                    return HTTPResponse.json(404, ["detail": "No such record."])
                 }
                 let id = "i-\(state.nextID)"
                 state.nextID += 1

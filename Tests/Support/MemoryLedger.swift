@@ -29,6 +29,8 @@ public final class MemoryLedger: DeliveryLedger {
 
     public func wasIntended(_ key: IdempotencyKey) async throws -> Bool { intents.withLock { $0.contains(key) } }
 
+    public func forget(_ key: IdempotencyKey) async throws { entries.withLock { $0[key] = nil } }
+
     public func expectEcho(kind: String, keys: [String], for duration: Duration) async throws {
         echoes.withLock { $0 += keys.map { "\(kind) \($0)" } }
     }

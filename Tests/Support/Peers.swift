@@ -163,6 +163,11 @@ public struct BottleCRMTestClient: Sendable {
         return reply.json["results"] as? [[String: Any]] ?? []
     }
 
+    public func delete(contact: String) async throws {
+        let reply = try await http.send("DELETE", "/api/contacts/\(contact)/", headers: auth)
+        guard reply.status == 200 else { throw TestFailure("deleting contact \(contact): HTTP \(reply.status)") }
+    }
+
     /// Newest first.
     public func interactions(contact: String) async throws -> [[String: Any]] {
         let reply = try await http.send("GET", "/api/interactions/?contact=\(contact)&limit=200", headers: auth)

@@ -66,6 +66,14 @@ public struct BottleCRMArchiver: OutboundConnector {
                 case .ok(let id):
                     try await ledger.record(part.key, remoteID: id)
                     firstID = firstID ?? id
+                case .failed(.response(404, _, _)):
+                    // The contact was deleted (or merged away) in BottleCRM: forget it, and
+                    // the next attempt finds the customer's contact again, or creates it.
+                    try await ledger.forget(Self.contactKey(transcript.customer))
+                    try await ledger.record(Self.goneKey(contact), remoteID: contact)
+                    return .retryable(
+                        reason: "create interaction: contact \(contact) no longer exists in BottleCRM; "
+                            + "the customer's contact is looked up again", after: nil, uncertain: false)
                 case .failed(let outcome):
                     return Self.classify(outcome, step: "create interaction", now: now)
                 }
@@ -134,15 +142,14 @@ public struct BottleCRMArchiver: OutboundConnector {
     private func contactID(for customer: Participant, uncertain: Bool, ledger: any DeliveryLedger) async throws
         -> BottleCRMClient.Reply<String>
     {
-        let key = IdempotencyKey("bottlecrm:contact:\(customer.ref)")
+        let key = Self.contactKey(customer)
         if let known = try await ledger.remoteID(for: key) { return .ok(known) }
         // Identity resolution may already know this customer's contact (same phone, e-mail,
         // or a merge a person accepted): file there rather than search by e-mail or phone.
         let prefix = "\(target):contact:"
-        if let linked = try await ledger.sameCustomer(as: customer.ref.description).first(where: {
-            $0.hasPrefix(prefix)
-        }) {
+        for linked in try await ledger.sameCustomer(as: customer.ref.description) where linked.hasPrefix(prefix) {
             let id = String(linked.dropFirst(prefix.count))
+            guard try await ledger.remoteID(for: Self.goneKey(id)) == nil else { continue }
             try await ledger.record(key, remoteID: id)
             return .ok(id)
         }
@@ -180,6 +187,14 @@ public struct BottleCRMArchiver: OutboundConnector {
         if case .ok(let id) = created { try await ledger.record(key, remoteID: id) }
         return created
     }
+
+    /// Where the customer's contact id is recorded.
+    static func contactKey(_ customer: Participant) -> IdempotencyKey {
+        IdempotencyKey("bottlecrm:contact:\(customer.ref)")
+    }
+
+    /// A contact BottleCRM answered 404 for: not to be filed to again.
+    static func goneKey(_ contact: String) -> IdempotencyKey { IdempotencyKey("bottlecrm:gone:contact:\(contact)") }
 
     /// BottleCRM's list filters are substring matches; only the same mailbox or the same
     /// number (compared in E.164) counts.

@@ -192,6 +192,12 @@ extension SQLiteStore {
         }
     }
 
+    public func forgetLedger(_ key: IdempotencyKey) throws {
+        try write { db in
+            try db.statement("DELETE FROM ledger WHERE idempotency_key = ?").run([.text(key.rawValue)])
+        }
+    }
+
     public func hasIntent(_ key: IdempotencyKey) throws -> Bool {
         try read { db in
             try db.statement("SELECT 1 FROM ledger_intents WHERE idempotency_key = ?").first([.text(key.rawValue)]) {
