@@ -63,7 +63,8 @@ struct GenericWebhookTests {
             ("[1,2]", "body must be a JSON object"),
             (#"{"id":"m","conversation":"t1","text":"x","sender":"bob"}"#, "sender: must be an object"),
             (#"{"id":"m","conversation":"t1","type":"typing"}"#, "type: must be message or close"),
-            (#"{"id":"m","conversation":"t1","sender":{"id":"a"}}"#, "text: a message needs sender and text"),
+            (#"{"id":"m","conversation":"t1","sender":{"id":"a"}}"#, "text: a message needs text"),
+            (#"{"id":"m","conversation":"t1","text":"x"}"#, "sender: a message needs a sender"),
             (
                 #"{"id":"m","conversation":"t1","text":"x","sender":{"id":"a"},"sent_at":"yesterday"}"#,
                 "sent_at: not an RFC 3339 time (2026-11-24T10:00:00Z) or Unix milliseconds"

@@ -52,6 +52,9 @@ struct ConfigurationTests {
               idle_timout_seconds: 5
             generic_webhooks:
               acme: {secret: short}
+            delivery:
+              base_backoff_ms: 5000
+              max_backoff_ms: 1000
             """
         #expect {
             _ = try Configuration.parse(yaml: yaml)
@@ -63,6 +66,7 @@ struct ConfigurationTests {
                 && lines.contains("archive.mode (line 5): 'sometimes' is not one of: realtime, interval, on_close")
                 && lines.contains("archive.idle_timout_seconds (line 6): unknown key")
                 && lines.contains("generic_webhooks.acme.secret (line 8): too short: use at least 16 characters")
+                && lines.contains("delivery.max_backoff_ms (line 11): must be at least base_backoff_ms (5000)")
                 && lines.contains { $0.hasPrefix("bottlecrm: required") }
         }
     }

@@ -290,6 +290,17 @@ struct CRMChangeTests {
         #expect(
             try await running.client.send("POST", "/api/v1/identity/reviews/999/accept", headers: auth).status == 404)
 
+        // A body that cannot say who decides is refused, and decides nothing.
+        for (body, status) in [
+            ("{by: lin}", 400), (#"{"by": 7}"#, 400), ("[]", 400), (String(repeating: "x", count: 1_100_000), 413),
+        ] {
+            let refused = try await running.client.send(
+                "POST", "/api/v1/identity/reviews/\(review.id)/accept", headers: auth, body: Data(body.utf8))
+            #expect(refused.status == status, "\(body.prefix(20))")
+            #expect(refused.json["error"] != nil)
+        }
+        #expect(try store.review(id: review.id)?.decidedBy == nil)
+
         let accept = try await running.client.send(
             "POST", "/api/v1/identity/reviews/\(review.id)/accept", headers: auth, body: Data(#"{"by":"lin"}"#.utf8))
         #expect(accept.status == 200, "\(String(decoding: accept.body, as: UTF8.self))")

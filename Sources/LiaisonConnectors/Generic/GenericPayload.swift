@@ -73,8 +73,11 @@ struct GenericPayload {
                     problem: "sent_at: must be an RFC 3339 string or Unix milliseconds, not \(value.kind.name)")
             }
         }
-        if type == .message, sender == nil || text == nil {
-            throw Problem(problem: "text: a message needs sender and text")
+        if type == .message, sender == nil {
+            throw Problem(problem: "sender: a message needs a sender")
+        }
+        if type == .message, text == nil {
+            throw Problem(problem: "text: a message needs text")
         }
         return GenericPayload(
             id: id, conversation: conversation, type: type, sender: sender, text: text, sentAt: sentAt)

@@ -476,6 +476,11 @@ extension Configuration {
         self.delivery.maxBackoffMilliseconds = delivery.int(
             "max_backoff_ms", default: self.delivery.maxBackoffMilliseconds, in: 1...86_400_000
         )
+        if self.delivery.maxBackoffMilliseconds < self.delivery.baseBackoffMilliseconds {
+            delivery.reader.fail(
+                delivery.keyPath("max_backoff_ms"), delivery.node("max_backoff_ms")?.line,
+                "must be at least base_backoff_ms (\(self.delivery.baseBackoffMilliseconds))")
+        }
         self.delivery.timeoutSeconds = delivery.int(
             "timeout_seconds", default: self.delivery.timeoutSeconds, in: 1...600)
         self.delivery.concurrency = delivery.int("concurrency", default: self.delivery.concurrency, in: 1...256)

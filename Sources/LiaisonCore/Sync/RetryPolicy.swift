@@ -1,4 +1,4 @@
-/// When to try a failed delivery again: exponential backoff with full jitter, never sooner
+/// When to try a failed delivery again: exponential backoff with jitter, never sooner
 /// than the remote side asked (Retry-After), and a dead letter after `maxAttempts`.
 public struct RetryPolicy: Sendable, Equatable {
     public var maxAttempts: Int
@@ -28,7 +28,8 @@ public struct RetryPolicy: Sendable, Equatable {
         guard attempts < maxAttempts else { return nil }
         let exponent = min(max(attempts - 1, 0), 30)
         let ceiling = min(base * (1 << exponent), cap)
-        // Full jitter spreads retries of many deliveries that failed together.
+        // "Equal" jitter: a random wait between half and all of the step spreads the retries
+        // of deliveries that failed together, and never retries at once.
         let ceilingMilliseconds = max(Int64(ceiling / .milliseconds(1)), 1)
         let jittered = Duration.milliseconds(
             Int64.random(in: (ceilingMilliseconds / 2)...ceilingMilliseconds, using: &random))

@@ -85,7 +85,11 @@ struct APIRoutes {
             router.on("POST", "/api/v1/identity/reviews/{id}/\(action)") { request, parameters, respond in
                 if let refusal = authenticate(request) { return respond(refusal) }
                 guard let id = parameters["id"].flatMap({ Int64($0) }) else { return respond(Self.notFound("review")) }
-                let actor = Self.actor(request)
+                let actor: String
+                switch Self.actor(request) {
+                case .success(let name): actor = name
+                case .failure(let refusal): return respond(refusal.response)
+                }
                 respond(
                     Self.answer {
                         let merge = try people.decide(review: id, accept: action == "accept", actor: actor, now: now())
@@ -103,7 +107,11 @@ struct APIRoutes {
         router.on("POST", "/api/v1/identity/merges/{id}/unmerge") { request, parameters, respond in
             if let refusal = authenticate(request) { return respond(refusal) }
             guard let id = parameters["id"].flatMap({ Int64($0) }) else { return respond(Self.notFound("merge")) }
-            let actor = Self.actor(request)
+            let actor: String
+            switch Self.actor(request) {
+            case .success(let name): actor = name
+            case .failure(let refusal): return respond(refusal.response)
+            }
             respond(
                 Self.answer {
                     return .json(200, ["merge": try people.unmerge(id, actor: actor, now: now())])
@@ -143,11 +151,36 @@ struct APIRoutes {
 
     static func notFound(_ what: String) -> HTTPResponse { .error(404, code: "not_found", message: "no such \(what)") }
 
-    /// Who decides: `{"by": "…"}` in the body, else "api".
-    static func actor(_ request: HTTPRequest) -> String {
-        guard !request.body.isEmpty, let name = (try? JSONValue.parse(request.body))?["by"]?.string, !name.isEmpty
-        else { return "api" }
-        return String(name.prefix(200))
+    /// A request refused with this answer.
+    struct Refusal: Error {
+        let response: HTTPResponse
+        init(_ status: Int, code: String, message: String) {
+            response = .error(status, code: code, message: message)
+        }
+    }
+
+    /// Who decides: `{"by": "…"}` in the body, else "api". A body over the limit, not
+    /// JSON, or with a `by` that is not a string is refused: a decision is never
+    /// recorded under a name other than the one sent.
+    static func actor(_ request: HTTPRequest) -> Result<String, Refusal> {
+        if request.bodyTooLarge {
+            return .failure(Refusal(413, code: "too_large", message: "request body is over the configured limit"))
+        }
+        guard !request.body.isEmpty else { return .success("api") }
+        let body: JSONValue
+        do {
+            body = try JSONValue.parse(request.body)
+        } catch {
+            return .failure(Refusal(400, code: "malformed", message: "the body is not JSON: \(error)"))
+        }
+        guard case .object = body else {
+            return .failure(Refusal(400, code: "malformed", message: "the body must be a JSON object"))
+        }
+        switch body["by"] {
+        case nil, .null?: return .success("api")
+        case .string(let name)? where !name.isEmpty: return .success(String(name.prefix(200)))
+        default: return .failure(Refusal(400, code: "malformed", message: "by: a non-empty string naming who decides"))
+        }
     }
 
     private func authenticate(_ request: HTTPRequest) -> HTTPResponse? {
