@@ -216,6 +216,26 @@ struct BottleCRMArchiverTests {
         await simulator.stop()
     }
 
+    @Test("an uncertain attempt that never sent a create does not take an older contact of the same IM user")
+    func uncertainWithoutCreate() async throws {
+        let simulator = try BottleCRMSimulator()
+        let archiver = archiver(simulator)
+        // Another store filed this IM user once, under an address they no longer use.
+        var before = Self.customer
+        before.email = "old.address@example.com"
+        before.phone = nil
+        _ = await archiver.perform(try delivery(key: "archive:old", customer: before), ledger: MemoryLedger(), now: Date())
+        var now = Self.customer
+        now.phone = nil
+        // A search timed out: the delivery is uncertain, but no create was ever sent.
+        guard case .delivered = await archiver.perform(
+            try delivery(customer: now, uncertain: true), ledger: MemoryLedger(), now: Date())
+        else { Issue.record("not delivered"); return }
+        #expect(simulator.contacts.map(\.email) == ["old.address@example.com", "li.na@example.com"])
+        #expect(simulator.interactions.last?.contact == simulator.contacts.last?.id)
+        await simulator.stop()
+    }
+
     @Test("a contact deleted in BottleCRM is forgotten: the next attempt files to a contact found or created again")
     func deletedContact() async throws {
         let simulator = try BottleCRMSimulator()

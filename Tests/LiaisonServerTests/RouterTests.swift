@@ -1,3 +1,4 @@
+import LiaisonCore
 import LiaisonServer
 import Synchronization
 import Testing
@@ -8,6 +9,9 @@ struct RouterTests {
     func route(_ method: String, _ path: String) -> (response: HTTPResponse, matched: String?, source: String?) {
         let seen = Mutex<(String?, String?)>((nil, nil))
         var router = Router()
+        router.refuseUnmatched(under: "/_matrix/") { status, message in
+            .json(status, ["errcode": "M_UNRECOGNIZED", "error": message])
+        }
         for (routeMethod, pattern) in [
             ("GET", "/healthz"), ("POST", "/hooks/generic/{source}"), ("GET", "/api/v1/customers/{key}"),
             ("PUT", "/_matrix/app/v1/transactions/{txnId}"),
@@ -58,5 +62,18 @@ struct RouterTests {
         #expect(wrong.matched == nil)
         #expect(route("HEAD", "/healthz").matched == "/healthz")
         #expect(route("GET", "/hooks/generic/acme").response.headers["Allow"] == "POST")
+    }
+
+    @Test("under a prefix with its own refusals, unmatched requests are answered in that API's shape")
+    func refusals() throws {
+        let unknown = route("GET", "/_matrix/app/v1/thirdparty/protocol/irc").response
+        #expect(unknown.status == 404)
+        let body = try JSONValue.parse(unknown.body)
+        #expect(body["errcode"]?.string == "M_UNRECOGNIZED")
+        let wrong = route("GET", "/_matrix/app/v1/transactions/7").response
+        #expect(wrong.status == 405 && wrong.headers["Allow"] == "PUT")
+        #expect(try JSONValue.parse(wrong.body)["errcode"]?.string == "M_UNRECOGNIZED")
+        // Elsewhere, the hub's own shape.
+        #expect(try JSONValue.parse(route("GET", "/nowhere").response.body)["error"]?["code"]?.string == "not_found")
     }
 }

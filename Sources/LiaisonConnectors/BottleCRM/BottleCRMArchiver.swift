@@ -39,7 +39,7 @@ public struct BottleCRMArchiver: OutboundConnector {
         do {
             if let done = try await ledger.remoteID(for: delivery.idempotencyKey) { return .delivered(remoteID: done) }
             let contact: String
-            switch try await contactID(for: transcript.customer, uncertain: delivery.uncertain, ledger: ledger) {
+            switch try await contactID(for: transcript.customer, ledger: ledger) {
             case .ok(let id): contact = id
             case .failed(let outcome): return Self.classify(outcome, step: "find or create contact", now: now)
             }
@@ -139,7 +139,7 @@ public struct BottleCRMArchiver: OutboundConnector {
 
     /// The customer's contact, found or created. Throws when the ledger cannot be read or
     /// written: going on would forget a contact and create it again next time.
-    private func contactID(for customer: Participant, uncertain: Bool, ledger: any DeliveryLedger) async throws
+    private func contactID(for customer: Participant, ledger: any DeliveryLedger) async throws
         -> BottleCRMClient.Reply<String>
     {
         let key = Self.contactKey(customer)
@@ -157,9 +157,11 @@ public struct BottleCRMArchiver: OutboundConnector {
         if let email = customer.email, !email.isEmpty { searches.append(["email": email]) }
         if let phone = customer.phone, !phone.isEmpty { searches.append(["phone": phone]) }
         let (first, last) = Self.split(customer.displayName ?? customer.ref.id)
-        // A create sent before, whose answer was lost: the contact carries the customer's ref.
-        // BottleCRM cannot filter on it, so the contacts by that name are read and compared.
-        if uncertain ? true : try await ledger.wasIntended(key) {
+        // A create this ledger sent before, whose answer was lost: the contact carries the
+        // customer's ref. BottleCRM cannot filter on it, so the contacts by that name are read
+        // and compared. Only then: a contact some other store created for the same IM user
+        // is not taken when the customer's e-mail and phone say otherwise.
+        if try await ledger.wasIntended(key) {
             searches.append(["name": first])
         }
         for query in searches {

@@ -28,6 +28,15 @@ public struct Router: Sendable {
         self.unmatched = unmatched
     }
 
+    /// Answers for requests no route takes under a path prefix, in that API's own error
+    /// shape (Matrix: `{"errcode": "M_UNRECOGNIZED", …}`); the first matching prefix wins.
+    public typealias Refusal = @Sendable (_ status: Int, _ message: String) -> HTTPResponse
+    private var refusals: [(prefix: String, answer: Refusal)] = []
+
+    public mutating func refuseUnmatched(under prefix: String, with answer: @escaping Refusal) {
+        refusals.append((prefix, answer))
+    }
+
     public mutating func on(_ method: String, _ pattern: String, use handler: @escaping Handler) {
         let segments = pattern.split(separator: "/").map { part -> Segment in
             part.first == "{" && part.last == "}"
@@ -51,13 +60,13 @@ public struct Router: Sendable {
             return
         }
         unmatched(allowed.isEmpty ? 404 : 405)
+        let refusal = refusals.first { request.path.hasPrefix($0.prefix) }?.answer
         if allowed.isEmpty {
-            respond(.error(404, code: "not_found", message: "no route for \(request.method) \(request.path)"))
+            let message = "no route for \(request.method) \(request.path)"
+            respond(refusal?(404, message) ?? .error(404, code: "not_found", message: message))
         } else {
-            var response = HTTPResponse.error(
-                405, code: "method_not_allowed",
-                message: "\(request.method) is not allowed here; use \(allowed.joined(separator: ", "))"
-            )
+            let message = "\(request.method) is not allowed here; use \(allowed.joined(separator: ", "))"
+            var response = refusal?(405, message) ?? .error(405, code: "method_not_allowed", message: message)
             response.headers["Allow"] = allowed.joined(separator: ", ")
             respond(response)
         }

@@ -16,6 +16,10 @@ struct IngestRoutes {
 
     func register(in router: inout Router) {
         if let matrix {
+            // The application-service API answers what it does not serve in Matrix's shape.
+            router.refuseUnmatched(under: "/_matrix/") { status, message in
+                .json(status, ["errcode": "M_UNRECOGNIZED", "error": message])
+            }
             router.on("PUT", "/_matrix/app/v1/transactions/{txnId}") { request, _, respond in
                 ingest(request, connector: matrix, style: .matrix, respond: respond)
             }
