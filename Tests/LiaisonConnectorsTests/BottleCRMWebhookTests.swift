@@ -48,7 +48,7 @@ struct BottleCRMWebhookTests {
                 header: header, body: Self.body, secret: Self.secret, now: Self.signedAt, tolerance: 300) == .valid)
     }
 
-    @Test("admission: signature, freshness and shape checked; the delivery header is the dedupe key")
+    @Test("admission: signature, freshness and shape checked; the event id is the dedupe key, else the delivery header")
     func admit() throws {
         let hook = BottleCRMWebhook(secret: Self.secret, tolerance: 300)
         func request(_ headers: [String: String], at: Date = Self.signedAt) -> InboundRequest {
@@ -56,6 +56,20 @@ struct BottleCRMWebhookTests {
         }
         let ok = try hook.admit(request(["x-bottlecrm-signature": Self.vector, "x-bottlecrm-delivery": "d-9"])).get()
         #expect(ok == Admission(source: "bottlecrm", dedupeKey: "d-9"))
+        // A redelivery is a new delivery id with the same (signed) event id: the same key.
+        let event = Array(#"{"id":"e-7","event":"lead.updated","data":{"id":"l-1"}}"#.utf8)
+        for delivery in ["d-10", "d-11"] {
+            let admitted = try hook.admit(
+                InboundRequest(
+                    method: "POST", path: "/hooks/bottlecrm",
+                    headers: [
+                        "x-bottlecrm-signature": BottleCRMWebhook.sign(
+                            body: event, secret: Self.secret, timestamp: 1_795_514_400),
+                        "x-bottlecrm-delivery": delivery,
+                    ], body: event, receivedAt: Self.signedAt)
+            ).get()
+            #expect(admitted.dedupeKey == "e-7")
+        }
         for (headers, reason) in [([:], "unsigned"), (["x-bottlecrm-signature": "t=1,v1=00"], "bad_signature")] {
             guard case .failure(let rejection) = hook.admit(request(headers)) else {
                 Issue.record("admitted"); continue

@@ -51,11 +51,13 @@ struct ChangeDetectorTests {
         #expect(ChangeDetector.detect(previous: nil, created: false, record: record(["status": "x"])) == nil)
     }
 
-    @Test("a deletion is announced")
+    @Test("a deletion of a record known alive is announced; of one never seen alive, not")
     func deleted() {
         #expect(
             ChangeDetector.detect(previous: Self.before, created: false, record: record([:], deleted: true))?.kind
                 == .deleted)
+        // A first poll reading archived records, or a deletion seen again after the first.
+        #expect(ChangeDetector.detect(previous: nil, created: false, record: record([:], deleted: true)) == nil)
     }
 
     @Test("notices render in English and Chinese, plain and HTML, with the change and a link")

@@ -20,13 +20,14 @@ struct CRMChangeTests {
         let directory: URL
 
         func post(
-            _ event: String, _ data: [String: Any], delivery: String, signedAt: Date = Date(),
-            secret: String = CRMChangeTests.secret
+            _ event: String, _ data: [String: Any], delivery: String, eventID: String? = nil,
+            signedAt: Date = Date(), secret: String = CRMChangeTests.secret
         )
             async throws -> HTTPTestClient.Reply
         {
+            // BottleCRM sends the same event id on every delivery of an event.
             let body = try JSONSerialization.data(
-                withJSONObject: ["id": UUID().uuidString, "event": event, "data": data], options: .sortedKeys)
+                withJSONObject: ["id": eventID ?? "evt-\(delivery)", "event": event, "data": data], options: .sortedKeys)
             let signature = BottleCRMWebhook.sign(
                 body: Array(body), secret: secret, timestamp: Int64(signedAt.timeIntervalSince1970))
             return try await client.send(
@@ -85,6 +86,9 @@ struct CRMChangeTests {
         // BottleCRM redelivers d-2: acknowledged, not announced again.
         let again = try await running.post("lead.updated", moved, delivery: "d-2")
         #expect(again.json["status"] as? String == "duplicate")
+        // BottleCRM's manual "redeliver": a new delivery id, the same event.
+        let redelivered = try await running.post("lead.updated", moved, delivery: "d-2r", eventID: "evt-d-2")
+        #expect(redelivered.json["status"] as? String == "duplicate")
         // An edit that changes nothing watched produces nothing.
         var retitled = moved
         retitled["title"] = "CTO"

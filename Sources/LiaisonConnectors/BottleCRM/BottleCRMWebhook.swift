@@ -41,8 +41,10 @@ public struct BottleCRMWebhook: InboundConnector {
                 InboundRejection(
                     status: 400, code: "malformed", message: "event and data.id are required", reason: "malformed"))
         }
-        let delivery = request.headers["x-bottlecrm-delivery"] ?? payload["id"]?.string
-        return .success(Admission(source: source, dedupeKey: delivery))
+        // The event id is signed and the same on every delivery of the event (a redelivery is a
+        // new delivery id carrying the same event): it is what makes a repeat a repeat.
+        let event = payload["id"]?.string ?? request.headers["x-bottlecrm-delivery"]
+        return .success(Admission(source: source, dedupeKey: event))
     }
 
     private func refusal(_ reason: String, _ message: String) -> InboundRejection {

@@ -12,8 +12,10 @@ public enum ChangeDetector {
     /// - Parameters:
     ///   - previous: the last snapshot's fields, or nil when the record was never seen.
     ///   - created: the CRM says the record is new (a `*.created` event).
-    /// - Returns: nil when nothing that matters changed, or when an update is the first
-    ///   sight of a record (there is nothing to compare with: it becomes the baseline).
+    /// - Returns: nil when nothing that matters changed, when an update is the first
+    ///   sight of a record (there is nothing to compare with: it becomes the baseline), or
+    ///   when a deletion is of a record the hub never knew alive (a first poll reading
+    ///   archived records, a deletion seen again): nobody was told it existed.
     public static func detect(previous: [String: String]?, created: Bool, record: CRMRecord) -> RecordChange? {
         var change = classify(previous: previous, created: created, record: record)
         change?.owners = [record.fields["owner"] ?? previous?["owner"]].compactMap { $0 }
@@ -23,12 +25,12 @@ public enum ChangeDetector {
 
     private static func classify(previous: [String: String]?, created: Bool, record: CRMRecord) -> RecordChange? {
         if record.deleted {
+            guard let previous else { return nil }
             // A deletion often carries nothing but the id: the name is the last one known.
             return RecordChange(
                 ref: record.ref, kind: .deleted,
                 name: record.fields.isEmpty
-                    ? previous.map { CRMRecord(ref: record.ref, fields: $0).displayName } ?? record.displayName
-                    : record.displayName,
+                    ? CRMRecord(ref: record.ref, fields: previous).displayName : record.displayName,
                 changes: [])
         }
         guard let previous else {
