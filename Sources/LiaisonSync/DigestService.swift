@@ -4,8 +4,11 @@ import LiaisonCore
 import LiaisonStore
 
 /// Sends each recipient, every `digest_seconds`, one notice gathering the changes that
-/// are not announced at once (by default key-field edits).
+/// are not announced at once (by default key-field edits). When the last digest went out
+/// is kept in the store, so restarts more often than the interval delay no digest.
 public struct DigestService: Service {
+    /// The cursor holding when the last digest round ran (seconds since 1970).
+    public static let cursor = "digest.last_round"
     public var name: String { "digest" }
     private let store: any Store
     private let router: ChangeRouter
@@ -25,13 +28,23 @@ public struct DigestService: Service {
     }
 
     public func run() async throws {
+        let interval = TimeInterval(router.settings.digestSeconds)
         while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(router.settings.digestSeconds))
-            guard !Task.isCancelled else { break }
             do {
+                let last = try store.cursor(Self.cursor)
+                let time = now().timeIntervalSince1970
+                // The first start begins the clock; later ones go on from the last round.
+                if last == 0 { try store.moveCursor(Self.cursor, to: Int64(time)) }
+                let wait = (last == 0 ? time : TimeInterval(last)) + interval - time
+                if wait > 0 {
+                    try? await Task.sleep(for: .seconds(min(wait, interval)))
+                    continue
+                }
                 if try flush() > 0 { planned() }
+                try store.moveCursor(Self.cursor, to: Int64(now().timeIntervalSince1970))
             } catch {
                 logger.error("cannot send the digest", ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(min(interval, 60)))
             }
         }
     }

@@ -4,6 +4,7 @@ import LiaisonCore
 import LiaisonServer
 import LiaisonStore
 import LiaisonSync
+import LiaisonTestSupport
 import Testing
 
 @Suite("Archive scheduler")
@@ -72,5 +73,61 @@ struct ArchiveSchedulerTests {
                 == [known.ref.description, anonymous.ref.description])
         #expect(try store.conversationsWithPendingMessages().isEmpty)
         await homeserver.stop(grace: .seconds(1))
+    }
+}
+
+@Suite("Digest service")
+struct DigestServiceTests {
+    func withStore(_ body: (SQLiteStore) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-digest-\(UUID())")
+        let store = try SQLiteStore(directory: directory.path)
+        defer {
+            store.close()
+            try? FileManager.default.removeItem(at: directory)
+        }
+        try await body(store)
+    }
+
+    func addLine(_ key: String, sequence: Int64, to store: SQLiteStore) throws {
+        let line = DigestItem(key: key, recipient: "room:!team:x", line: "Li Na: email a → b")
+        _ = try store.apply(
+            [DecodedRecord(sequence: sequence, meaning: .events([], channel: "BottleCRM"), digest: [line])],
+            cursor: nil, now: Date())
+    }
+
+    /// Runs the service for `duration`, then stops it.
+    func run(_ store: SQLiteStore, for duration: Duration) async throws {
+        var settings = NotifySettings(room: "!team:x")
+        settings.digestSeconds = 3600
+        let digest = DigestService(store: store, router: ChangeRouter(settings: settings), logger: .silent) {}
+        let service = Task { try await digest.run() }
+        try await Task.sleep(for: duration)
+        service.cancel()
+        _ = await service.result
+    }
+
+    func pending(_ store: SQLiteStore) throws -> Int { try store.deliveries(status: .pending, limit: 10).count }
+
+    @Test("a restart more than an interval after the last round sends the digest at once; the next waits an interval")
+    func dueAcrossRestarts() async throws {
+        try await withStore { store in
+            try addLine("k1", sequence: 1, to: store)
+            try store.moveCursor(DigestService.cursor, to: Int64(Date().timeIntervalSince1970) - 3700)
+            try await run(store, for: .milliseconds(500))
+            #expect(try pending(store) == 1)
+            try addLine("k2", sequence: 2, to: store)
+            try await run(store, for: .milliseconds(500))
+            #expect(try pending(store) == 1)
+        }
+    }
+
+    @Test("the first start ever begins the clock: nothing is sent before an interval")
+    func firstStart() async throws {
+        try await withStore { store in
+            try addLine("k1", sequence: 1, to: store)
+            try await run(store, for: .milliseconds(300))
+            #expect(try pending(store) == 0)
+            #expect(try store.cursor(DigestService.cursor) > 0)
+        }
     }
 }
