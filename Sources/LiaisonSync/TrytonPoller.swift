@@ -55,7 +55,7 @@ public struct TrytonPoller: Service {
             let micros = Int64((party.changedAt.timeIntervalSince1970 * 1_000_000).rounded())
             let record = InboundRecord(
                 source: "tryton", dedupeKey: "party.party:\(party.id):\(micros)", receivedAt: now(),
-                body: TrytonChanges.logBody(party, baseline: baseline))
+                body: TrytonChanges.logBody(party, baseline: baseline, since: since))
             if case .stored = try await store.append(record) { appended += 1 }
         }
         // Move the cursor only once the changes are durable in the log.

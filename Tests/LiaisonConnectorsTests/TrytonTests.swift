@@ -51,6 +51,22 @@ struct TrytonTests {
             Issue.record("no record"); return
         }
         #expect(!isNew)
+        // Created inside the poll's window and written again before the poll came: new.
+        let windowStart = #""since":1795510800000000,"#  // 2026-11-24T09:00:00Z, just before the create_date
+        let editedSoon = #"{"model":"party.party","baseline":false,\#(windowStart)"record":{"id":7,"name":"A",\#(written)}}"#
+        guard
+            case .record(_, let editedNew)? = try TrytonChanges().decode(
+                InboundRecord(source: "tryton", dedupeKey: nil, receivedAt: Date(), body: Array(editedSoon.utf8))
+            ).first
+        else { Issue.record("no record"); return }
+        #expect(editedNew)
+        let lateWindow = editedSoon.replacingOccurrences(of: "1795510800000000", with: "1795514400000000")
+        guard
+            case .record(_, let oldParty)? = try TrytonChanges().decode(
+                InboundRecord(source: "tryton", dedupeKey: nil, receivedAt: Date(), body: Array(lateWindow.utf8))
+            ).first
+        else { Issue.record("no record"); return }
+        #expect(!oldParty, "created before the window: an edit of a party seen before")
         // The first poll only learns what exists.
         guard
             case .record(_, let baselineNew)? = try TrytonChanges().decode(

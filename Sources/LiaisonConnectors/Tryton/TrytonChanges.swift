@@ -3,9 +3,10 @@ import LiaisonCore
 
 /// Turns polled Tryton parties, as the poller logged them, into CRM records.
 ///
-/// A logged record is `{"model": "party.party", "baseline": bool, "record": {…}}`:
+/// A logged record is `{"model": "party.party", "baseline": bool, "since": µs, "record": {…}}`:
 /// `baseline` marks the first poll ever, which learns the existing parties without
-/// announcing them as new. An archived party (`active` false) counts as deleted; a party
+/// announcing them as new; `since` is when the poll's window began (µs since 1970), so a
+/// party created in it is new even if it was written again before the poll came. An archived party (`active` false) counts as deleted; a party
 /// the poller found gone is logged as `{"model": "party.party", "deleted": true,
 /// "record": {"id": N}}`.
 public struct TrytonChanges: InboundConnector {
@@ -22,10 +23,11 @@ public struct TrytonChanges: InboundConnector {
     }
 
     /// The log entry for a polled party.
-    public static func logBody(_ party: TrytonParties.Polled, baseline: Bool) -> [UInt8] {
-        Array(
-            JSONValue.object([("model", .string("party.party")), ("baseline", .bool(baseline)), ("record", party.raw)])
-                .serialized.utf8)
+    public static func logBody(_ party: TrytonParties.Polled, baseline: Bool, since: Date? = nil) -> [UInt8] {
+        var entry: [(key: String, value: JSONValue)] = [("model", .string("party.party")), ("baseline", .bool(baseline))]
+        if let since { entry.append(("since", .number((since.timeIntervalSince1970 * 1_000_000).rounded(.down)))) }
+        entry.append(("record", party.raw))
+        return Array(JSONValue.object(entry).serialized.utf8)
     }
 
     /// The log entry for a party that no longer exists.
@@ -69,10 +71,16 @@ public struct TrytonChanges: InboundConnector {
         let neverWritten =
             party["write_date"] == nil || party["write_date"] == .null
             || party["write_date"] == party["create_date"]
+        // Created inside the poll's window, and perhaps edited since: new all the same.
+        let createdInWindow =
+            entry["since"]?.number.map { since in
+                TrytonParties.decodeDate(party["create_date"]).map { $0.timeIntervalSince1970 * 1_000_000 >= since }
+                    ?? false
+            } ?? false
         return [
             .record(
                 CRMRecord(ref: ref, fields: fields.compactMapValues { $0 }),
-                created: !baseline && neverWritten)
+                created: !baseline && (neverWritten || createdInWindow))
         ]
     }
 }

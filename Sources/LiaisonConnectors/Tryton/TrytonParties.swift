@@ -6,10 +6,12 @@ import LiaisonCore
 public struct TrytonParties: Sendable {
     public let settings: TrytonSettings
     private let http: HTTPClient
-    public static let pageSize = 200
+    /// Rows a request (and ids in one `in` clause).
+    public let pageSize: Int
 
-    public init(settings: TrytonSettings, timeout: TimeInterval) {
+    public init(settings: TrytonSettings, timeout: TimeInterval, pageSize: Int = 200) {
         self.settings = settings
+        self.pageSize = max(pageSize, 1)
         http = HTTPClient(timeout: timeout)
     }
 
@@ -92,8 +94,8 @@ public struct TrytonParties: Sendable {
     /// request.
     private func rows(ids: [Int64], fields: [String]) async throws(PollError) -> [JSONValue] {
         var rows: [JSONValue] = []
-        for start in stride(from: 0, to: ids.count, by: Self.pageSize) {
-            let some = ids[start..<min(start + Self.pageSize, ids.count)].map { JSONValue.number(Double($0)) }
+        for start in stride(from: 0, to: ids.count, by: pageSize) {
+            let some = ids[start..<min(start + pageSize, ids.count)].map { JSONValue.number(Double($0)) }
             rows += try await search(
                 "party.party", fields: fields, domain: .array([.array([.string("id"), .string("in"), .array(some)])]))
         }
@@ -106,23 +108,11 @@ public struct TrytonParties: Sendable {
         Set(try await rows(ids: ids, fields: ["id"]).compactMap { $0["id"]?.number }.map { Int64($0) })
     }
 
-    /// The ids of every party, archived ones included (to find deleted ones). Paged by
-    /// id (`id > last`), not by offset: a party deleted meanwhile cannot shift a live one
-    /// out of the listing.
+    /// The ids of every party, archived ones included (to find deleted ones).
     public func allIDs() async throws(PollError) -> Set<Int64> {
-        var ids = Set<Int64>()
-        var last: Int64 = 0
-        while true {
-            let page = try await search(
-                "party.party", fields: ["id"],
-                domain: .array([.array([.string("id"), .string(">"), .number(Double(last))])]),
-                pageSize: 1000, firstPageOnly: true)
-            let found = page.compactMap { $0["id"]?.number }.map { Int64($0) }
-            ids.formUnion(found)
-            guard let highest = found.max(), !found.isEmpty else { break }
-            last = highest
-        }
-        return ids
+        Set(
+            try await search("party.party", fields: ["id"], domain: .array([]), pageSize: max(pageSize, 1000))
+                .compactMap { $0["id"]?.number }.map { Int64($0) })
     }
 
     static func polled(_ row: JSONValue) throws(PollError) -> Polled {
@@ -131,33 +121,34 @@ public struct TrytonParties: Sendable {
         return Polled(id: Int64(id), changedAt: changed, raw: row)
     }
 
-    /// Every row of `model` matching `domain`, page by page, oldest change first and by id
-    /// (stable pages under a running poll).
-    private func search(
-        _ model: String, fields: [String], domain: JSONValue, pageSize: Int = pageSize, firstPageOnly: Bool = false
-    ) async throws(PollError) -> [JSONValue] {
-        let order: JSONValue =
-            fields == ["id"]
-            ? .array([.array([.string("id"), .string("ASC")])])
-            : .array([.array([.string("write_date"), .string("ASC")]), .array([.string("id"), .string("ASC")])])
+    /// Every row of `model` matching `domain`, page by page in id order, each page asking
+    /// for the ids above the last one read. Not by offset over the change order: a row
+    /// edited between two pages would move to the end and shift an unread row into a page
+    /// already read, and that change would be missed for good.
+    private func search(_ model: String, fields: [String], domain: JSONValue, pageSize: Int? = nil)
+        async throws(PollError) -> [JSONValue]
+    {
+        let pageSize = pageSize ?? self.pageSize
+        let order: JSONValue = .array([.array([.string("id"), .string("ASC")])])
         var all: [JSONValue] = []
-        var offset = 0
+        var last: Int64 = 0
         while true {
+            let after: JSONValue = .array([.string("id"), .string(">"), .number(Double(last))])
+            let page: JSONValue = domain == .array([]) ? .array([after]) : .array([domain, after])
             var components = URLComponents(url: settings.baseURL, resolvingAgainstBaseURL: false)!
             components.percentEncodedPath = "/\(settings.database)/rest/model/\(model)"
             var items = fields.map { URLQueryItem(name: "f", value: $0) }
             items.append(URLQueryItem(name: "o", value: Self.base64URL(order.serialized)))
-            items.append(URLQueryItem(name: "d", value: Self.base64URL(domain.serialized)))
+            items.append(URLQueryItem(name: "d", value: Self.base64URL(page.serialized)))
             components.queryItems = items
             guard let url = components.url else { throw .unexpected("bad base_url") }
             // Tryton's range end is exclusive: records=0-200 is 200 rows.
             let outcome = await http.send(
                 "GET", url,
                 headers: [
-                    "Authorization": "Bearer \(settings.restKey)", "Range": "records=\(offset)-\(offset + pageSize)",
+                    "Authorization": "Bearer \(settings.restKey)", "Range": "records=0-\(pageSize)",
                     "X-Tryton-Context": Self.context,
                 ])
-            if case .response(416, _, _) = outcome, offset > 0 { break }  // past the last page
             guard case let .response(status, _, body) = outcome, (200..<300).contains(status) else {
                 throw .http(outcome)
             }
@@ -165,8 +156,11 @@ public struct TrytonParties: Sendable {
                 throw .unexpected("not a JSON array")
             }
             all += rows
-            guard rows.count == pageSize, !firstPageOnly else { break }
-            offset += pageSize
+            guard rows.count == pageSize else { break }
+            guard let highest = rows.compactMap({ $0["id"]?.number }).max() else {
+                throw .unexpected("rows without ids")
+            }
+            last = Int64(highest)
         }
         return all
     }
