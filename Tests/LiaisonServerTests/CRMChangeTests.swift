@@ -334,6 +334,13 @@ struct CRMChangeTests {
         #expect(
             try await running.client.send("POST", "/api/v1/identity/merges/\(merge.id)/unmerge", headers: auth).status
                 == 409)
+        // Found by its phone, the lead stays a lead (it was reported as a contact of that id).
+        let byPhone = try await running.client.send(
+            "GET", "/api/v1/customers/lookup?phone=%2B86%20138%200013%208000", headers: auth)
+        #expect(byPhone.status == 200)
+        let leadProfile = try JSONDecoder.iso.decode(CustomerProfile.self, from: byPhone.body)
+        #expect(leadProfile.refs.contains("bottlecrm:lead:l-9"), "\(leadProfile.refs)")
+        #expect(!leadProfile.refs.contains("bottlecrm:contact:l-9"), "\(leadProfile.refs)")
         await running.stop()
     }
 }

@@ -210,7 +210,8 @@ struct APIRoutes {
         guard let system = query["system"], let id = query["id"], !system.isEmpty, !id.isEmpty else {
             return .failure(Problem(message: "give system and id, email, or phone"))
         }
-        let kind = query["kind"] ?? (system == "bottlecrm" ? "contact" : "user")
+        // Each system's usual kind of customer record; IM systems name users.
+        let kind = query["kind"] ?? ["bottlecrm": "contact", "tryton": "party"][system] ?? "user"
         return .success(.ref(SystemRef(system: system, kind: kind, id: id)))
     }
 }

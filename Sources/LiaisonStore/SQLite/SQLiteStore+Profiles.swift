@@ -25,6 +25,8 @@ extension SQLiteStore {
             var contactIDs: Set<String> = []
             /// CRM records other than BottleCRM contacts (leads, Tryton parties), by ref.
             var otherCRMRefs: Set<String> = []
+            /// CRM records found by their snapshot's e-mail or phone, any system and kind.
+            var snapshotRefs: [String] = []
             switch lookup {
             case .ref(let ref) where ref.system == "bottlecrm" && ref.kind == "contact":
                 // Only a contact the hub has seen: filed to, heard of, or resolved.
@@ -43,10 +45,9 @@ extension SQLiteStore {
                     {
                         $0.text(0) ?? ""
                     })
-                contactIDs.formUnion(
-                    try db.statement(
-                        "SELECT ref FROM crm_snapshots WHERE lower(json_extract(fields, '$.email')) = lower(?)"
-                    ).rows([.text(email)]) { SystemRef($0.text(0) ?? "")?.id ?? "" })
+                snapshotRefs += try db.statement(
+                    "SELECT ref FROM crm_snapshots WHERE deleted = 0 AND lower(json_extract(fields, '$.email')) = lower(?)"
+                ).rows([.text(email)]) { $0.text(0) ?? "" }
             case .phone(let phone):
                 let digits = phone.filter(\.isNumber)
                 guard digits.count >= 5 else { return nil }
@@ -58,13 +59,20 @@ extension SQLiteStore {
                     )
                     .rows([.text(tail)]) { row in Self.samePhone(row.text(1), wanted, digits) ? row.text(0) ?? "" : "" }
                 )
-                contactIDs.formUnion(
-                    try db.statement(
-                        "SELECT ref, json_extract(fields, '$.phone') FROM crm_snapshots WHERE json_extract(fields, '$.phone') IS NOT NULL"
-                    )
-                    .rows { row in
-                        Self.samePhone(row.text(1), wanted, digits) ? SystemRef(row.text(0) ?? "")?.id ?? "" : ""
-                    })
+                snapshotRefs += try db.statement(
+                    "SELECT ref, json_extract(fields, '$.phone') FROM crm_snapshots WHERE deleted = 0 AND json_extract(fields, '$.phone') IS NOT NULL"
+                )
+                .rows { row in Self.samePhone(row.text(1), wanted, digits) ? row.text(0) ?? "" : "" }
+            }
+            // A BottleCRM contact joins the ledger's links; any other record (a lead, a
+            // Tryton party) keeps its own system and kind.
+            for ref in snapshotRefs {
+                guard let systemRef = SystemRef(ref) else { continue }
+                if systemRef.system == "bottlecrm" && systemRef.kind == "contact" {
+                    contactIDs.insert(systemRef.id)
+                } else {
+                    otherCRMRefs.insert(ref)
+                }
             }
             imRefs.remove("")
             contactIDs.remove("")
