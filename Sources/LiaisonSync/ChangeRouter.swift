@@ -12,9 +12,13 @@ public struct ChangeRouter: Sendable {
         self.settings = settings
     }
 
+    /// The kinds of this change that are announced: a stage move that is also a hand-over
+    /// is announced when either kind is.
+    func announced(_ change: RecordChange) -> Set<ChangeKind> { change.kinds.intersection(settings.changes) }
+
     /// Where a change goes.
     public func recipients(of change: RecordChange) -> [MatrixNotifier.Recipient] {
-        guard settings.changes.contains(change.kind) else { return [] }
+        guard !announced(change).isEmpty else { return [] }
         var recipients: [MatrixNotifier.Recipient] = settings.room.map { [.room($0)] } ?? []
         var owners: [String] = []
         for field in change.changes where field.field == "owner" {
@@ -54,11 +58,14 @@ public struct ChangeRouter: Sendable {
     public func route(_ change: RecordChange, cause: InboundRecord) -> (deliveries: [NewDelivery], digest: [DigestItem])
     {
         let recipients = recipients(of: change)
-        let change = readable(change)
+        let kinds = announced(change)
+        var change = readable(change)
+        // Headed by the first kind announced (a hand-over, when stage moves are not).
+        if let first = kinds.min() { change.kind = first }
         func key(_ recipient: MatrixNotifier.Recipient) -> String {
             SHA256Digest.hex("\(cause.source)\n\(cause.sequence)\n\(change.ref)\n\(recipient)").prefix(32).description
         }
-        guard settings.realtime.contains(change.kind) else {
+        guard !kinds.isDisjoint(with: settings.realtime) else {
             let line = ChangeNotice.summary(change, language: settings.language)
             return (
                 [], recipients.map { DigestItem(key: "digest-line:" + key($0), recipient: $0.description, line: line) }

@@ -61,6 +61,19 @@ public struct RecordChange: Sendable, Codable, Hashable {
     /// do not name the user).
     public var changedBy: String?
 
+    /// Every kind the change is: a stage move that also hands the record over is a stage
+    /// and an owner change (`kind` is the first of them).
+    public var kinds: Set<ChangeKind> {
+        var kinds: Set<ChangeKind> = [kind]
+        guard kind != .created && kind != .deleted else { return kinds }
+        for change in changes {
+            if ChangeDetector.stageFields.contains(change.field) { kinds.insert(.stage) }
+            if ChangeDetector.ownerFields.contains(change.field) { kinds.insert(.owner) }
+            if ChangeDetector.keyFields.contains(change.field) { kinds.insert(.keyField) }
+        }
+        return kinds
+    }
+
     public init(
         ref: SystemRef, kind: ChangeKind, name: String, changes: [FieldChange], owners: [String] = [],
         changedBy: String? = nil
