@@ -129,6 +129,33 @@ struct IdentityResolverTests {
         }
     }
 
+    @Test("a later merge into the same customer must be undone first, whichever way it moved records")
+    func unmergeOrderInto() throws {
+        try withResolver { store, _ in
+            let evidence = [FieldEvidence(field: "name", level: "exact", weight: 9)]
+            try store.save(KnownPerson(ref: "a", name: "A", customer: "X"), reviews: [], now: now)
+            try store.save(KnownPerson(ref: "b", name: "B", customer: "Y"), reviews: [("a", 9, evidence)], now: now)
+            // "c" sorts after "b": accepting c ≈ b moves c into b's customer, which is X by then.
+            try store.save(KnownPerson(ref: "c", name: "C", customer: "Z"), reviews: [("b", 9, evidence)], now: now)
+            let reviews = try store.reviews(status: .open, limit: 10)
+            let ab = try #require(reviews.first { Set([$0.left, $0.right]) == ["a", "b"] })
+            let bc = try #require(reviews.first { Set([$0.left, $0.right]) == ["b", "c"] })
+            let first = try #require(try store.decide(review: ab.id, accept: true, actor: "ops", now: now))
+            let second = try #require(try store.decide(review: bc.id, accept: true, actor: "ops", now: now))
+            #expect(second.moves.map(\.ref) == ["c"])
+            #expect(try store.person("c")?.customer == "X")
+            // Undoing the first alone would leave c with a, matched to b: refused, nothing changes.
+            #expect(throws: IdentityError.self) { try store.unmerge(first.id, actor: "ops", now: now) }
+            #expect(try store.person("b")?.customer == "X")
+            _ = try store.unmerge(second.id, actor: "ops", now: now)
+            _ = try store.unmerge(first.id, actor: "ops", now: now)
+            #expect(
+                try [store.person("a")?.customer, store.person("b")?.customer, store.person("c")?.customer] == [
+                    "X", "Y", "Z",
+                ])
+        }
+    }
+
     @Test("a pair already one customer (joined by another merge) is accepted without a merge")
     func acceptJoined() throws {
         try withResolver { store, _ in

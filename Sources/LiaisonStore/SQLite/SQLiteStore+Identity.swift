@@ -110,6 +110,17 @@ extension SQLiteStore {
                     .first([.integer(id)], { Self.merge($0) })
             else { throw IdentityError("no merge \(id)", kind: .notFound) }
             guard merge.undoneAt == nil else { throw IdentityError("merge \(id) was already undone") }
+            // A later merge that joined either customer again was decided on this one's
+            // result (a record matched while it belonged here): undo that one first.
+            let customers = Set(merge.moves.flatMap { [$0.from, $0.to] })
+            let later = try db.statement(
+                "SELECT id, at, actor, moves, undone_at FROM identity_merges WHERE id > ? AND undone_at IS NULL ORDER BY id"
+            ).rows([.integer(id)]) { Self.merge($0) }
+            if let blocking = later.first(where: { $0.moves.contains { customers.contains($0.from) || customers.contains($0.to) } }) {
+                throw IdentityError(
+                    "merge \(id) cannot be undone exactly: merge \(blocking.id) joined the same customer since (undo it first)"
+                )
+            }
             let move = try db.statement("UPDATE people SET customer = ?, updated_at = ? WHERE ref = ? AND customer = ?")
             for step in merge.moves {
                 try move.run([.text(step.from), .real(now.timeIntervalSince1970), .text(step.ref), .text(step.to)])
