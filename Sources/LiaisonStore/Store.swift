@@ -60,7 +60,7 @@ public protocol Store: AnyObject, Sendable {
     /// (`email:…`, `phone:…`), so that the system's change event about it is recognised
     /// as an echo of our own write and not announced.
     func expectEcho(system: String, kind: String, keys: [String], until: Date) throws
-    /// Whether a change event matches an expected echo (consumed when it does).
+    /// Whether a change event matches an expected echo (kept until it expires).
     func takeEcho(system: String, kind: String, keys: [String], now: Date) throws -> Bool
     /// Records where an effect landed, and clears its intent.
     func recordLedger(_ key: IdempotencyKey, target: String, remoteID: String, now: Date) throws

@@ -357,6 +357,23 @@ struct SQLiteStoreTests {
         }
     }
 
+    @Test("an expected echo is found as often as it comes back until it expires (a crash before applying finds it again)")
+    func echoes() async throws {
+        try await withStore { store in
+            try store.expectEcho(
+                system: "bottlecrm", kind: "contact", keys: ["email:li.na@example.com", "phone:+8613800138000"],
+                until: t0.addingTimeInterval(600))
+            #expect(try store.takeEcho(system: "bottlecrm", kind: "contact", keys: ["email:li.na@example.com"], now: t0))
+            #expect(try store.takeEcho(system: "bottlecrm", kind: "contact", keys: ["email:li.na@example.com"], now: t0))
+            #expect(try !store.takeEcho(system: "bottlecrm", kind: "lead", keys: ["email:li.na@example.com"], now: t0))
+            #expect(try !store.takeEcho(system: "bottlecrm", kind: "contact", keys: ["email:other@example.com"], now: t0))
+            #expect(
+                try !store.takeEcho(
+                    system: "bottlecrm", kind: "contact", keys: ["phone:+8613800138000"],
+                    now: t0.addingTimeInterval(601)))
+        }
+    }
+
     @Test("the ledger remembers remote ids")
     func ledger() async throws {
         try await withStore { store in

@@ -177,9 +177,10 @@ public struct BottleCRMArchiver: OutboundConnector {
             }
         }
         try await ledger.intend(key)
-        // BottleCRM announces the contact we create with a webhook: it is not news.
+        // BottleCRM announces the contact we create with a webhook: it is not news. It retries
+        // a webhook it could not deliver for up to ~8.6 hours (1 min, 5 min, 30 min, 2 h, 6 h).
         try? await ledger.expectEcho(
-            kind: "contact", keys: EchoKeys.of(email: customer.email, phone: customer.phone), for: .seconds(600))
+            kind: "contact", keys: EchoKeys.of(email: customer.email, phone: customer.phone), for: .seconds(9 * 3600))
         let created = await client.createContact(
             BottleCRMClient.NewContact(
                 firstName: first, lastName: last, email: customer.email, phone: customer.phone,

@@ -144,13 +144,15 @@ extension SQLiteStore {
         guard !keys.isEmpty else { return false }
         return try write { db in
             try db.statement("DELETE FROM echoes WHERE expires_at < ?").run([.real(now.timeIntervalSince1970)])
-            var found = false
+            // Kept until it expires, not taken: the pipeline applies the event in a later
+            // transaction, and a crash in between must find the echo again.
             for key in keys {
-                try db.statement("DELETE FROM echoes WHERE system = ? AND kind = ? AND key = ?")
-                    .run([.text(system), .text(kind), .text(key)])
-                found = found || db.changes > 0
+                let known =
+                    try db.statement("SELECT 1 FROM echoes WHERE system = ? AND kind = ? AND key = ?")
+                    .first([.text(system), .text(kind), .text(key)]) { _ in true } ?? false
+                if known { return true }
             }
-            return found
+            return false
         }
     }
 
