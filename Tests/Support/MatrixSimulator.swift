@@ -66,6 +66,19 @@ public final class MatrixSimulator: Sendable {
             }
             return respond(.json(200, ["room_id": room]))
         }
+        // /_matrix/client/v3/joined_rooms
+        if request.method == "GET", parts.count == 4, parts[3] == "joined_rooms" {
+            return respond(.json(200, ["joined_rooms": state.withLock { $0.joined.sorted() }]))
+        }
+        // /_matrix/client/v3/rooms/{room}/state/m.room.member/{user}: invitees of a created room.
+        if request.method == "GET", parts.count == 8, parts[3] == "rooms", parts[5] == "state",
+            parts[6] == "m.room.member"
+        {
+            let invited = state.withLock { $0.created[parts[4]]?.contains(parts[7]) ?? false }
+            struct Member: Encodable { var membership = "invite"; var is_direct = true }
+            return respond(
+                invited ? .json(200, Member()) : .json(404, ["errcode": "M_NOT_FOUND", "error": "Event not found"]))
+        }
         // /_matrix/client/v3/join/{room}
         if request.method == "POST", parts.count == 5, parts[3] == "join" {
             state.withLock { _ = $0.joined.insert(parts[4]) }

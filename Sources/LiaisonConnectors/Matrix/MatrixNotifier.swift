@@ -64,9 +64,14 @@ public struct MatrixNotifier: OutboundConnector {
         case .room(let id):
             room = id
         case .user(let user):
-            switch await directRoom(with: user, ledger: ledger) {
-            case .open(let id): room = id
-            case .failed(let outcome): return Self.classify(outcome, step: "open a direct room with \(user)", now: now)
+            do {
+                switch try await directRoom(with: user, ledger: ledger) {
+                case .open(let id): room = id
+                case .failed(let outcome):
+                    return Self.classify(outcome, step: "open a direct room with \(user)", now: now)
+                }
+            } catch {
+                return .retryable(reason: "ledger: \(error)", after: nil, uncertain: false)
             }
         }
         var outcome = await send(payload.notice, to: room, txn: delivery.idempotencyKey.rawValue)
@@ -91,9 +96,22 @@ public struct MatrixNotifier: OutboundConnector {
         case failed(HTTPOutcome)
     }
 
-    private func directRoom(with user: String, ledger: any DeliveryLedger) async -> DirectRoom {
+    /// Creating a room has no idempotency key: the create is noted as intended first, and
+    /// one whose answer was lost (the process died, the request timed out) is looked for
+    /// among the bot's rooms before another is created.
+    private func directRoom(with user: String, ledger: any DeliveryLedger) async throws -> DirectRoom {
         let key = IdempotencyKey("matrix:dm:\(settings.botUser):\(user)")
-        if let known = try? await ledger.remoteID(for: key) { return .open(known) }
+        if let known = try await ledger.remoteID(for: key) { return .open(known) }
+        if try await ledger.wasIntended(key) {
+            switch await existingDirectRoom(with: user) {
+            case .open(let room)?:
+                try await ledger.record(key, remoteID: room)
+                return .open(room)
+            case .failed(let outcome)?: return .failed(outcome)
+            case nil: break
+            }
+        }
+        try await ledger.intend(key)
         guard let url = url("/_matrix/client/v3/createRoom") else {
             return .failed(.failed(reason: "bad homeserver", maybeApplied: false))
         }
@@ -107,8 +125,34 @@ public struct MatrixNotifier: OutboundConnector {
         guard case let .response(200, _, body) = outcome,
             let room = (try? JSONValue.parse(Array(body)))?["room_id"]?.string
         else { return .failed(outcome) }
-        try? await ledger.record(key, remoteID: room)
+        try await ledger.record(key, remoteID: room)
         return .open(room)
+    }
+
+    /// A room the bot is in where `user` is invited or joined as to a direct chat.
+    private func existingDirectRoom(with user: String) async -> DirectRoom? {
+        guard let joinedRooms = url("/_matrix/client/v3/joined_rooms") else { return nil }
+        let outcome = await http.send("GET", joinedRooms, headers: auth)
+        guard case let .response(200, _, body) = outcome else { return .failed(outcome) }
+        guard case .array(let rooms)? = (try? JSONValue.parse(Array(body)))?["joined_rooms"] else { return nil }
+        for case .string(let room) in rooms {
+            guard
+                let membershipURL = url(
+                    "/_matrix/client/v3/rooms/\(Self.escape(room))/state/m.room.member/\(Self.escape(user))")
+            else { continue }
+            let member = await http.send("GET", membershipURL, headers: auth)
+            switch member {
+            case let .response(200, _, body):
+                let content = try? JSONValue.parse(Array(body))
+                let membership = content?["membership"]?.string ?? ""
+                if content?["is_direct"] == .bool(true), membership == "invite" || membership == "join" {
+                    return .open(room)
+                }
+            case .response(404, _, _), .response(403, _, _): continue  // not a member there
+            default: return .failed(member)
+            }
+        }
+        return nil
     }
 
     private func url(_ path: String) -> URL? {

@@ -1,0 +1,52 @@
+import Foundation
+import LiaisonConnectors
+import LiaisonCore
+import LiaisonTestSupport
+import Testing
+
+extension PeerTests {
+    @Test("on the real Synapse, a direct room whose creation was never recorded is found again, not created twice")
+    func lostDirectRoom() async throws {
+        let bot = "@liaison_bot:localhost"
+        let synapse = HTTPTestClient(base: peers.synapseURL)
+        let auth = ["Authorization": "Bearer \(peers.asToken)"]
+        func botRooms() async throws -> Set<String> {
+            let reply = try await synapse.send(
+                "GET", "/_matrix/client/v3/joined_rooms?user_id=\(bot.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)",
+                headers: auth)
+            return Set(reply.json["joined_rooms"] as? [String] ?? [])
+        }
+        let notifier = MatrixNotifier(
+            settings: MatrixSettings(
+                homeserver: peers.synapseURL, asToken: peers.asToken, hsToken: peers.hsToken, botUser: bot,
+                employees: try UserMatcher(users: []), customers: nil, profiles: [:], closeCommand: "!close"),
+            timeout: 10)
+        // Someone no earlier test opened a direct room with: a fresh user (in the application
+        // service's namespace, so that its token may register them).
+        let user = "@liaison_dm_\(UUID().uuidString.prefix(8).lowercased()):localhost"
+        let register = try await synapse.json(
+            "POST", "/_matrix/client/v3/register", headers: auth,
+            ["type": "m.login.application_service", "username": String(user.dropFirst().prefix { $0 != ":" })])
+        #expect(register.status == 200, "\(register.status) \(register.text)")
+        let payload = try JSONEncoder().encode(
+            MatrixNotifier.Payload(recipient: .user(user), notice: ChangeNotice(body: "Lead moved", html: "Lead moved")))
+        func delivery(_ key: String) -> Delivery {
+            Delivery(
+                id: 1, target: "matrix", operation: MatrixNotifier.notifyOperation, partition: "p",
+                idempotencyKey: IdempotencyKey("\(key)-\(user)"), payload: Array(payload), nextAttemptAt: Date(),
+                createdAt: Date())
+        }
+        let before = try await botRooms()
+        let ledger = MemoryLedger()
+        ledger.crashAfterWrites.withLock { $0 = true }
+        guard case .retryable = await notifier.perform(delivery("notice:1"), ledger: ledger, now: Date()) else {
+            Issue.record("the lost ledger line was not reported"); return
+        }
+        let created = try await botRooms().subtracting(before)
+        #expect(created.count == 1, "\(created)")
+        ledger.crashAfterWrites.withLock { $0 = false }
+        let outcome = await notifier.perform(delivery("notice:1"), ledger: ledger, now: Date())
+        guard case .delivered = outcome else { Issue.record("\(outcome)"); return }
+        #expect(try await botRooms().subtracting(before) == created)
+    }
+}
