@@ -79,13 +79,10 @@ public struct ArchiveScheduler: Service {
             let last = pending.entries.last
         else { return false }
         if let profiles, let customer = pending.customer, customer.email == nil || customer.phone == nil {
+            var enriched = customer
             do {
                 guard !profilesDown else { throw ProfileUnavailable(reason: "it failed earlier in this round") }
-                let enriched = try await profiles.enrich(customer)
-                if enriched != customer {
-                    try store.save(enriched, now: now)
-                    pending.customer = enriched
-                }
+                enriched = try await profiles.enrich(customer)
             } catch {
                 profilesDown = true
                 // With neither e-mail nor phone the CRM contact could only be created by name,
@@ -96,6 +93,10 @@ public struct ArchiveScheduler: Service {
                         ["conversation": conversation.rawValue, "problem": "\(error)"])
                     return false
                 }
+            }
+            if enriched != customer {
+                try store.save(enriched, now: now)
+                pending.customer = enriched
             }
         }
         let delivery = Self.plan(pending, trigger: trigger, target: target)

@@ -255,6 +255,11 @@ struct BottleCRMArchiverTests {
         let replacement = try #require(simulator.contacts.first?.id)
         #expect(replacement != deleted)
         #expect(simulator.interactions.last?.contact == replacement)
+        // A 404 that is not BottleCRM's "No such record." (a wrong path) says nothing of the contact.
+        simulator.inject([.status(404, retryAfter: nil)])
+        guard case .permanent = await archiver.perform(try delivery(key: "archive:c"), ledger: ledger, now: Date())
+        else { Issue.record("a bare 404 was taken for a deleted contact"); return }
+        #expect(try await ledger.remoteID(for: IdempotencyKey("bottlecrm:contact:\(Self.customer.ref)")) == replacement)
         await simulator.stop()
     }
 

@@ -66,7 +66,7 @@ public struct BottleCRMArchiver: OutboundConnector {
                 case .ok(let id):
                     try await ledger.record(part.key, remoteID: id)
                     firstID = firstID ?? id
-                case .failed(.response(404, _, _)):
+                case .failed(.response(404, _, let body)) where Self.noSuchRecord(body):
                     // The contact was deleted (or merged away) in BottleCRM: forget it, and
                     // the next attempt finds the customer's contact again, or creates it.
                     try await ledger.forget(Self.contactKey(transcript.customer))
@@ -194,6 +194,12 @@ public struct BottleCRMArchiver: OutboundConnector {
     /// Where the customer's contact id is recorded.
     static func contactKey(_ customer: Participant) -> IdempotencyKey {
         IdempotencyKey("bottlecrm:contact:\(customer.ref)")
+    }
+
+    /// BottleCRM's answer for a record that does not exist (not a 404 for a wrong path, which
+    /// says nothing about the contact).
+    static func noSuchRecord(_ body: Data) -> Bool {
+        (try? JSONValue.parse(Array(body)))?["detail"]?.string == "No such record."
     }
 
     /// A contact BottleCRM answered 404 for: not to be filed to again.
