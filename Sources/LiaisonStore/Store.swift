@@ -61,7 +61,7 @@ public protocol Store: AnyObject, Sendable {
     /// as an echo of our own write and not announced.
     func expectEcho(system: String, kind: String, keys: [String], until: Date) throws
     /// Whether a change event matches an expected echo (kept until it expires).
-    func takeEcho(system: String, kind: String, keys: [String], now: Date) throws -> Bool
+    func isExpectedEcho(system: String, kind: String, keys: [String], now: Date) throws -> Bool
     /// Records where an effect landed, and clears its intent.
     func recordLedger(_ key: IdempotencyKey, target: String, remoteID: String, now: Date) throws
     /// Notes, durably, that a write under `key` is about to be sent. Until `recordLedger`

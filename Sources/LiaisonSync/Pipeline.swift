@@ -117,7 +117,7 @@ public struct Pipeline: Service {
             guard let changes, let change = ChangeDetector.detect(previous: previous, created: created, record: record)
             else { continue }
             if created,
-                try store.takeEcho(
+                try store.isExpectedEcho(
                     system: record.ref.system, kind: record.ref.kind,
                     keys: EchoKeys.of(email: record.fields["email"], phone: record.fields["phone"]), now: now())
             {

@@ -37,26 +37,27 @@ struct BottleCRMLedgerTests {
         let ledger = MemoryLedger()
         let first = "archive:\(tag)-1"
         let second = "archive:\(tag)-2"
+        /// Performs `key` with its ledger line lost (a "kill -9" after BottleCRM answered),
+        /// then again after the "restart"; true when both went as they must.
+        func lostThenRetried(_ key: String) async throws -> Bool {
+            ledger.crashAfterWrites.withLock { $0 = true }
+            guard case .retryable = await archiver.perform(try delivery(key, customer: customer), ledger: ledger, now: Date())
+            else { Issue.record("the lost ledger line was not reported"); return false }
+            ledger.crashAfterWrites.withLock { $0 = false }
+            guard case .delivered = await archiver.perform(try delivery(key, customer: customer), ledger: ledger, now: Date())
+            else { Issue.record("not delivered after the restart"); return false }
+            return true
+        }
 
         // The contact is created, then the process "dies" before recording it.
-        ledger.crashAfterWrites.withLock { $0 = true }
-        guard case .retryable = await archiver.perform(try delivery(first, customer: customer), ledger: ledger, now: Date())
-        else { Issue.record("the lost ledger line was not reported"); return }
-        ledger.crashAfterWrites.withLock { $0 = false }
-        guard case .delivered = await archiver.perform(try delivery(first, customer: customer), ledger: ledger, now: Date())
-        else { Issue.record("not delivered after the restart"); return }
+        guard try await lostThenRetried(first) else { return }
         let contacts = try await crm.contacts(name: String(tag))
         #expect(contacts.count == 1, "\(contacts)")
         let contact = try #require(contacts.first?["id"] as? String)
         #expect(contacts.first?["source_ref"] as? String == customer.ref.description)
 
         // The next transcript's interaction is written, and its ledger line lost.
-        ledger.crashAfterWrites.withLock { $0 = true }
-        guard case .retryable = await archiver.perform(try delivery(second, customer: customer), ledger: ledger, now: Date())
-        else { Issue.record("the lost ledger line was not reported"); return }
-        ledger.crashAfterWrites.withLock { $0 = false }
-        guard case .delivered = await archiver.perform(try delivery(second, customer: customer), ledger: ledger, now: Date())
-        else { Issue.record("not delivered after the restart"); return }
+        guard try await lostThenRetried(second) else { return }
 
         let bodies = try await crm.interactions(contact: contact).compactMap { $0["body"] as? String }
         #expect(bodies.filter { $0.hasSuffix("liaison-ref: \(first)") }.count == 1)

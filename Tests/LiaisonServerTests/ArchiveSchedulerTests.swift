@@ -95,28 +95,29 @@ struct DigestServiceTests {
             cursor: nil, now: Date())
     }
 
-    /// Runs the service for `duration`, then stops it.
-    func run(_ store: SQLiteStore, for duration: Duration) async throws {
+    /// Runs the service until `done` holds (or its deadline passes), then stops it.
+    func run(_ store: SQLiteStore, until done: @escaping @Sendable () async -> Bool) async {
         var settings = NotifySettings(room: "!team:x")
         settings.digestSeconds = 3600
         let digest = DigestService(store: store, router: ChangeRouter(settings: settings), logger: .silent) {}
         let service = Task { try await digest.run() }
-        try await Task.sleep(for: duration)
+        _ = await done()
         service.cancel()
         _ = await service.result
     }
 
     func pending(_ store: SQLiteStore) throws -> Int { try store.deliveries(status: .pending, limit: 10).count }
+    func pending(_ store: SQLiteStore, is count: Int) -> Bool { (try? pending(store)) == count }
 
     @Test("a restart more than an interval after the last round sends the digest at once; the next waits an interval")
     func dueAcrossRestarts() async throws {
         try await withStore { store in
             try addLine("k1", sequence: 1, to: store)
             try store.moveCursor(DigestService.cursor, to: Int64(Date().timeIntervalSince1970) - 3700)
-            try await run(store, for: .milliseconds(500))
+            await run(store) { await eventually { pending(store, is: 1) } }
             #expect(try pending(store) == 1)
             try addLine("k2", sequence: 2, to: store)
-            try await run(store, for: .milliseconds(500))
+            await run(store) { await holds(for: .milliseconds(500)) { pending(store, is: 1) } }
             #expect(try pending(store) == 1)
         }
     }
@@ -125,7 +126,7 @@ struct DigestServiceTests {
     func firstStart() async throws {
         try await withStore { store in
             try addLine("k1", sequence: 1, to: store)
-            try await run(store, for: .milliseconds(300))
+            await run(store) { await holds(for: .milliseconds(300)) { pending(store, is: 0) } }
             #expect(try pending(store) == 0)
             #expect(try store.cursor(DigestService.cursor) > 0)
         }

@@ -259,8 +259,7 @@ struct HubTests {
         #expect(try await hub.post(chat("m1", from: "agent-7", "Hello, how can I help?")).status == 200)
         #expect(await eventually { (try? hub.status.inboundUnprocessed) == 0 })
         // Nobody to file it under yet: it waits.
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(crm.interactions.isEmpty)
+        #expect(await holds(for: .milliseconds(300)) { crm.interactions.isEmpty })
         #expect(try await hub.post(chat("m2", from: "c-1", "Price for 10 seats?")).status == 200)
         #expect(await eventually { crm.interactions.count == 1 })
         let body = try #require(crm.interactions.first?.body)

@@ -363,12 +363,12 @@ struct SQLiteStoreTests {
             try store.expectEcho(
                 system: "bottlecrm", kind: "contact", keys: ["email:li.na@example.com", "phone:+8613800138000"],
                 until: t0.addingTimeInterval(600))
-            #expect(try store.takeEcho(system: "bottlecrm", kind: "contact", keys: ["email:li.na@example.com"], now: t0))
-            #expect(try store.takeEcho(system: "bottlecrm", kind: "contact", keys: ["email:li.na@example.com"], now: t0))
-            #expect(try !store.takeEcho(system: "bottlecrm", kind: "lead", keys: ["email:li.na@example.com"], now: t0))
-            #expect(try !store.takeEcho(system: "bottlecrm", kind: "contact", keys: ["email:other@example.com"], now: t0))
+            #expect(try store.isExpectedEcho(system: "bottlecrm", kind: "contact", keys: ["email:li.na@example.com"], now: t0))
+            #expect(try store.isExpectedEcho(system: "bottlecrm", kind: "contact", keys: ["email:li.na@example.com"], now: t0))
+            #expect(try !store.isExpectedEcho(system: "bottlecrm", kind: "lead", keys: ["email:li.na@example.com"], now: t0))
+            #expect(try !store.isExpectedEcho(system: "bottlecrm", kind: "contact", keys: ["email:other@example.com"], now: t0))
             #expect(
-                try !store.takeEcho(
+                try !store.isExpectedEcho(
                     system: "bottlecrm", kind: "contact", keys: ["phone:+8613800138000"],
                     now: t0.addingTimeInterval(601)))
         }

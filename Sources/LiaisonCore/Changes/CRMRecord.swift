@@ -64,14 +64,8 @@ public struct RecordChange: Sendable, Codable, Hashable {
     /// Every kind the change is: a stage move that also hands the record over is a stage
     /// and an owner change (`kind` is the first of them).
     public var kinds: Set<ChangeKind> {
-        var kinds: Set<ChangeKind> = [kind]
-        guard kind != .created && kind != .deleted else { return kinds }
-        for change in changes {
-            if ChangeDetector.stageFields.contains(change.field) { kinds.insert(.stage) }
-            if ChangeDetector.ownerFields.contains(change.field) { kinds.insert(.owner) }
-            if ChangeDetector.keyFields.contains(change.field) { kinds.insert(.keyField) }
-        }
-        return kinds
+        guard kind != .created && kind != .deleted else { return [kind] }
+        return Set(changes.compactMap { ChangeDetector.kind(of: $0.field) }).union([kind])
     }
 
     public init(

@@ -9,6 +9,13 @@ public enum ChangeDetector {
     /// Fields that identify or value the customer.
     public static let keyFields: Set<String> = ["name", "email", "phone", "company", "amount", "close_date"]
 
+    /// The kind of change a watched field's change is; nil for fields nobody watches.
+    public static func kind(of field: String) -> ChangeKind? {
+        if stageFields.contains(field) { return .stage }
+        if ownerFields.contains(field) { return .owner }
+        return keyFields.contains(field) ? .keyField : nil
+    }
+
     /// - Parameters:
     ///   - previous: the last snapshot's fields, or nil when the record was never seen.
     ///   - created: the CRM says the record is new (a `*.created` event).
@@ -49,10 +56,8 @@ public enum ChangeDetector {
             let new = record.fields[field]
             return old == new ? nil : FieldChange(field: field, old: old, new: new)
         }
-        guard !changes.isEmpty else { return nil }
-        let fields = Set(changes.map(\.field))
-        let kind: ChangeKind =
-            !fields.isDisjoint(with: stageFields) ? .stage : !fields.isDisjoint(with: ownerFields) ? .owner : .keyField
+        // The first kind among the fields that changed (a stage move before a hand-over).
+        guard let kind = changes.compactMap({ Self.kind(of: $0.field) }).min() else { return nil }
         return RecordChange(ref: record.ref, kind: kind, name: record.displayName, changes: changes)
     }
 }

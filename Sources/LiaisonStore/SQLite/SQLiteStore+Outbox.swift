@@ -140,7 +140,7 @@ extension SQLiteStore {
         }
     }
 
-    public func takeEcho(system: String, kind: String, keys: [String], now: Date) throws -> Bool {
+    public func isExpectedEcho(system: String, kind: String, keys: [String], now: Date) throws -> Bool {
         guard !keys.isEmpty else { return false }
         return try write { db in
             try db.statement("DELETE FROM echoes WHERE expires_at < ?").run([.real(now.timeIntervalSince1970)])
