@@ -31,6 +31,7 @@ extension DeliveryLedger {
 
 /// How a record is recognised when it comes back as a change event.
 public enum EchoKeys {
+    /// Keys for a record that should be a person's own: the same mailbox, the same number.
     public static func of(email: String?, phone: String?) -> [String] {
         var keys: [String] = []
         if let email, !email.isEmpty { keys.append("email:" + (EmailAddress(email)?.normalized ?? email.lowercased())) }
@@ -38,6 +39,21 @@ public enum EchoKeys {
             keys.append("phone:" + (PhoneNumber(phone)?.e164 ?? phone.filter(\.isNumber)))
         }
         return keys
+    }
+
+    /// The key for a record's name (its words in any order, Hanzi read as Pinyin).
+    public static func of(name: String?) -> [String] {
+        guard let name, let key = PersonName(name)?.key else { return [] }
+        return ["name:" + key]
+    }
+
+    /// The key for the record with this id in the echoing system.
+    public static func of(id: String) -> [String] { ["id:" + id] }
+
+    /// Every key a created record can be matched by.
+    public static func of(_ record: CRMRecord) -> [String] {
+        of(email: record.fields["email"], phone: record.fields["phone"]) + of(name: record.fields["name"])
+            + of(id: record.ref.id)
     }
 }
 

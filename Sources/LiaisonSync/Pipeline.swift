@@ -61,7 +61,7 @@ public struct Pipeline: Service {
     /// Records per transaction. Per-batch work (one update per touched conversation and
     /// participant) is shared by the whole batch, so under load bigger is cheaper; the
     /// state file has its own writer, so a long batch delays no acknowledgement.
-    static let batchLimit = 4096
+    public static let batchLimit = 4096
     /// How long records may gather under load: 50 ms of delay on archiving buys a third
     /// of the pipeline's statements per record on the ingest benchmark.
     static let linger: TimeInterval = 0.05
@@ -116,10 +116,10 @@ public struct Pipeline: Service {
             snapshots.remember(record, sequence: cause.sequence)
             guard let changes, let change = ChangeDetector.detect(previous: previous, created: created, record: record)
             else { continue }
+            // Our own write if one was expected when the event came (the pipeline may be behind).
             if created,
                 try store.isExpectedEcho(
-                    system: record.ref.system, kind: record.ref.kind,
-                    keys: EchoKeys.of(email: record.fields["email"], phone: record.fields["phone"]), now: now())
+                    system: record.ref.system, kind: record.ref.kind, keys: EchoKeys.of(record), now: cause.receivedAt)
             {
                 logger.info("crm change is our own write, not announced", ["record": record.ref.description])
                 continue

@@ -1,12 +1,16 @@
 import Foundation
 import LiaisonConnectors
 import LiaisonCore
+import LiaisonStore
+import LiaisonSync
+import Synchronization
 
 /// Measurements that need no server: `liaison bench lookup`, `liaison bench admission`.
 enum Bench {
     static let help = """
         Usage: liaison bench lookup [--people 1000000] [--queries 100000] [--seed 1]
                liaison bench admission [--rounds 200]
+               liaison bench pipeline [--records 200000]
 
         admission: what a generic webhook costs the HTTP thread that receives it, on the
         ingest benchmark's 2,000 bodies (~250 bytes), each body --rounds times: checking
@@ -14,6 +18,12 @@ enum Bench {
         run, parsing the body into a JSONValue tree. Then the pipeline's decoding of the
         stored record. Last line:
         admission ns_per_body=N tree_parse_ns=T decode_ns=D ratio=N/T
+
+        pipeline: what the pipeline costs a logged webhook, on the same bodies: --records
+        of them are appended to a fresh store in a temporary directory, then applied as
+        `liaison serve` applies them (batches of up to 4,096, identity resolution on).
+        The baseline, in the same run, is reading the same records back and decoding them.
+        Last line: pipeline records=N us_per_record=X read_decode_us=Y ratio=X/Y
 
         lookup:
 
@@ -28,7 +38,7 @@ enum Bench {
 
     static func run(_ arguments: [String]) throws -> Int32 {
         if CLI.help(arguments, help) { return 0 }
-        let flags = try Arguments(arguments, valued: ["people", "queries", "seed", "rounds"], switches: [])
+        let flags = try Arguments(arguments, valued: ["people", "queries", "seed", "rounds", "records"], switches: [])
         if flags.positional == ["admission"] {
             let text = flags.value("rounds") ?? "200"
             guard let rounds = Int(text), (1...1_000_000).contains(rounds) else {
@@ -36,8 +46,15 @@ enum Bench {
             }
             return admission(rounds: rounds)
         }
+        if flags.positional == ["pipeline"] {
+            let text = flags.value("records") ?? "200000"
+            guard let records = Int(text), (1_000...10_000_000).contains(records) else {
+                throw UsageError(description: "--records must be a number from 1000 to 10000000, not '\(text)'")
+            }
+            return try pipeline(records: records)
+        }
         guard flags.positional == ["lookup"] else {
-            throw UsageError(description: "bench needs a benchmark: lookup or admission")
+            throw UsageError(description: "bench needs a benchmark: lookup, admission or pipeline")
         }
         func number(_ name: String, _ fallback: Int) throws -> Int {
             guard let text = flags.value(name) else { return fallback }
@@ -98,17 +115,86 @@ enum Bench {
         return 0
     }
 
-    /// The generic webhook's admission and decoding, per body (see `help`).
-    static func admission(rounds: Int) -> Int32 {
-        let secret = "bench-secret-0123456789abcdef"
-        let webhook = GenericWebhook(name: "bench", settings: GenericSourceSettings(secret: secret))
-        // The bodies of scripts/bench/signed_bodies.py.
-        let bodies = (0..<2000).map { i in
+    static let secret = "bench-secret-0123456789abcdef"
+
+    /// The bodies of scripts/bench/signed_bodies.py, the first `count` of them (the script
+    /// writes 2,000: ids `m0`…, 200 conversations and customers); more than 2,000 carry on
+    /// the same pattern with new ids.
+    static func benchBodies(count: Int) -> [[UInt8]] {
+        (0..<count).map { i in
             Array(
                 (#"{"id":"m\#(i)","conversation":"c\#(i % 200)","text":"message number \#(i) about the API plan","#
                     + #""sender":{"id":"u\#(i % 200)","name":"Customer \#(i % 200)","email":"c\#(i % 200)@example.com"},"#
                     + #""sent_at":"2026-11-24T10:00:00Z"}"#).utf8)
         }
+    }
+
+    /// The pipeline's cost per logged record (see `help`).
+    static func pipeline(records count: Int) throws -> Int32 {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("liaison-bench-pipeline-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SQLiteStore(directory: directory)
+        defer { store.close() }
+        let webhook = GenericWebhook(name: "bench", settings: GenericSourceSettings(secret: secret))
+        let bodies = benchBodies(count: count)
+        let appended = DispatchGroup()
+        let refused = Mutex(0)
+        for body in bodies {
+            appended.enter()
+            store.append(InboundRecord(sequence: 0, source: webhook.source, dedupeKey: nil, receivedAt: Date(), body: body)) {
+                if case .failure = $0 { refused.withLock { $0 += 1 } }
+                appended.leave()
+            }
+        }
+        appended.wait()
+        guard refused.withLock({ $0 }) == 0 else {
+            Output.err("the store refused \(refused.withLock { $0 }) of \(count) records")
+            return 1
+        }
+        let clock = ContinuousClock()
+        func micros(_ duration: Duration) -> Double {
+            (Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12) / Double(count)
+        }
+        // Baseline: read the log back and decode it, as the pipeline does first.
+        var decoded = 0
+        let baseline = try clock.measure {
+            var after: Int64 = 0
+            while true {
+                let batch = try store.inbound(after: after, limit: Pipeline.batchLimit)
+                guard let last = batch.last else { break }
+                for record in batch { decoded += ((try? webhook.decode(record)) ?? []).count }
+                after = last.sequence
+            }
+        }
+        let pipeline = Pipeline(
+            store: store, connectors: [webhook], identity: try IdentityResolver(store: store), metrics: HubMetrics(),
+            logger: .silent
+        ) { _ in }
+        var applied = 0
+        let elapsed = try clock.measure {
+            while true {
+                let done = try pipeline.drain(limit: Pipeline.batchLimit)
+                if done == 0 { break }
+                applied += done
+            }
+        }
+        let messages = try store.conversationsWithPendingMessages().reduce(0) { $0 + $1.pendingMessages }
+        guard applied == count, messages == count, decoded == 3 * count else {
+            Output.err("applied \(applied) records and \(messages) messages of \(count) (\(decoded) events decoded)")
+            return 1
+        }
+        let (apply, read) = (micros(elapsed), micros(baseline))
+        Output.out(
+            "pipeline records=\(count) us_per_record=\(String(format: "%.2f", apply)) "
+                + "read_decode_us=\(String(format: "%.2f", read)) ratio=\(String(format: "%.2f", apply / read))")
+        return 0
+    }
+
+    /// The generic webhook's admission and decoding, per body (see `help`).
+    static func admission(rounds: Int) -> Int32 {
+        let webhook = GenericWebhook(name: "bench", settings: GenericSourceSettings(secret: secret))
+        let bodies = benchBodies(count: 2000)
         let requests = bodies.map { body in
             InboundRequest(
                 method: "POST", path: "/hooks/generic/bench",

@@ -314,7 +314,7 @@ struct ReviewCommandTests {
 @Suite("liaison sample and bench")
 struct SampleBenchCommandTests {
     @Test(
-        "sample writes people with truth that link finds; bench lookup and admission measure; bad numbers are refused")
+        "sample writes people with truth that link finds; bench lookup, admission and pipeline measure; bad numbers are refused")
     func sampleAndBench() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "liaison-sample-\(UUID().uuidString)")
@@ -348,6 +348,14 @@ struct SampleBenchCommandTests {
         #expect(refused.code == 2)
         #expect(refused.output.contains("--rounds must be a number from 1 to 1000000, not 'none'"), "\(refused.output)")
         #expect(try LiaisonProcess.run(["bench", "admission", "--rounds", "0"]).code == 2)
+
+        // Every record applied as a message (the command fails otherwise), and the figures printed.
+        let pipeline = try LiaisonProcess.run(["bench", "pipeline", "--records", "2000"])
+        #expect(pipeline.code == 0, "\(pipeline.output)")
+        #expect(pipeline.output.contains("pipeline records=2000 us_per_record="), "\(pipeline.output)")
+        let few = try LiaisonProcess.run(["bench", "pipeline", "--records", "10"])
+        #expect(few.code == 2)
+        #expect(few.output.contains("--records must be a number from 1000 to 10000000, not '10'"), "\(few.output)")
     }
 }
 

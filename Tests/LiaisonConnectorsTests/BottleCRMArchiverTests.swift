@@ -45,7 +45,10 @@ struct BottleCRMArchiverTests {
         let outcome = await archiver.perform(try delivery(), ledger: ledger, now: Date())
         guard case .delivered(let id) = outcome else { Issue.record("\(outcome)"); return }
         #expect(simulator.contacts.count == 1)
-        #expect(ledger.expectedEchoes == ["contact email:li.na@example.com", "contact phone:+8613800138000"])
+        #expect(
+            ledger.expectedEchoes == [
+                "contact email:li.na@example.com", "contact phone:+8613800138000", "contact id:\(simulator.contacts[0].id)",
+            ])
         #expect(simulator.contacts.first?.lastName == "李")
         #expect(simulator.contacts.first?.firstName == "娜")
         #expect(simulator.interactions.map(\.id) == [id])
@@ -57,6 +60,20 @@ struct BottleCRMArchiverTests {
         _ = await archiver.perform(try delivery(key: "archive:k2"), ledger: ledger, now: Date())
         #expect(simulator.contacts.count == 1)
         #expect(simulator.interactions.count == 2)
+        await simulator.stop()
+    }
+
+    @Test("a customer with neither e-mail nor phone: the contact's echo is expected by name while it is created, then by id")
+    func nameOnlyEcho() async throws {
+        let simulator = try BottleCRMSimulator()
+        let ledger = MemoryLedger()
+        var customer = Self.customer
+        (customer.email, customer.phone, customer.displayName) = (nil, nil, "欧阳娜娜")
+        let outcome = await archiver(simulator).perform(try delivery(customer: customer), ledger: ledger, now: Date())
+        guard case .delivered = outcome else { Issue.record("\(outcome)"); return }
+        let contact = try #require(simulator.contacts.first)
+        #expect((contact.firstName, contact.lastName) == ("娜娜", "欧阳"))
+        #expect(ledger.expectedEchoes == ["contact name:nana ouyang", "contact id:\(contact.id)"])
         await simulator.stop()
     }
 
@@ -274,10 +291,11 @@ struct BottleCRMArchiverTests {
     }
 
     @Test(
-        "names are split for BottleCRM's required first and last name",
+        "names are split for BottleCRM's required first and last name, the family name last",
         arguments: [
             ("Alice Smith", "Alice", "Smith"), ("Mary Ann Lee", "Mary Ann", "Lee"), ("李娜", "娜", "李"),
             ("alice", "alice", "-"), ("  ", "Unknown", "-"),
+            ("欧阳娜娜", "娜娜", "欧阳"), ("李 秀英", "秀英", "李"), ("秀英 李", "秀英", "李"),
         ])
     func split(name: String, first: String, last: String) {
         #expect(BottleCRMArchiver.split(name) == (first, last))

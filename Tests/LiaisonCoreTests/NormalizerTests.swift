@@ -147,6 +147,27 @@ struct PhoneFastPathTests {
 @Suite("Person names")
 struct PersonNameTests {
     @Test(
+        "a CRM's first and last fields make a Chinese name family name first, whichever field holds it",
+        arguments: [
+            ("娜", "李", "李娜"), ("李", "娜", "李娜"), ("王", "小明", "王小明"), ("小明", "王", "王小明"),
+            ("娜娜", "欧阳", "欧阳娜娜"), ("欧阳", "娜", "欧阳娜"),
+            // Nothing tells (both common family names, or both longer): the fields' meaning.
+            ("王", "李", "李王"), ("秀英", "建华", "建华秀英"),
+        ])
+    func written(first: String, last: String, name: String) {
+        #expect(ChineseName.written(first: first, last: last) == name)
+    }
+
+    @Test("names not wholly in Han characters are not reordered")
+    func notChinese() {
+        #expect(ChineseName.written(first: "Li", last: "Na") == nil)
+        #expect(ChineseName.written(first: "娜", last: "Li") == nil)
+        #expect(ChineseName.written(first: "", last: "李") == nil)
+        #expect(ChineseName.split("Li Na") == nil)
+        #expect(ChineseName.split("李") == nil)
+    }
+
+    @Test(
         "Hanzi and Pinyin, any order, any case, are one name",
         arguments: [
             "李娜", "Li Na", "Na Li", "LI, Na", "li  na", "Lǐ Nà",
@@ -161,6 +182,10 @@ struct PersonNameTests {
             ("李秀英", "Li Xiuying"), ("郭海燕", "Haiyan Guo"), ("王建华", "WANG, Jianhua"),
             // Family names read as family names, not as the character's common reading.
             ("曾志伟", "Zeng Zhiwei"), ("单田芳", "Shan Tianfang"), ("解晓东", "Xie Xiaodong"),
+            // Two-character family names; names in words, either way round (a CRM's first
+            // and last fields read back), or a character a word.
+            ("欧阳娜娜", "Ouyang Nana"), ("娜娜 欧阳", "Nana Ouyang"), ("秀英 李", "Li Xiuying"),
+            ("李 秀英", "Xiuying Li"), ("李 秀 英", "Li Xiuying"), ("建华 王", "王建华"),
         ])
     func givenName(hanzi: String, pinyin: String) {
         #expect(PersonName(hanzi)?.key == PersonName(pinyin)?.key)

@@ -16,9 +16,12 @@ public struct BottleCRMArchiver: OutboundConnector {
     public var target: String { "bottlecrm" }
     private let client: BottleCRMClient
     private let settings: BottleCRMSettings
+    /// How long a create may take: the window in which its webhook arrives.
+    private let timeout: TimeInterval
 
     public init(settings: BottleCRMSettings, timeout: TimeInterval) {
         self.settings = settings
+        self.timeout = timeout
         client = BottleCRMClient(baseURL: settings.baseURL, token: settings.token, http: HTTPClient(timeout: timeout))
     }
 
@@ -177,19 +180,34 @@ public struct BottleCRMArchiver: OutboundConnector {
             }
         }
         try await ledger.intend(key)
-        // BottleCRM announces the contact we create with a webhook: it is not news. It retries
-        // a webhook it could not deliver for up to ~8.6 hours (1 min, 5 min, 30 min, 2 h, 6 h).
-        try? await ledger.expectEcho(
-            kind: "contact", keys: EchoKeys.of(email: customer.email, phone: customer.phone), for: .seconds(9 * 3600))
+        // BottleCRM announces the contact we create with a webhook: it is not news. It sends
+        // it inside the create call, before answering, and retries one it could not deliver
+        // for up to ~8.6 hours (1 min, 5 min, 30 min, 2 h, 6 h). The e-mail and phone say
+        // which contact is ours for that long; a customer with neither is known by name only
+        // while the create is under way (a namesake's contact later is news), then by id.
+        let keys = EchoKeys.of(email: customer.email, phone: customer.phone)
+        if keys.isEmpty {
+            try? await ledger.expectEcho(
+                kind: "contact", keys: EchoKeys.of(name: BottleCRMWebhook.personName(first: first, last: last)),
+                for: .seconds(timeout + 60))
+        } else {
+            try? await ledger.expectEcho(kind: "contact", keys: keys, for: Self.echoLifetime)
+        }
         let created = await client.createContact(
             BottleCRMClient.NewContact(
                 firstName: first, lastName: last, email: customer.email, phone: customer.phone,
                 sourceRef: customer.ref.description
             )
         )
-        if case .ok(let id) = created { try await ledger.record(key, remoteID: id) }
+        if case .ok(let id) = created {
+            try? await ledger.expectEcho(kind: "contact", keys: EchoKeys.of(id: id), for: Self.echoLifetime)
+            try await ledger.record(key, remoteID: id)
+        }
         return created
     }
+
+    /// How long the webhook of a contact we created may still come: BottleCRM's retries.
+    static let echoLifetime = Duration.seconds(9 * 3600)
 
     /// Where the customer's contact id is recorded.
     static func contactKey(_ customer: Participant) -> IdempotencyKey {
@@ -220,18 +238,14 @@ public struct BottleCRMArchiver: OutboundConnector {
         return false
     }
 
-    /// First and last name for a contact; BottleCRM requires both.
+    /// First and last name for a contact; BottleCRM requires both. The last name is the
+    /// family name, which a Han name gives first: 李娜 → 娜 / 李, 欧阳娜娜 → 娜娜 / 欧阳.
     public static func split(_ name: String) -> (first: String, last: String) {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let (family, given) = ChineseName.split(trimmed) { return (given, family) }
         let words = trimmed.split(whereSeparator: \.isWhitespace)
         if words.count >= 2 {
             return (String(words.dropLast().joined(separator: " ")), String(words.last!))
-        }
-        // A name in Han characters is family name first: 李娜 → 李 / 娜.
-        if let first = trimmed.unicodeScalars.first, trimmed.count >= 2,
-            first.properties.isIdeographic
-        {
-            return (String(trimmed.dropFirst()), String(trimmed.prefix(1)))
         }
         return (trimmed.isEmpty ? "Unknown" : trimmed, "-")
     }

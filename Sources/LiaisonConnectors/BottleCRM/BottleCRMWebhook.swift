@@ -107,8 +107,8 @@ public struct BottleCRMWebhook: InboundConnector {
     /// BottleCRM's payload fields mapped to canonical ones.
     static func canonicalFields(_ data: JSONValue) -> [String: String] {
         var fields: [String: String] = [:]
-        let person = [text(data["first_name"]), text(data["last_name"])].compactMap { $0 }.joined(separator: " ")
-        fields["name"] = person.isEmpty ? text(data["name"]) ?? text(data["title"]) : person
+        fields["name"] = personName(first: text(data["first_name"]), last: text(data["last_name"]))
+            ?? text(data["name"]) ?? text(data["title"])
         fields["email"] = text(data["email"])
         fields["phone"] = text(data["phone"])
         fields["company"] = text(data["company_name"]) ?? text(data["organization"])
@@ -123,6 +123,14 @@ public struct BottleCRMWebhook: InboundConnector {
             if !ids.isEmpty { fields["owner"] = ids.joined(separator: ", ") }
         }
         return fields.compactMapValues { $0.isEmpty ? nil : $0 }
+    }
+
+    /// A person's name from the first and last fields: a Chinese name as it is written
+    /// (娜 + 李 → 李娜, whichever field holds the family name), others first then last.
+    static func personName(first: String?, last: String?) -> String? {
+        if let first, let last, let written = ChineseName.written(first: first, last: last) { return written }
+        let name = [first, last].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
+        return name.isEmpty ? nil : name
     }
 
     static func text(_ value: JSONValue?) -> String? {

@@ -48,19 +48,23 @@ public struct PersonName: Sendable, Hashable {
         key = tokens.joined(separator: " ")
     }
 
-    /// A Han name in Pinyin as people write it: the family name (the first character), then
-    /// the given name's syllables run together — 李秀英 → "li xiuying", as "Li Xiuying".
-    /// (Two-character family names such as 欧阳 come out split; they are rare.)
+    /// A Han name in Pinyin as people write it: the family name, then the given name's
+    /// syllables run together — 李秀英 → "li xiuying", as "Li Xiuying"; 欧阳娜娜 → "ouyang
+    /// nana". A name in two words keeps them, whichever comes first ("秀英 李", a CRM's first
+    /// and last fields read back).
     static func pinyin(_ text: String) -> String {
-        let compact = Array(
-            text.compatibilityFolded.unicodeScalars.filter { !$0.isWhitespaceFast })
-        guard compact.allSatisfy({ $0.properties.isIdeographic }), compact.count >= 2 else {
+        let folded = text.compatibilityFolded
+        guard let (family, given) = ChineseName.split(folded) else {
             // Mixed text: each Han character becomes its own word.
-            return compact.map { $0.properties.isIdeographic ? " \(syllable($0)) " : String($0) }.joined()
+            return folded.unicodeScalars.filter { !$0.isWhitespaceFast }
+                .map { $0.properties.isIdeographic ? " \(syllable($0)) " : String($0) }.joined()
                 .folding(options: [.diacriticInsensitive, .widthInsensitive], locale: nil)
         }
-        let family = surnameReadings[compact[0]] ?? syllable(compact[0])
-        return family + " " + compact.dropFirst().map(syllable).joined()
+        let familyScalars = Array(family.unicodeScalars)
+        let reading =
+            familyScalars.count == 1
+            ? surnameReadings[familyScalars[0]] ?? syllable(familyScalars[0]) : familyScalars.map(syllable).joined()
+        return reading + " " + given.unicodeScalars.map(syllable).joined()
     }
 
     /// One Han character in toneless Pinyin. ICU's Han-Latin transform costs tens of

@@ -32,7 +32,7 @@ public struct SyntheticPeople: Sendable {
     /// Family names, most common first (drawn with falling weights, as in real data: a few
     /// are very common). 许 and 徐 are both "Xu".
     static let surnames: [(String, String)] = pairs(
-        "李王张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈彭苏卢蒋蔡贾丁魏薛叶余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金郝孔白崔康毛邱秦江史顾侯邵孟龙段雷钱汤尹易常武乔贺赖龚",
+        ChineseName.commonFamilyNamesInOrder,
         "li wang zhang liu chen yang huang zhao wu zhou xu sun ma zhu hu guo he gao lin luo liang song zheng xie han "
             + "tang feng yu dong xiao cheng cao yuan deng xu fu shen peng su lu jiang cai jia ding wei xue ye yu pan du "
             + "dai xia zhong wang tian ren jiang fan fang shi yao tan liao zou xiong jin hao kong bai cui kang mao qiu "
