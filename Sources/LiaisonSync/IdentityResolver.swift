@@ -81,7 +81,7 @@ public final class IdentityResolver: Sendable {
         let person = KnownPerson(
             ref: ref, name: name, company: company, phone: phone, email: email,
             customer: customer ?? Self.newCustomerID())
-        try store.save(person, reviews: reviews, now: now)
+        try store.save(person, linkedTo: linkedTo, reviews: reviews, now: now)
         index.withLock {
             $0.insert(record)
             $0.said[ref] = said

@@ -63,13 +63,27 @@ struct IdentityResolverTests {
                 try store.decide(review: review.id, accept: false, actor: "x", now: now)
             }
 
-            // A new record for the merged person now links to the merged customer.
+            // A new record for the merged person now links to the merged customer: through
+            // the record the merge moved (jh2), through that one (jh3), or through the
+            // customer's own record (jh4).
             let again = try resolver.resolve(
-                ref: "im:user:jh2", name: nil, company: nil, phone: "+86 138 0013 8000", email: nil, now: now)
-            #expect(again.customer == a.customer)
+                ref: "im:user:jh2", name: nil, company: nil, phone: "+86 138 0013 8000", email: "jh2@example.com",
+                now: now)
+            #expect(again.customer == a.customer && again.linkedTo == "im:user:jh")
+            let third = try resolver.resolve(
+                ref: "im:user:jh3", name: nil, company: nil, phone: nil, email: "JH2@example.com", now: now)
+            #expect(third.customer == a.customer && third.linkedTo == "im:user:jh2")
+            let own = try resolver.resolve(
+                ref: "im:user:jh4", name: nil, company: nil, phone: nil, email: "jianhua@example.com", now: now)
+            #expect(own.customer == a.customer && own.linkedTo == "crm:contact:1")
 
-            _ = try store.unmerge(merge.id, actor: "ops", now: now)
+            // Unmerged, what came in through the moved record goes back with it.
+            let undone = try store.unmerge(merge.id, actor: "ops", now: now)
             #expect(try store.person("im:user:jh")?.customer == b.customer)
+            #expect(try store.person("im:user:jh2")?.customer == b.customer)
+            #expect(try store.person("im:user:jh3")?.customer == b.customer)
+            #expect(try store.person("im:user:jh4")?.customer == a.customer)
+            #expect(Set(undone.moves.map(\.ref)) == ["im:user:jh", "im:user:jh2", "im:user:jh3"])
             #expect(try store.person("crm:contact:1")?.customer == a.customer)
             #expect(try store.review(id: review.id)?.status == .open)
             #expect(throws: IdentityError.self) { try store.unmerge(merge.id, actor: "ops", now: now) }

@@ -195,6 +195,15 @@ enum Migrations {
             id: "0009_snapshot_sequence",
             sql: "ALTER TABLE crm_snapshots ADD COLUMN inbound_seq INTEGER NOT NULL DEFAULT 0;"
         ),
+        // The record a person was linked to when first resolved, and when: an unmerge takes
+        // back with a record the ones that were linked to it while the merge stood.
+        Migration(
+            id: "0010_people_links",
+            sql: """
+                ALTER TABLE people ADD COLUMN linked_to TEXT;
+                ALTER TABLE people ADD COLUMN linked_at REAL;
+                """
+        ),
     ]
 
     /// Applies the steps `database` has not seen yet; returns their ids.

@@ -19,14 +19,17 @@ extension SQLiteStore {
     /// Records `person` (new or changed) and the pairs it left for review; a pair already
     /// queued or decided is not queued again. A record already known keeps its customer
     /// (only merges and unmerges change it), whatever `person.customer` says.
+    /// - Parameter linkedTo: the known record a new person was linked to (kept for unmerges).
     public func save(
-        _ person: KnownPerson, reviews: [(other: String, score: Double, evidence: [FieldEvidence])], now: Date
+        _ person: KnownPerson, linkedTo: String? = nil,
+        reviews: [(other: String, score: Double, evidence: [FieldEvidence])], now: Date
     ) throws {
         let evidence = JSONEncoder()
         try write { db in
             try db.statement(
                 """
-                INSERT INTO people (ref, name, company, phone, email, customer, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO people (ref, name, company, phone, email, customer, updated_at, linked_to, linked_at)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, CASE WHEN ?8 IS NULL THEN NULL ELSE ?7 END)
                 ON CONFLICT (ref) DO UPDATE SET name = excluded.name, company = excluded.company,
                     phone = excluded.phone, email = excluded.email, updated_at = excluded.updated_at
                 -- The customer of a known record is changed by merges and unmerges only.
@@ -34,7 +37,7 @@ extension SQLiteStore {
             ).run([
                 .text(person.ref), Self.optional(person.name), Self.optional(person.company),
                 Self.optional(person.phone), Self.optional(person.email), .text(person.customer),
-                .real(now.timeIntervalSince1970),
+                .real(now.timeIntervalSince1970), Self.optional(linkedTo),
             ])
             let insert = try db.statement(
                 """
@@ -132,6 +135,13 @@ extension SQLiteStore {
                     )
                 }
             }
+            // Records first seen while the merge stood and linked to a record going back
+            // (or to one of those) are that person's too: they go back with it.
+            let followers = try Self.followers(of: merge, in: db)
+            for step in followers {
+                try move.run([.text(step.from), .real(now.timeIntervalSince1970), .text(step.ref), .text(step.to)])
+            }
+            merge.moves += followers
             try db.statement("UPDATE identity_merges SET undone_at = ?, undone_by = ? WHERE id = ?")
                 .run([.real(now.timeIntervalSince1970), .text(actor), .integer(id)])
             try db.statement(
@@ -143,6 +153,33 @@ extension SQLiteStore {
             merge.undoneAt = now
             return merge
         }
+    }
+
+    /// The records linked, while `merge` stood, to one of the records it moved (or to one
+    /// of those, and so on), with the customer each goes back to.
+    private static func followers(of merge: IdentityMerge, in db: SQLiteDatabase) throws -> [IdentityMerge.Move] {
+        let targets = Set(merge.moves.map(\.to))
+        var candidates: [(ref: String, linkedTo: String, customer: String)] = []
+        for target in targets {
+            candidates += try db.statement(
+                "SELECT ref, linked_to FROM people WHERE customer = ? AND linked_to IS NOT NULL AND linked_at >= ? ORDER BY ref"
+            ).rows([.text(target), .real(merge.at.timeIntervalSince1970)]) {
+                (ref: $0.text(0) ?? "", linkedTo: $0.text(1) ?? "", customer: target)
+            }
+        }
+        var goesBackTo = Dictionary(merge.moves.map { ($0.ref, $0.from) }, uniquingKeysWith: { first, _ in first })
+        var followers: [IdentityMerge.Move] = []
+        var found = true
+        while found {
+            found = false
+            for candidate in candidates where goesBackTo[candidate.ref] == nil {
+                guard let customer = goesBackTo[candidate.linkedTo] else { continue }
+                goesBackTo[candidate.ref] = customer
+                followers.append(IdentityMerge.Move(ref: candidate.ref, from: customer, to: candidate.customer))
+                found = true
+            }
+        }
+        return followers
     }
 
     public func merge(id: Int64) throws -> IdentityMerge? {
