@@ -50,3 +50,42 @@ extension PeerTests {
         #expect(try await botRooms().subtracting(before) == created)
     }
 }
+
+extension PeerTests {
+    @Test("on the real Synapse, a notice is found again by the key in its content, among the bot's own messages only")
+    func noticeLookup() async throws {
+        let bot = "@liaison_bot:localhost"
+        let notifier = MatrixNotifier(
+            settings: MatrixSettings(
+                homeserver: peers.synapseURL, asToken: peers.asToken, hsToken: peers.hsToken, botUser: bot,
+                employees: try UserMatcher(users: []), customers: nil, profiles: [:], closeCommand: "!close"),
+            timeout: 10)
+        let room = try await agent.createRoom(name: "Notices", invite: [])
+        try await agent.invite(room, bot)
+        let start = Date()
+        let key = IdempotencyKey("notice:lookup-\(UUID().uuidString.prefix(8))")
+        // Someone else's message carrying the same key is not the bot's notice.
+        let escaped = room.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? room
+        let forged = try await HTTPTestClient(base: peers.synapseURL).json(
+            "PUT", "/_matrix/client/v3/rooms/\(escaped)/send/m.room.message/forged-\(UUID().uuidString)",
+            headers: ["Authorization": "Bearer \(peers.agentToken)"],
+            ["msgtype": "m.notice", "body": "forged", MatrixNotifier.keyField: key.rawValue])
+        #expect(forged.status == 200, "\(forged.text)")
+        guard case .absent = await notifier.existingNotice(key: key, in: room, since: start) else {
+            Issue.record("took another sender's message, or failed"); return
+        }
+        let payload = try JSONEncoder().encode(
+            MatrixNotifier.Payload(recipient: .room(room), notice: ChangeNotice(body: "Lead moved", html: "Lead moved")))
+        let delivery = Delivery(
+            id: 1, target: "matrix", operation: MatrixNotifier.notifyOperation, partition: "p", idempotencyKey: key,
+            payload: Array(payload), nextAttemptAt: Date(), createdAt: start)
+        guard case .delivered(let eventID) = await notifier.perform(delivery, ledger: MemoryLedger(), now: Date()) else {
+            Issue.record("not delivered"); return
+        }
+        let found = await notifier.existingNotice(key: key, in: room, since: start)
+        guard case .found(let again) = found else { Issue.record("\(found)"); return }
+        #expect(again == eventID)
+        guard case .absent = await notifier.existingNotice(key: IdempotencyKey("never-sent"), in: room, since: start)
+        else { Issue.record("found a notice never sent"); return }
+    }
+}

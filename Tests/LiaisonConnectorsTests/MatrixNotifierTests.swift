@@ -6,6 +6,82 @@ import Testing
 
 @Suite("Matrix notifier against the contract simulator", .serialized)
 struct MatrixNotifierTests {
+    func notifier(_ matrix: MatrixSimulator, timeout: TimeInterval = 5) throws -> MatrixNotifier {
+        MatrixNotifier(
+            settings: MatrixSettings(
+                homeserver: matrix.homeserver, asToken: "as", hsToken: "hs", botUser: "@liaison_bot:x",
+                employees: try UserMatcher(users: []), customers: nil, profiles: [:], closeCommand: "!close"),
+            timeout: timeout)
+    }
+
+    func notice(_ key: String, to recipient: MatrixNotifier.Recipient, uncertain: Bool = false) throws -> Delivery {
+        let payload = try JSONEncoder().encode(
+            MatrixNotifier.Payload(recipient: recipient, notice: ChangeNotice(body: "Lead moved: Li Na", html: "Lead moved")))
+        return Delivery(
+            id: 1, target: "matrix", operation: MatrixNotifier.notifyOperation, partition: "bottlecrm:lead:l-1",
+            idempotencyKey: IdempotencyKey(key), payload: Array(payload), nextAttemptAt: Date(), uncertain: uncertain,
+            createdAt: Date())
+    }
+
+    @Test(
+        "a notice whose answer was lost is found in the room after the homeserver forgot its transaction id, not posted twice"
+    )
+    func lostAnswer() async throws {
+        let matrix = try MatrixSimulator(asToken: "as")
+        let notifier = try notifier(matrix, timeout: 0.5)
+        _ = await notifier.perform(try notice("notice:0", to: .room("!team:x")), ledger: MemoryLedger(), now: Date())
+        #expect(matrix.sent.count == 1)  // the bot joined the room and posted
+
+        matrix.answerNextSendAfter(.seconds(2))
+        let first = await notifier.perform(try notice("notice:1", to: .room("!team:x")), ledger: MemoryLedger(), now: Date())
+        guard case .retryable(_, _, uncertain: true) = first else { Issue.record("\(first)"); return }
+        #expect(matrix.sent.count == 2)  // it landed; the answer did not come back in time
+        matrix.forgetTransactions()  // Synapse restarted, or an hour went by
+
+        let retried = await notifier.perform(
+            try notice("notice:1", to: .room("!team:x"), uncertain: true), ledger: MemoryLedger(), now: Date())
+        #expect(retried == .delivered(remoteID: matrix.sent[1].eventID))
+        #expect(matrix.sent.count == 2)
+        #expect(matrix.sent.map(\.key) == ["notice:0", "notice:1"])
+
+        // Uncertain but never landed: looked for, not found, posted once.
+        let never = await notifier.perform(
+            try notice("notice:2", to: .room("!team:x"), uncertain: true), ledger: MemoryLedger(), now: Date())
+        #expect(never == .delivered(remoteID: matrix.sent.last?.eventID ?? "?"))
+        #expect(matrix.sent.count == 3)
+        // A look that fails says nothing: retried later, nothing posted.
+        matrix.failNextLookups(1)
+        let blind = await notifier.perform(
+            try notice("notice:3", to: .room("!team:x"), uncertain: true), ledger: MemoryLedger(), now: Date())
+        guard case .retryable(_, _, uncertain: true) = blind else { Issue.record("\(blind)"); return }
+        #expect(matrix.sent.count == 3)
+        // A certain first attempt does not look.
+        let lookups = matrix.lookups
+        _ = await notifier.perform(try notice("notice:4", to: .room("!team:x")), ledger: MemoryLedger(), now: Date())
+        #expect(matrix.lookups == lookups && matrix.sent.count == 4)
+        await matrix.stop()
+    }
+
+    @Test("the look reads back page by page, and a room the bot is not in holds nothing of its own")
+    func lookupPages() async throws {
+        let matrix = try MatrixSimulator(asToken: "as")
+        let notifier = try notifier(matrix)
+        for index in 0..<250 {
+            _ = await notifier.perform(try notice("n:\(index)", to: .room("!busy:x")), ledger: MemoryLedger(), now: Date())
+        }
+        #expect(matrix.sent.count == 250)
+        let lookups = matrix.lookups
+        let oldest = await notifier.existingNotice(key: IdempotencyKey("n:3"), in: "!busy:x", since: Date())
+        guard case .found(let id) = oldest else { Issue.record("\(oldest)"); return }
+        #expect(id == matrix.sent[3].eventID)
+        #expect(matrix.lookups == lookups + 3)  // 100 a page, newest first
+        guard case .absent = await notifier.existingNotice(key: IdempotencyKey("n:x"), in: "!busy:x", since: Date())
+        else { Issue.record("found a notice never sent"); return }
+        guard case .absent = await notifier.existingNotice(key: IdempotencyKey("n:3"), in: "!other:x", since: Date())
+        else { Issue.record("found a notice in a room the bot is not in"); return }
+        await matrix.stop()
+    }
+
     @Test("a direct room created but never recorded (the process died) is found again, not created twice")
     func lostDirectRoom() async throws {
         let matrix = try MatrixSimulator(asToken: "as")

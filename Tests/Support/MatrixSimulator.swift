@@ -6,13 +6,17 @@ import Synchronization
 /// A contract simulator of the Matrix client-server calls an application service's bot
 /// makes to post notices: `PUT …/send/m.room.message/{txnId}` (a repeated transaction id
 /// returns the first event, as homeservers do), `POST …/join/{room}`, 403 `M_FORBIDDEN`
-/// until the bot has joined, and 429 `M_LIMIT_EXCEEDED` on demand.
+/// until the bot has joined, and 429 `M_LIMIT_EXCEEDED` on demand. Like Synapse, it forgets
+/// transaction ids on demand (a restart, or 30–60 minutes later), and it lists the bot's
+/// messages newest first (`GET …/rooms/{room}/messages?dir=b`, paged by `from`/`end`).
 public final class MatrixSimulator: Sendable {
     public struct Sent: Sendable, Equatable {
         public var room: String
         public var txnID: String
         public var body: String
         public var html: String?
+        public var eventID = ""
+        public var key: String?
     }
 
     private struct State {
@@ -21,6 +25,10 @@ public final class MatrixSimulator: Sendable {
         var sent: [Sent] = []
         var rateLimits = 0
         var refusals = 0
+        /// Sends whose answer comes only after this delay (the client gives up first).
+        var slowSends: [Duration] = []
+        var lookups = 0
+        var failLookups = 0
         /// Direct rooms created: room → invited users.
         var created: [String: [String]] = [:]
     }
@@ -46,6 +54,14 @@ public final class MatrixSimulator: Sendable {
     /// Rooms the bot created, with whom it invited.
     public var createdRooms: [String: [String]] { state.withLock { $0.created } }
     public func rateLimitNext(_ count: Int) { state.withLock { $0.rateLimits += count } }
+    /// The next send is stored, but answered only after `delay`.
+    public func answerNextSendAfter(_ delay: Duration) { state.withLock { $0.slowSends.append(delay) } }
+    /// What a homeserver restart does to transaction ids: a repeated one posts again.
+    public func forgetTransactions() { state.withLock { $0.events = [:] } }
+    /// How many message listings were asked for.
+    public var lookups: Int { state.withLock { $0.lookups } }
+    /// The next `count` message listings fail with 500.
+    public func failNextLookups(_ count: Int) { state.withLock { $0.failLookups += count } }
     public func stop() async { await server.stop(grace: .seconds(1)) }
 
     private func handle(_ request: HTTPRequest, respond: @escaping HTTPResponder) {
@@ -79,6 +95,55 @@ public final class MatrixSimulator: Sendable {
             return respond(
                 invited ? .json(200, Member()) : .json(404, ["errcode": "M_NOT_FOUND", "error": "Event not found"]))
         }
+        // /_matrix/client/v3/rooms/{room}/messages?dir=b&limit=&from=&filter=: the bot's own
+        // messages, newest first; `from`/`end` are positions in the room's list.
+        if request.method == "GET", parts.count == 6, parts[3] == "rooms", parts[5] == "messages" {
+            let room = parts[4]
+            let reply = state.withLock { state -> HTTPResponse in
+                state.lookups += 1
+                if state.failLookups > 0 {
+                    state.failLookups -= 1
+                    return .json(500, ["errcode": "M_UNKNOWN", "error": "Internal server error"])
+                }
+                guard state.joined.contains(room) else {
+                    return .json(403, ["errcode": "M_FORBIDDEN", "error": "User not in room"])
+                }
+                let mine = state.sent.filter { $0.room == room }.reversed().map { $0 }
+                let start = Int(request.query["from"] ?? "") ?? 0
+                let limit = Int(request.query["limit"] ?? "") ?? 10
+                let page = mine.dropFirst(start).prefix(limit)
+                struct Content: Encodable {
+                    var msgtype = "m.notice"
+                    var body: String
+                    var key: String?
+                    enum CodingKeys: String, CodingKey {
+                        case msgtype, body
+                        case key = "io.liaison.idempotency_key"
+                    }
+                }
+                struct Event: Encodable {
+                    var event_id: String
+                    var sender = "@liaison_bot:x"
+                    var type = "m.room.message"
+                    var origin_server_ts: Int64
+                    var content: Content
+                }
+                struct Page: Encodable {
+                    var chunk: [Event]
+                    var start: String
+                    var end: String?
+                }
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                return .json(
+                    200,
+                    Page(
+                        chunk: page.map {
+                            Event(event_id: $0.eventID, origin_server_ts: now, content: Content(body: $0.body, key: $0.key))
+                        },
+                        start: String(start), end: start + page.count < mine.count ? String(start + page.count) : nil))
+            }
+            return respond(reply)
+        }
         // /_matrix/client/v3/join/{room}
         if request.method == "POST", parts.count == 5, parts[3] == "join" {
             state.withLock { _ = $0.joined.insert(parts[4]) }
@@ -105,15 +170,22 @@ public final class MatrixSimulator: Sendable {
                 return .json(403, ["errcode": "M_FORBIDDEN", "error": "User not in room"])
             }
             if let existing = state.events[txn] { return .json(200, ["event_id": existing]) }
-            let id = "$event\(state.events.count + 1)"
+            let id = "$event\(state.sent.count + 1)"
             state.events[txn] = id
             state.sent.append(
                 Sent(
-                    room: room, txnID: txn, body: content["body"]?.string ?? "", html: content["formatted_body"]?.string
+                    room: room, txnID: txn, body: content["body"]?.string ?? "", html: content["formatted_body"]?.string,
+                    eventID: id, key: content["io.liaison.idempotency_key"]?.string
                 ))
             return .json(200, ["event_id": id])
         }
-        respond(response)
+        guard let delay = state.withLock({ $0.slowSends.isEmpty ? nil : $0.slowSends.removeFirst() }) else {
+            return respond(response)
+        }
+        Task {
+            try? await Task.sleep(for: delay)
+            respond(response)
+        }
     }
 }
 

@@ -3,9 +3,13 @@ import LiaisonCore
 
 /// Posts notices into Matrix rooms as the application service's bot user.
 ///
-/// The transaction id of each send is the delivery's idempotency key, and Matrix
-/// homeservers answer a repeated transaction id with the event they already created:
-/// a retry after a timeout never posts twice. The bot joins the room on first use.
+/// The transaction id of each send is the delivery's idempotency key, and a homeserver
+/// answers a repeated transaction id with the event it already created, but not for
+/// long: Synapse keeps an application service's transaction ids in memory for 30 to 60
+/// minutes, and forgets them when it restarts. So each notice also carries its key in
+/// its content, and a delivery whose earlier attempt may have landed (a timeout, a reset,
+/// a 5xx) first looks for the bot's event with that key in the room. The bot joins the
+/// room on first use.
 public struct MatrixNotifier: OutboundConnector {
     public static let notifyOperation = "notify"
     public var target: String { "matrix" }
@@ -72,6 +76,13 @@ public struct MatrixNotifier: OutboundConnector {
                 }
             } catch {
                 return .retryable(reason: "ledger: \(error)", after: nil, uncertain: false)
+            }
+        }
+        if delivery.uncertain {
+            switch await existingNotice(key: delivery.idempotencyKey, in: room, since: delivery.createdAt) {
+            case .found(let eventID): return .delivered(remoteID: eventID)
+            case .absent: break
+            case .failed(let outcome): return Self.classify(outcome, step: "look for the notice in \(room)", now: now)
             }
         }
         var outcome = await send(payload.notice, to: room, txn: delivery.idempotencyKey.rawValue)
@@ -155,10 +166,53 @@ public struct MatrixNotifier: OutboundConnector {
         return nil
     }
 
-    private func url(_ path: String) -> URL? {
+    /// Whether the bot already posted the notice with `key` in `room`.
+    public enum Lookup: Sendable {
+        case found(eventID: String)
+        case absent
+        case failed(HTTPOutcome)
+    }
+
+    /// The content field that carries a notice's idempotency key.
+    public static let keyField = "io.liaison.idempotency_key"
+
+    /// Looks for the bot's notice carrying `key` among its messages in `room`, newest
+    /// first, back to a little before `since` (when the delivery was created; clocks
+    /// differ) or at most `Self.lookupPages` pages of 100.
+    public func existingNotice(key: IdempotencyKey, in room: String, since: Date) async -> Lookup {
+        let filter = #"{"senders":["\#(settings.botUser)"],"types":["m.room.message"]}"#
+        let oldest = (since.timeIntervalSince1970 - 300) * 1000
+        var from: String?
+        for _ in 0..<Self.lookupPages {
+            var query = [URLQueryItem(name: "dir", value: "b"), URLQueryItem(name: "limit", value: "100")]
+            query.append(URLQueryItem(name: "filter", value: filter))
+            if let from { query.append(URLQueryItem(name: "from", value: from)) }
+            guard let url = url("/_matrix/client/v3/rooms/\(Self.escape(room))/messages", query: query) else {
+                return .absent
+            }
+            let outcome = await http.send("GET", url, headers: auth)
+            guard case let .response(status, _, body) = outcome else { return .failed(outcome) }
+            // Not in the room: the bot cannot have posted there.
+            if status == 403, Self.errcode(body) == "M_FORBIDDEN" { return .absent }
+            guard status == 200, let page = try? JSONValue.parse(Array(body)) else { return .failed(outcome) }
+            guard case .array(let events)? = page["chunk"] else { return .absent }
+            for event in events where event["content"]?[Self.keyField]?.string == key.rawValue {
+                if let id = event["event_id"]?.string { return .found(eventID: id) }
+            }
+            let reachedOlder = events.contains { ($0["origin_server_ts"]?.number ?? .infinity) < oldest }
+            guard !events.isEmpty, !reachedOlder, let next = page["end"]?.string else { return .absent }
+            from = next
+        }
+        return .absent
+    }
+
+    /// How far back a lookup reads: 2,000 of the bot's messages.
+    static let lookupPages = 20
+
+    private func url(_ path: String, query: [URLQueryItem] = []) -> URL? {
         var components = URLComponents(url: settings.homeserver, resolvingAgainstBaseURL: false)
         components?.percentEncodedPath = path
-        components?.queryItems = [URLQueryItem(name: "user_id", value: settings.botUser)]
+        components?.queryItems = [URLQueryItem(name: "user_id", value: settings.botUser)] + query
         return components?.url
     }
 
@@ -173,7 +227,7 @@ public struct MatrixNotifier: OutboundConnector {
         else { return .failed(reason: "bad room id", maybeApplied: false) }
         let content: [String: String] = [
             "msgtype": "m.notice", "body": notice.body, "format": "org.matrix.custom.html",
-            "formatted_body": notice.html,
+            "formatted_body": notice.html, Self.keyField: txn,
         ]
         return await http.send("PUT", url, headers: auth, json: content)
     }
@@ -189,9 +243,8 @@ public struct MatrixNotifier: OutboundConnector {
 
     static func classify(_ outcome: HTTPOutcome, step: String, now: Date) -> DeliveryOutcome {
         switch outcome {
-        case let .failed(reason, _):
-            // Sends are idempotent by transaction id: a retry is always safe.
-            return .retryable(reason: "\(step): \(reason)", after: nil, uncertain: false)
+        case let .failed(reason, maybeApplied):
+            return .retryable(reason: "\(step): \(reason)", after: nil, uncertain: maybeApplied)
         case let .response(status, _, body):
             let reason = "\(step): HTTP \(status) \(String(decoding: body.prefix(300), as: UTF8.self))"
             if status == 429 {
@@ -199,7 +252,8 @@ public struct MatrixNotifier: OutboundConnector {
                 let after = millis.map { Duration.milliseconds(Int64($0)) } ?? outcome.retryAfter(now: now)
                 return .retryable(reason: reason, after: after, uncertain: false)
             }
-            return status >= 500 ? .retryable(reason: reason, after: nil, uncertain: false) : .permanent(reason: reason)
+            // A 5xx may come after the event was stored (a proxy's timeout): look before retrying.
+            return status >= 500 ? .retryable(reason: reason, after: nil, uncertain: true) : .permanent(reason: reason)
         }
     }
 }
