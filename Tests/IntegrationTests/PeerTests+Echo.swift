@@ -57,16 +57,14 @@ extension PeerTests {
                 #expect((200..<300).contains(created.status), "\(created.text)")
                 var notices: [String] = []
                 let announced = await eventually(timeout: .seconds(20)) {
-                    notices = ((try? await agent.messages(team)) ?? [])
-                        .filter { $0.sender == "@liaison_bot:localhost" }.map(\.body)
+                    notices = await botMessages(team)
                     return notices.contains { $0.hasPrefix("New customer: \(other)") }
                 }
                 #expect(announced, "notices: \(notices)\nlog: \(liaison.log.suffix(3000))")
                 // Notices go out in the order their changes came: ours would be no later than Bob's,
                 // but a send retried (the bot joining the room) may land after it.
                 let quiet = await holds(for: .seconds(3)) {
-                    notices = ((try? await agent.messages(team)) ?? [])
-                        .filter { $0.sender == "@liaison_bot:localhost" }.map(\.body)
+                    notices = await botMessages(team)
                     return notices.count == 1 && !notices.contains { $0.contains(name) }
                 }
                 #expect(quiet, "\(notices)")

@@ -88,6 +88,11 @@ struct PeerTests {
         try? FileManager.default.removeItem(at: run.directory)
     }
 
+    /// The bodies of what the bot posted in `room`, as the agent sees it (none if it cannot read).
+    func botMessages(_ room: String) async -> [String] {
+        ((try? await agent.messages(room)) ?? []).filter { $0.sender == "@liaison_bot:localhost" }.map(\.body)
+    }
+
     func room(_ title: String) async throws -> String {
         let room = try await agent.createRoom(name: title, invite: ["@alice:localhost"])
         try await alice.join(room)
@@ -291,8 +296,7 @@ extension PeerTests {
             // Nothing more arrives (no echo, no duplicate).
             #expect(
                 await holds(for: .seconds(2)) {
-                    ((try? await agent.messages(room)) ?? []).filter { $0.sender == "@liaison_bot:localhost" }.count
-                        == 2
+                    await botMessages(room).count == 2
                 })
             // The owner hears it in a direct room the bot opened with them.
             var direct: String?
@@ -305,8 +309,7 @@ extension PeerTests {
                 try await agent.join(direct)
                 var private_: [String] = []
                 let told = await eventually(timeout: .seconds(20)) {
-                    private_ = ((try? await agent.messages(direct)) ?? [])
-                        .filter { $0.sender == "@liaison_bot:localhost" }.map(\.body)
+                    private_ = await botMessages(direct)
                     return private_.contains { $0.hasPrefix("Lead moved: \(name)") }
                 }
                 #expect(told, "\(private_)")
@@ -354,9 +357,7 @@ extension PeerTests {
                 tryton: {base_url: "\(tryton.url.absoluteString)", database: \(tryton.database), rest_key: "\(tryton.key)", poll_interval_seconds: 1, overlap_seconds: 3, deletion_sweep_seconds: 1}
                 notify: {room: "\(room)", realtime: [created, deleted, stage, owner, key_field]}
                 """)
-        func notices() async -> [String] {
-            ((try? await agent.messages(room)) ?? []).filter { $0.sender == "@liaison_bot:localhost" }.map(\.body)
-        }
+        func notices() async -> [String] { await botMessages(room) }
         func start() async throws -> LiaisonProcess {
             let liaison = try LiaisonProcess(
                 arguments: ["serve", "--config", config.path],
