@@ -4,8 +4,10 @@
 # static 200 on loopback, in the same run. Last line:
 #   ingest events_per_s=N p99_ms=X nginx_req_per_s=M ratio=N/M
 # FLOOR=1 also runs scripts/bench/http_floor.c, libmicrohttpd set up as liaison sets it up
-# but doing no work (answering at once, then through a hand-off thread), and prints before
-# the last line: floor mhd_at_once_req_per_s=A mhd_handoff_req_per_s=H (and their ratios).
+# but doing no work of its own (answering at once, then through a hand-off thread, then
+# through a group committer appending each body to a WAL SQLite file with an fsync per
+# commit), and prints before the last line:
+#   floor mhd_at_once_req_per_s=A mhd_handoff_req_per_s=H durable_req_per_s=D (and their ratios)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-15}
@@ -74,9 +76,10 @@ for _ in $(seq 50); do kill -0 "$NGINX_PID" 2>/dev/null || break; sleep 0.1; don
 rm -f "$WORK/nginx.pid"
 
 if [ "${FLOOR:-0}" = 1 ]; then
-  cc -O2 -o "$WORK/http_floor" scripts/bench/http_floor.c -lmicrohttpd -lpthread
-  for mode in at-once handoff; do
-    "$WORK/http_floor" "$mode" "$NGINX_PORT" 2 &
+  cc -O2 -o "$WORK/http_floor" scripts/bench/http_floor.c -lmicrohttpd -lpthread -lsqlite3
+  for mode in at-once handoff durable; do
+    # shellcheck disable=SC2046
+    "$WORK/http_floor" "$mode" "$NGINX_PORT" 2 $([ "$mode" = durable ] && echo "$WORK/floor.db") &
     FLOOR_PID=$!
     for _ in $(seq 50); do curl -sf -d '{}' "http://127.0.0.1:$NGINX_PORT/" >/dev/null && break; sleep 0.1; done
     curl -sf -d '{}' "http://127.0.0.1:$NGINX_PORT/" >/dev/null || { echo "http_floor $mode did not start" >&2; exit 1; }
@@ -100,11 +103,16 @@ def parse(path):
     return rps, p99, total, int(non2xx.group(1)) if non2xx else 0
 rps, p99, total, bad = parse(f"{work}/wrk-liaison.txt")
 nginx, _, _, _ = parse(f"{work}/wrk-nginx.txt")
-floor = {mode: parse(f"{work}/wrk-floor-{mode}.txt")[0] for mode in ("at-once", "handoff")
+floor = {mode: parse(f"{work}/wrk-floor-{mode}.txt") for mode in ("at-once", "handoff", "durable")
          if os.path.exists(f"{work}/wrk-floor-{mode}.txt")}
 if floor:
-    print(f"floor mhd_at_once_req_per_s={floor['at-once']:.0f} ratio={floor['at-once'] / nginx:.2f} "
-          f"mhd_handoff_req_per_s={floor['handoff']:.0f} ratio={floor['handoff'] / nginx:.2f}")
+    durable, _, durable_total, durable_bad = floor["durable"]
+    kept = sqlite3.connect(f"{work}/floor.db").execute("select count(*) from inbound").fetchone()[0]
+    if kept < durable_total - durable_bad:
+        sys.exit(f"http_floor durable lost events: {durable_total - durable_bad} answered, {kept} kept")
+    print(f"floor mhd_at_once_req_per_s={floor['at-once'][0]:.0f} ratio={floor['at-once'][0] / nginx:.2f} "
+          f"mhd_handoff_req_per_s={floor['handoff'][0]:.0f} ratio={floor['handoff'][0] / nginx:.2f} "
+          f"durable_req_per_s={durable:.0f} ratio={durable / nginx:.2f}")
 stored = sqlite3.connect(f"{work}/data/events.db").execute("select count(*) from inbound").fetchone()[0]
 # wrk counts requests answered; every 2xx must be in the log (some in flight at the end may add a few more).
 acked = total - bad
