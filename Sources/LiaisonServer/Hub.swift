@@ -57,13 +57,10 @@ public final class Hub: Sendable {
         scheduler = ArchiveScheduler(
             store: store, schedule: ArchiveSchedule(configuration.archive), target: configuration.archive.target,
             wakeup: schedulerWakeup,
-            profiles: configuration.matrix.flatMap { matrix in
-                matrix.adminToken.map {
-                    SynapseProfiles(
-                        homeserver: matrix.homeserver, adminToken: $0,
-                        timeout: TimeInterval(configuration.delivery.timeoutSeconds)
-                    )
-                }
+            profiles: configuration.matrix.map { matrix -> any ProfileSource in
+                let timeout = TimeInterval(configuration.delivery.timeoutSeconds)
+                guard let adminToken = matrix.adminToken else { return MatrixDisplayNames(settings: matrix, timeout: timeout) }
+                return SynapseProfiles(homeserver: matrix.homeserver, adminToken: adminToken, timeout: timeout)
             },
             metrics: metrics, logger: logger.with(label: "scheduler"), now: now
         ) { outboxWakeup.signal() }

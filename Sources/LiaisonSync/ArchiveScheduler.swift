@@ -18,7 +18,7 @@ public struct ArchiveScheduler: Service {
     private let now: @Sendable () -> Date
 
     /// - Parameters:
-    ///   - profiles: where to find a customer's e-mail or phone when the IM did not say them.
+    ///   - profiles: where to find a customer's name, e-mail or phone when the IM did not say them.
     ///   - planned: told when transcripts were put in the outbox (wakes the outbox worker).
     public init(
         store: any Store, schedule: ArchiveSchedule, target: String, wakeup: Wakeup,
@@ -78,7 +78,7 @@ public struct ArchiveScheduler: Service {
         guard var pending = try store.pendingTranscript(for: conversation, through: through),
             let last = pending.entries.last
         else { return false }
-        if let profiles, let customer = pending.customer, customer.email == nil || customer.phone == nil {
+        if let profiles, let customer = pending.customer, customer.lacksDetails {
             var enriched = customer
             do {
                 guard !profilesDown else { throw ProfileUnavailable(reason: "it failed earlier in this round") }

@@ -21,7 +21,7 @@ enum CLI {
           dedupe   Group the records of one CSV file into people
           audit    Data-quality report of a customer CSV (duplicates, invalid fields, stale)
           review   The identity review queue: list, show, accept, reject, unmerge
-          bench    Measurements without a server (lookup: online identity lookup; admission: a webhook's check)
+          bench    Measurements without a server (lookup, admission, pipeline)
           sample   Write generated contacts with known truth (to try link, dedupe, audit)
           version  Print the version
 
@@ -46,7 +46,11 @@ enum CLI {
             case "sample": return try Sample.run(rest)
             case "review": return try Review.run(rest)
             case "bench": return try Bench.run(rest)
-            case "version", "--version": Output.out("liaison \(version)"); return 0
+            case "version", "--version":
+                if help(rest, "Usage: liaison version\n\nPrints the version.") { return 0 }
+                guard rest.isEmpty else { throw UsageError(description: "version takes no arguments") }
+                Output.out("liaison \(version)")
+                return 0
             case "help", "--help", "-h": Output.out(usage); return 0
             default: throw UsageError(description: "unknown command '\(command)'; run 'liaison --help'")
             }

@@ -179,7 +179,8 @@ struct BinaryTests {
         }
         #expect(try LiaisonProcess.run(["serve", "--bogus"]).code == 2)
         #expect(try LiaisonProcess.run(["frobnicate"]).code == 2)
-        for command in ["serve", "check", "status", "replay"] {
+        let commands = ["serve", "check", "status", "replay", "link", "dedupe", "audit", "review", "bench", "sample", "version"]
+        for command in commands {
             let help = try LiaisonProcess.run([command, "--help"])
             #expect(help.code == 0 && help.output.contains("Usage: liaison \(command)"))
         }

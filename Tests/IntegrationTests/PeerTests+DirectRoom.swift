@@ -89,3 +89,28 @@ extension PeerTests {
         else { Issue.record("found a notice never sent"); return }
     }
 }
+
+extension PeerTests {
+    @Test("on the real Synapse, a customer seen without a name is named from their profile, read as the bot")
+    func displayNameFromProfile() async throws {
+        let name = "Alice \(UUID().uuidString.prefix(6))"
+        func rename(_ name: String) async throws {
+            let set = try await HTTPTestClient(base: peers.synapseURL).json(
+                "PUT", "/_matrix/client/v3/profile/@alice:localhost/displayname",
+                headers: ["Authorization": "Bearer \(peers.aliceToken)"], ["displayname": name])
+            #expect(set.status == 200, "\(set.text)")
+        }
+        try await rename(name)
+        let names = MatrixDisplayNames(
+            settings: MatrixSettings(
+                homeserver: peers.synapseURL, asToken: peers.asToken, hsToken: peers.hsToken,
+                botUser: "@liaison_bot:localhost", employees: try UserMatcher(users: []), customers: nil, profiles: [:],
+                closeCommand: "!close"),
+            timeout: 10)
+        let alice = Participant(ref: SystemRef(system: "matrix", kind: "user", id: "@alice:localhost"), role: .customer)
+        #expect(try await names.enrich(alice).displayName == name)
+        let stranger = Participant(ref: SystemRef(system: "matrix", kind: "user", id: "@nobody:localhost"), role: .customer)
+        #expect(try await names.enrich(stranger) == stranger)
+        try await rename("alice")  // as Synapse named her at registration
+    }
+}

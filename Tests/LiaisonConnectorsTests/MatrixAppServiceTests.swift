@@ -1,6 +1,7 @@
 import Foundation
 import LiaisonConnectors
 import LiaisonCore
+import LiaisonTestSupport
 import Testing
 
 @Suite("Matrix application service")
@@ -103,14 +104,42 @@ struct MatrixAppServiceTests {
 
 @Suite("Synapse third-party ids")
 struct SynapseProfilesTests {
-    @Test("reads the first e-mail and phone (in E.164) from a Synapse user")
+    @Test("reads the display name and the first e-mail and phone (in E.164) from a Synapse user")
     func parse() {
         let body =
-            #"{"name":"@alice:x","threepids":[{"medium":"email","address":"a@x.org","validated_at":1},{"medium":"msisdn","address":"8613800138000"},{"medium":"email","address":"b@x.org"}]}"#
-        let found = SynapseProfiles.contactDetails(Array(body.utf8))
+            #"{"name":"@alice:x","displayname":"Alice Smith","threepids":[{"medium":"email","address":"a@x.org","validated_at":1},{"medium":"msisdn","address":"8613800138000"},{"medium":"email","address":"b@x.org"}]}"#
+        let found = SynapseProfiles.details(Array(body.utf8))
+        #expect(found?.name == "Alice Smith")
         #expect(found?.email == "a@x.org")
         #expect(found?.phone == "+8613800138000")
-        #expect(SynapseProfiles.contactDetails(Array(#"{"threepids":[]}"#.utf8))?.email == nil)
-        #expect(SynapseProfiles.contactDetails(Array("not json".utf8)) == nil)
+        let bare = SynapseProfiles.details(Array(#"{"displayname":"","threepids":[]}"#.utf8))
+        #expect(bare != nil && bare?.name == nil && bare?.email == nil)
+        #expect(SynapseProfiles.details(Array("not json".utf8)) == nil)
+        #expect(SynapseProfiles.details(Array("[]".utf8)) == nil)
+    }
+}
+
+@Suite("Matrix display names")
+struct MatrixDisplayNamesTests {
+    @Test("a customer seen without a name gets the homeserver's display name; an unknown one stays as it was; a named one costs no request")
+    func names() async throws {
+        let homeserver = try MatrixSimulator(asToken: "as-token")
+        homeserver.setDisplayName("张伟", of: "@zw:corp")
+        let settings = MatrixSettings(
+            homeserver: homeserver.homeserver, asToken: "as-token", hsToken: "hs", botUser: "@bot:corp",
+            employees: try UserMatcher(users: []), customers: nil, profiles: [:], closeCommand: "!close")
+        let names = MatrixDisplayNames(settings: settings, timeout: 2)
+        func customer(_ id: String, name: String? = nil) -> Participant {
+            Participant(ref: SystemRef(system: "matrix", kind: "user", id: id), role: .customer, displayName: name)
+        }
+        #expect(try await names.enrich(customer("@zw:corp")).displayName == "张伟")
+        #expect(try await names.enrich(customer("@nobody:corp")) == customer("@nobody:corp"))
+        let asked = homeserver.profileLookups
+        #expect(try await names.enrich(customer("@zw:corp", name: "Zhang Wei")).displayName == "Zhang Wei")
+        #expect(homeserver.profileLookups == asked)
+        await homeserver.stop()
+
+        // The homeserver is gone: the caller hears that the source is unavailable.
+        await #expect(throws: ProfileUnavailable.self) { try await names.enrich(customer("@zw:corp")) }
     }
 }

@@ -21,6 +21,12 @@ struct ConfigurationTests {
           acme: {secret: 0123456789abcdef0123}
         """
 
+    /// Enough to serve: somewhere to receive from, the CRM to file into.
+    static let minimal = """
+        bottlecrm: {base_url: "http://127.0.0.1:8000", token: t}
+        generic_webhooks: {a: {secret: 0123456789abcdef0123}}
+        """
+
     @Test("a valid file yields every setting, with environment references expanded")
     func valid() throws {
         let config = try Configuration.parse(yaml: Self.valid, environment: ["AS_TOKEN": "as-secret"])
@@ -68,6 +74,60 @@ struct ConfigurationTests {
                 && lines.contains("generic_webhooks.acme.secret (line 8): too short: use at least 16 characters")
                 && lines.contains("delivery.max_backoff_ms (line 11): must be at least base_backoff_ms (5000)")
                 && lines.contains { $0.hasPrefix("bottlecrm: required") }
+        }
+    }
+
+    @Test("numbers and switches may come from the environment too; a bad or missing value names its key")
+    func environmentNumbers() throws {
+        // Block style: `{` and `}` end a plain value inside a {…} mapping.
+        let yaml = """
+            server:
+              threads: ${THREADS:-3}
+              max_body_bytes: ${MAX_BODY}
+            delivery:
+              max_attempts: "${ATTEMPTS}"
+            \(Self.minimal)
+            """
+        let config = try Configuration.parse(yaml: yaml, environment: ["MAX_BODY": "4096", "ATTEMPTS": "7"])
+        #expect(config.server.threads == 3)
+        #expect(config.server.maxBodyBytes == 4096)
+        #expect(config.delivery.maxAttempts == 7)
+        #expect {
+            _ = try Configuration.parse(yaml: yaml, environment: ["MAX_BODY": "lots", "ATTEMPTS": "7"])
+        } throws: { error in
+            (error as? ConfigErrors)?.errors.map(\.description)
+                == ["server.max_body_bytes (line 3): must be a whole number between 1 and 67108864"]
+        }
+        #expect {
+            _ = try Configuration.parse(yaml: yaml, environment: ["MAX_BODY": "4096"])
+        } throws: { error in
+            (error as? ConfigErrors)?.errors.map(\.description)
+                == ["delivery.max_attempts (line 5): environment variable ATTEMPTS is not set"]
+        }
+        // A quoted literal is still a string, not a number.
+        #expect {
+            _ = try Configuration.parse(yaml: "server: {threads: \"2\"}\n" + Self.minimal)
+        } throws: { error in
+            (error as? ConfigErrors)?.errors.map(\.description)
+                == ["server.threads (line 1): must be a whole number between 1 and 64"]
+        }
+    }
+
+    @Test("listen takes an IPv4 address, an IPv6 one in brackets or localhost; a name is refused with its key")
+    func listenAddresses() throws {
+        func parse(_ listen: String) throws -> Configuration {
+            try Configuration.parse(yaml: "server: {listen: \"\(listen)\"}\n" + Self.minimal)
+        }
+        #expect(try parse("0.0.0.0:8080").server.host == "0.0.0.0")
+        #expect(try parse("localhost:8080").server.host == "127.0.0.1")
+        let ipv6 = try parse("[::1]:8443")
+        #expect(ipv6.server.host == "::1" && ipv6.server.port == 8443)
+        for bad in ["example.com:80", "[nope]:80", "::1:80", "300.1.2.3:80"] {
+            #expect {
+                _ = try parse(bad)
+            } throws: { error in
+                (error as? ConfigErrors)?.errors.map(\.description).first?.hasPrefix("server.listen (line 1): ") == true
+            }
         }
     }
 

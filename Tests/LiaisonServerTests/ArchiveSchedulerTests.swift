@@ -74,6 +74,30 @@ struct ArchiveSchedulerTests {
         #expect(try store.conversationsWithPendingMessages().isEmpty)
         await homeserver.stop(grace: .seconds(1))
     }
+
+    @Test("a customer whose membership said no name is named from the homeserver's profile before the transcript is filed")
+    func nameFromProfile() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-sched-\(UUID())")
+        let store = try SQLiteStore(directory: directory.path)
+        let homeserver = try MatrixSimulator(asToken: "as-token")
+        defer {
+            store.close()
+            try? FileManager.default.removeItem(at: directory)
+        }
+        var customer = Participant(ref: SystemRef(system: "matrix", kind: "user", id: "@zw:corp"), role: .customer)
+        customer.email = "zhang.wei@example.com"
+        homeserver.setDisplayName("张伟", of: "@zw:corp")
+        _ = try store.apply([closedConversation("!z", customer: customer, sequence: 1)], cursor: nil, now: t0)
+        let settings = MatrixSettings(
+            homeserver: homeserver.homeserver, asToken: "as-token", hsToken: "hs", botUser: "@bot:corp",
+            employees: try UserMatcher(users: ["@agent:corp"]), customers: nil, profiles: [:], closeCommand: "!close")
+        _ = try await scheduler(store, profiles: MatrixDisplayNames(settings: settings, timeout: 2)).tick()
+        let delivery = try #require(try store.deliveries(status: .pending, limit: 10).first)
+        let transcript = try Transcript.decoded(from: delivery.payload)
+        #expect(transcript.customer.displayName == "张伟")
+        #expect(transcript.customer.email == "zhang.wei@example.com")
+        await homeserver.stop()
+    }
 }
 
 @Suite("Digest service")

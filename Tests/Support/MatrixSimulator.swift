@@ -31,6 +31,9 @@ public final class MatrixSimulator: Sendable {
         var failLookups = 0
         /// Direct rooms created: room → invited users.
         var created: [String: [String]] = [:]
+        /// Display names served by the profile API.
+        var profiles: [String: String] = [:]
+        var profileLookups = 0
     }
 
     private let state = Mutex(State())
@@ -62,6 +65,10 @@ public final class MatrixSimulator: Sendable {
     public var lookups: Int { state.withLock { $0.lookups } }
     /// The next `count` message listings fail with 500.
     public func failNextLookups(_ count: Int) { state.withLock { $0.failLookups += count } }
+    /// What `GET …/profile/{user}` answers for `user` (404 for anyone not set).
+    public func setDisplayName(_ name: String, of user: String) { state.withLock { $0.profiles[user] = name } }
+    /// How many profiles were asked for.
+    public var profileLookups: Int { state.withLock { $0.profileLookups } }
     public func stop() async { await server.stop(grace: .seconds(1)) }
 
     private func handle(_ request: HTTPRequest, respond: @escaping HTTPResponder) {
@@ -81,6 +88,16 @@ public final class MatrixSimulator: Sendable {
                 return room
             }
             return respond(.json(200, ["room_id": room]))
+        }
+        // /_matrix/client/v3/profile/{user}: 404 M_NOT_FOUND for a user without a profile.
+        if request.method == "GET", parts.count == 5, parts[3] == "profile" {
+            let name = state.withLock { state -> String? in
+                state.profileLookups += 1
+                return state.profiles[parts[4]]
+            }
+            return respond(
+                name.map { .json(200, ["displayname": $0]) }
+                    ?? .json(404, ["errcode": "M_NOT_FOUND", "error": "Profile was not found"]))
         }
         // /_matrix/client/v3/joined_rooms
         if request.method == "GET", parts.count == 4, parts[3] == "joined_rooms" {

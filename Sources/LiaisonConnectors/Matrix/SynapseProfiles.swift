@@ -1,10 +1,10 @@
 import Foundation
 import LiaisonCore
 
-/// Fills in what a customer's Matrix profile lacks (e-mail, phone) from the homeserver's
-/// third-party ids, through the Synapse admin API
+/// Fills in what a customer's Matrix profile lacks (display name, e-mail, phone) from the
+/// homeserver's user record and third-party ids, through the Synapse admin API
 /// (`GET /_synapse/admin/v2/users/{userId}`, an admin's access token). Used before a
-/// transcript is filed, so the CRM contact can be found by e-mail or phone.
+/// transcript is filed, so the CRM contact can be found by e-mail or phone, and is named.
 public struct SynapseProfiles: ProfileSource {
     private let homeserver: URL
     private let adminToken: String
@@ -17,45 +17,92 @@ public struct SynapseProfiles: ProfileSource {
     }
 
     public func enrich(_ participant: Participant) async throws -> Participant {
-        guard participant.ref.system == "matrix", participant.email == nil || participant.phone == nil else {
-            return participant
-        }
-        let user =
-            participant.ref.id.addingPercentEncoding(
-                withAllowedCharacters: .urlPathAllowed.subtracting(["/", ":", "@"])) ?? participant.ref.id
-        guard let url = URL(string: "_synapse/admin/v2/users/\(user)", relativeTo: homeserver) else {
+        guard participant.ref.system == "matrix", participant.lacksDetails else { return participant }
+        guard let url = URL(string: "_synapse/admin/v2/users/\(participant.ref.id.pathSegment)", relativeTo: homeserver)
+        else {
             return participant
         }
         let outcome = await http.send("GET", url, headers: ["Authorization": "Bearer \(adminToken)"])
-        switch outcome {
-        case .response(200, _, _), .response(404, _, _): break  // found, or no such user: nothing to add
-        case let .response(status, _, _): throw ProfileUnavailable(reason: "the homeserver answered HTTP \(status)")
-        case let .failed(reason, _): throw ProfileUnavailable(reason: reason)
-        }
-        guard case let .response(200, _, body) = outcome, let found = Self.contactDetails(Array(body)) else {
-            return participant
-        }
+        guard let body = try found(outcome), let details = Self.details(body) else { return participant }
         var enriched = participant
-        enriched.email = participant.email ?? found.email
-        enriched.phone = participant.phone ?? found.phone
+        enriched.displayName = participant.displayName ?? details.name
+        enriched.email = participant.email ?? details.email
+        enriched.phone = participant.phone ?? details.phone
         return enriched
     }
 
-    /// The first e-mail and phone in a Synapse user's `threepids`; phones (`msisdn`,
-    /// digits without `+`) come back in E.164.
-    public static func contactDetails(_ body: [UInt8]) -> (email: String?, phone: String?)? {
-        guard let user = try? JSONValue.parse(body), case .array(let threepids)? = user["threepids"] else { return nil }
+    /// The display name, and the first e-mail and phone in a Synapse user's `threepids`;
+    /// phones (`msisdn`, digits without `+`) come back in E.164. Nil when the body is not a user.
+    public static func details(_ body: [UInt8]) -> (name: String?, email: String?, phone: String?)? {
+        guard let user = try? JSONValue.parse(body), case .object = user else { return nil }
         var email: String?
         var phone: String?
-        for threepid in threepids {
-            guard let medium = threepid["medium"]?.string, let address = threepid["address"]?.string, !address.isEmpty
-            else {
-                continue
+        if case .array(let threepids)? = user["threepids"] {
+            for threepid in threepids {
+                guard let medium = threepid["medium"]?.string, let address = threepid["address"]?.string,
+                    !address.isEmpty
+                else {
+                    continue
+                }
+                if medium == "email", email == nil { email = address }
+                if medium == "msisdn", phone == nil { phone = address.hasPrefix("+") ? address : "+" + address }
             }
-            if medium == "email", email == nil { email = address }
-            if medium == "msisdn", phone == nil { phone = address.hasPrefix("+") ? address : "+" + address }
         }
-        return (email, phone)
+        return (user["displayname"]?.string.flatMap { $0.isEmpty ? nil : $0 }, email, phone)
+    }
+}
+
+/// A customer's display name from the homeserver's profile API
+/// (`GET /_matrix/client/v3/profile/{userId}`, as the application service's bot), for a
+/// customer whose membership event Liaison never saw (a room older than its registration).
+/// The fallback when no Synapse admin token is configured: names only, no e-mail or phone.
+public struct MatrixDisplayNames: ProfileSource {
+    private let settings: MatrixSettings
+    private let http: HTTPClient
+
+    public init(settings: MatrixSettings, timeout: TimeInterval) {
+        self.settings = settings
+        http = HTTPClient(timeout: timeout)
+    }
+
+    public func enrich(_ participant: Participant) async throws -> Participant {
+        guard participant.ref.system == "matrix", participant.displayName == nil else { return participant }
+        var components = URLComponents(url: settings.homeserver, resolvingAgainstBaseURL: false)
+        components?.percentEncodedPath = "/_matrix/client/v3/profile/\(participant.ref.id.pathSegment)"
+        components?.queryItems = [URLQueryItem(name: "user_id", value: settings.botUser)]
+        guard let url = components?.url else { return participant }
+        let outcome = await http.send("GET", url, headers: ["Authorization": "Bearer \(settings.asToken)"])
+        guard let body = try found(outcome), let profile = try? JSONValue.parse(body),
+            let name = profile["displayname"]?.string, !name.isEmpty
+        else {
+            return participant
+        }
+        var enriched = participant
+        enriched.displayName = name
+        return enriched
+    }
+}
+
+/// The body of a 200; nil for a 404 (no such user, or no profile: nothing to add); throws
+/// `ProfileUnavailable` for anything else.
+private func found(_ outcome: HTTPOutcome) throws -> [UInt8]? {
+    switch outcome {
+    case let .response(200, _, body): return Array(body)
+    case .response(404, _, _): return nil
+    case let .response(status, _, _): throw ProfileUnavailable(reason: "the homeserver answered HTTP \(status)")
+    case let .failed(reason, _): throw ProfileUnavailable(reason: reason)
+    }
+}
+
+extension Participant {
+    /// Something a profile could add: a name, an e-mail or a phone.
+    public var lacksDetails: Bool { displayName == nil || email == nil || phone == nil }
+}
+
+extension String {
+    /// A Matrix id as one path segment, percent-encoded.
+    fileprivate var pathSegment: String {
+        addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/", ":", "@"])) ?? self
     }
 }
 

@@ -104,16 +104,29 @@ final class ConfigReader {
             }
         }
 
+        /// A scalar meant as a number or a boolean, `${NAME}` expanded: nil when it is not a
+        /// plain scalar (a quoted literal is a string), `expansionFailed` when the expansion
+        /// already reported its error (so it is not reported twice).
+        private func literal(_ node: YAMLNode, key: String) -> (text: String?, expansionFailed: Bool) {
+            guard case let .scalar(text, line, quoted) = node else { return (nil, false) }
+            guard text.contains("${") else { return (quoted ? nil : text, false) }
+            let before = reader.errors.count
+            let expanded = reader.expand(text, path: keyPath(key), line: line)
+            return reader.errors.count == before ? (expanded, false) : (nil, true)
+        }
+
         func int(_ key: String, default value: Int, in range: ClosedRange<Int>) -> Int {
             guard let node = node(key) else { return value }
-            guard case let .scalar(text, line, quoted) = node, !quoted, let number = Int(text) else {
+            let (text, expansionFailed) = literal(node, key: key)
+            guard !expansionFailed else { return value }
+            guard let text, let number = Int(text) else {
                 reader.fail(
                     keyPath(key), node.line,
                     "must be a whole number between \(range.lowerBound) and \(range.upperBound)")
                 return value
             }
             guard range.contains(number) else {
-                reader.fail(keyPath(key), line, "\(number) is out of range \(range.lowerBound)…\(range.upperBound)")
+                reader.fail(keyPath(key), node.line, "\(number) is out of range \(range.lowerBound)…\(range.upperBound)")
                 return value
             }
             return number
@@ -121,14 +134,15 @@ final class ConfigReader {
 
         func double(_ key: String, default value: Double, in range: ClosedRange<Double>) -> Double {
             guard let node = node(key) else { return value }
-            guard case let .scalar(text, line, quoted) = node, !quoted, let number = Double(text), number.isFinite
-            else {
+            let (text, expansionFailed) = literal(node, key: key)
+            guard !expansionFailed else { return value }
+            guard let text, let number = Double(text), number.isFinite else {
                 reader.fail(
                     keyPath(key), node.line, "must be a number between \(range.lowerBound) and \(range.upperBound)")
                 return value
             }
             guard range.contains(number) else {
-                reader.fail(keyPath(key), line, "\(number) is out of range \(range.lowerBound)…\(range.upperBound)")
+                reader.fail(keyPath(key), node.line, "\(number) is out of range \(range.lowerBound)…\(range.upperBound)")
                 return value
             }
             return number
@@ -136,7 +150,9 @@ final class ConfigReader {
 
         func bool(_ key: String, default value: Bool) -> Bool {
             guard let node = node(key) else { return value }
-            if case let .scalar(text, _, false) = node {
+            let (text, expansionFailed) = literal(node, key: key)
+            guard !expansionFailed else { return value }
+            if let text {
                 switch text.lowercased() {
                 case "true", "yes", "on": return true
                 case "false", "no", "off": return false

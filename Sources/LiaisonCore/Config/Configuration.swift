@@ -280,8 +280,15 @@ extension Configuration {
         let server = top.section("server")
         if let listen = server.string("listen") {
             if let (host, port) = Self.hostPort(listen) {
-                self.server.host = host
-                self.server.port = port
+                if let address = Self.listenAddress(host) {
+                    self.server.host = address
+                    self.server.port = port
+                } else {
+                    server.reader.fail(
+                        server.keyPath("listen"), server.node("listen")?.line,
+                        "'\(host)' is not an address to listen on: give an IPv4 address (127.0.0.1, 0.0.0.0), "
+                            + "an IPv6 address in brackets ([::1]:8080) or localhost")
+                }
             } else {
                 server.reader.fail(
                     server.keyPath("listen"), server.node("listen")?.line, "'\(listen)' is not host:port")
@@ -572,6 +579,20 @@ extension Configuration {
     static func isMatrixUserID(_ text: String) -> Bool {
         guard text.hasPrefix("@"), let colon = text.firstIndex(of: ":") else { return false }
         return colon > text.index(after: text.startIndex) && colon < text.index(before: text.endIndex)
+    }
+
+    /// The address the listener binds for a `listen` host: an IPv4 or IPv6 literal as
+    /// given (IPv6 without its brackets), `localhost` as 127.0.0.1; nil for anything else
+    /// (a name would need a resolver, and could resolve to another address tomorrow).
+    static func listenAddress(_ host: String) -> String? {
+        if host == "localhost" { return "127.0.0.1" }
+        if host.hasPrefix("[") && host.hasSuffix("]") {
+            let inner = String(host.dropFirst().dropLast())
+            var address = in6_addr()
+            return inet_pton(AF_INET6, inner, &address) == 1 ? inner : nil
+        }
+        var address = in_addr()
+        return inet_pton(AF_INET, host, &address) == 1 ? host : nil
     }
 
     static func hostPort(_ text: String) -> (String, Int)? {

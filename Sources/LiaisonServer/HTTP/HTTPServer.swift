@@ -36,26 +36,47 @@ public final class HTTPServer: Sendable {
     /// The port actually bound (useful with port 0).
     public var port: Int { boundPort.load(ordering: .acquiring) }
 
+    /// host:port as a URL writes it (an IPv6 host in brackets), with the port bound once started.
+    public var address: String {
+        let port = self.port == 0 ? requestedPort : self.port
+        return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
     public func start() throws {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(requestedPort).bigEndian)
-        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
-            throw HTTPServerError(description: "listen address '\(host)' is not an IPv4 address")
-        }
         // poll(), not epoll: a parked request costs epoll two epoll_ctl calls (out of the set
         // and back), poll nothing; webhook senders hold tens of connections, not thousands.
-        let flags =
+        var flags =
             MHD_USE_POLL_INTERNAL_THREAD.rawValue | MHD_ALLOW_SUSPEND_RESUME.rawValue
             | MHD_USE_TURBO.rawValue
         let context = Unmanaged.passUnretained(self).toOpaque()
-        let started = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                cmhd_start(flags, socketAddress, UInt32(threads), 60, accessHandler, context, requestCompleted, context)
+        func start<Address>(_ address: inout Address) -> OpaquePointer? {
+            withUnsafePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                    cmhd_start(flags, socketAddress, UInt32(threads), 60, accessHandler, context, requestCompleted, context)
+                }
             }
         }
+        let started: OpaquePointer?
+        if host.contains(":") {
+            var address = sockaddr_in6()
+            address.sin6_family = sa_family_t(AF_INET6)
+            address.sin6_port = in_port_t(UInt16(requestedPort).bigEndian)
+            guard inet_pton(AF_INET6, host, &address.sin6_addr) == 1 else {
+                throw HTTPServerError(description: "listen address '\(host)' is not an IPv6 address")
+            }
+            flags |= MHD_USE_IPv6.rawValue
+            started = start(&address)
+        } else {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(requestedPort).bigEndian)
+            guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
+                throw HTTPServerError(description: "listen address '\(host)' is not an IPv4 address")
+            }
+            started = start(&address)
+        }
         guard let started else {
-            throw HTTPServerError(description: "cannot listen on \(host):\(requestedPort) (in use, or not allowed)")
+            throw HTTPServerError(description: "cannot listen on \(address) (in use, or not allowed)")
         }
         let port = Int(cmhd_bound_port(started))
         boundPort.store(port, ordering: .releasing)

@@ -69,7 +69,7 @@ public struct HTTPService: Service {
     }
 
     public func run() async throws {
-        logger.info("listening", ["address": "\(server.host):\(server.port)"])
+        logger.info("listening", ["address": server.address])
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(3600))
         }
