@@ -25,8 +25,22 @@ PIDFILE="$RUN/uvicorn.pid"
 PAT_PROC="crm.asgi:application"
 BASE="http://127.0.0.1:$PORT"
 ADMIN_EMAIL="admin@example.com"
-PYENV_ROOT_DIR="$(pyenv root 2>/dev/null || echo /root/.pyenv)"
-PY312="${CRM_PYTHON:-$PYENV_ROOT_DIR/versions/3.12.1/bin/python3.12}"
+# django-crm 1.35 needs Python >= 3.12 (with 3.11 pip quietly picks an old, different
+# release). Debian 12 ships 3.11: take CRM_PYTHON, else the first interpreter that runs and
+# is >= 3.12, 3.12 first (what the constraints were pinned with): pyenv's, then on PATH.
+find_python() {
+  if [ -n "${CRM_PYTHON:-}" ]; then echo "$CRM_PYTHON"; return; fi
+  local root candidate
+  root="$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")"
+  for candidate in $(ls -d "$root"/versions/3.12*/bin/python3 2>/dev/null | sort -rV) python3.12 \
+    $(ls -d "$root"/versions/3.1[3-9]*/bin/python3 2>/dev/null | sort -V) python3.13 python3; do
+    if "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+      command -v "$candidate"; return
+    fi
+  done
+  echo python3.12  # not found: install() says so
+}
+PY312="$(find_python)"
 
 pg_bin() {
   local d
@@ -46,7 +60,7 @@ psql_q() { PGOPTIONS="-c client_min_messages=warning" "$PGBIN/psql" -h 127.0.0.1
 install() {
   local want; want="django-crm==1.35.0 packaging $(md5sum <"$CONSTRAINTS" | cut -c1-12)"
   if [ -f "$VENV/.installed" ] && [ "$(cat "$VENV/.installed")" = "$want" ]; then return 0; fi
-  [ -x "$PY312" ] || die "Python 3.12 not found at $PY312 (django-crm 1.35 needs >= 3.12; set CRM_PYTHON)"
+  "$PY312" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null || die "Python >= 3.12 not found (django-crm 1.35 needs it; Debian 12 has 3.11): install one (pyenv, or a python3.12 on PATH) or set CRM_PYTHON"
   log "installing django-crm==1.35.0 into $VENV"
   rm -rf "$VENV"; mkdir -p "$(dirname "$VENV")"
   "$PY312" -m venv "$VENV"
