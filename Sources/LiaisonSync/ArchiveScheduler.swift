@@ -78,7 +78,7 @@ public struct ArchiveScheduler: Service {
         guard var pending = try store.pendingTranscript(for: conversation, through: through),
             let last = pending.entries.last
         else { return false }
-        if let profiles, let customer = pending.customer, customer.lacksDetails {
+        if let profiles, let customer = pending.customer, profiles.mightEnrich(customer) {
             var enriched = customer
             do {
                 guard !profilesDown else { throw ProfileUnavailable(reason: "it failed earlier in this round") }

@@ -97,6 +97,20 @@ struct ArchiveSchedulerTests {
         #expect(transcript.customer.displayName == "张伟")
         #expect(transcript.customer.email == "zhang.wei@example.com")
         await homeserver.stop()
+
+        // The homeserver is down. A customer with no name and nothing else waits for it; one
+        // with a name has nothing to gain from it and is filed, even after the failed lookup.
+        let nameless = Participant(ref: SystemRef(system: "matrix", kind: "user", id: "@anon:corp"), role: .customer)
+        let named = Participant(
+            ref: SystemRef(system: "matrix", kind: "user", id: "@wf:corp"), role: .customer, displayName: "Wang Fang")
+        _ = try store.apply(
+            [closedConversation("!a", customer: nameless, sequence: 2), closedConversation("!b", customer: named, sequence: 3)],
+            cursor: nil, now: t0)
+        _ = try await scheduler(store, profiles: MatrixDisplayNames(settings: settings, timeout: 2)).tick()
+        #expect(
+            Set(try store.deliveries(status: .pending, limit: 10).map(\.partition))
+                == [customer.ref.description, named.ref.description])
+        #expect(try store.conversationsWithPendingMessages().map(\.id) == [ConversationID("matrix:!a")])
     }
 }
 

@@ -16,8 +16,13 @@ public struct SynapseProfiles: ProfileSource {
         http = HTTPClient(timeout: timeout)
     }
 
+    public func mightEnrich(_ participant: Participant) -> Bool {
+        participant.ref.system == "matrix"
+            && (participant.displayName == nil || participant.email == nil || participant.phone == nil)
+    }
+
     public func enrich(_ participant: Participant) async throws -> Participant {
-        guard participant.ref.system == "matrix", participant.lacksDetails else { return participant }
+        guard mightEnrich(participant) else { return participant }
         guard let url = URL(string: "_synapse/admin/v2/users/\(participant.ref.id.pathSegment)", relativeTo: homeserver)
         else {
             return participant
@@ -65,8 +70,12 @@ public struct MatrixDisplayNames: ProfileSource {
         http = HTTPClient(timeout: timeout)
     }
 
+    public func mightEnrich(_ participant: Participant) -> Bool {
+        participant.ref.system == "matrix" && participant.displayName == nil
+    }
+
     public func enrich(_ participant: Participant) async throws -> Participant {
-        guard participant.ref.system == "matrix", participant.displayName == nil else { return participant }
+        guard mightEnrich(participant) else { return participant }
         var components = URLComponents(url: settings.homeserver, resolvingAgainstBaseURL: false)
         components?.percentEncodedPath = "/_matrix/client/v3/profile/\(participant.ref.id.pathSegment)"
         components?.queryItems = [URLQueryItem(name: "user_id", value: settings.botUser)]
@@ -94,11 +103,6 @@ private func found(_ outcome: HTTPOutcome) throws -> [UInt8]? {
     }
 }
 
-extension Participant {
-    /// Something a profile could add: a name, an e-mail or a phone.
-    public var lacksDetails: Bool { displayName == nil || email == nil || phone == nil }
-}
-
 extension String {
     /// A Matrix id as one path segment, percent-encoded.
     fileprivate var pathSegment: String {
@@ -108,6 +112,10 @@ extension String {
 
 /// Somewhere to learn more about a participant than their IM said.
 public protocol ProfileSource: Sendable {
+    /// Whether `enrich` could add anything to this participant; when false it would return
+    /// the participant unchanged without asking anyone.
+    func mightEnrich(_ participant: Participant) -> Bool
+
     /// The participant with what could be found filled in; unchanged when nothing was.
     /// Throws `ProfileUnavailable` when the source could not be asked.
     func enrich(_ participant: Participant) async throws -> Participant
