@@ -12,12 +12,7 @@ extension PeerTests {
         let crm = HTTPTestClient(base: peers.crmURL)
         let team = try await agent.createRoom(name: "Sales team", invite: [])
         try await agent.invite(team, "@liaison_bot:localhost")
-        let jwt = ["Authorization": "Bearer \(peers.crmJWT)"]
-        let registration = try await crm.json(
-            "POST", "/api/webhooks/", headers: jwt,
-            ["url": "\(peers.appServiceURL.absoluteString)/hooks/bottlecrm", "events": ["contact.created"]])
-        let secret = try #require(registration.json["secret"] as? String, "\(registration.status) \(registration.text)")
-        let webhookID = registration.json["id"].map { "\($0)" } ?? ""
+        let (secret, unregister) = try await registerCRMWebhook(events: ["contact.created"])
 
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "liaison-echo-peer-\(UUID().uuidString)")
@@ -32,7 +27,6 @@ extension PeerTests {
                 delivery: {timeout_seconds: 5, base_backoff_ms: 200, max_backoff_ms: 1000, max_attempts: 50}
                 notify: {room: "\(team)", language: en}
                 """)
-        func unregister() async { _ = try? await crm.send("DELETE", "/api/webhooks/\(webhookID)/", headers: jwt) }
         do {
             try await with(Run(directory: directory, config: config, email: "", name: name)) { liaison in
                 let conversation = try await room("Support: no contact details")

@@ -238,16 +238,7 @@ extension PeerTests {
         let room = try await agent.createRoom(name: "Sales team", invite: [])
         try await agent.invite(room, "@liaison_bot:localhost")
 
-        // Register Liaison with BottleCRM (the org JWT is needed for webhooks).
-        let jwt = ["Authorization": "Bearer \(peers.crmJWT)"]
-        let registration = try await crm.json(
-            "POST", "/api/webhooks/", headers: jwt,
-            [
-                "url": "\(peers.appServiceURL.absoluteString)/hooks/bottlecrm",
-                "events": ["lead.created", "lead.updated"],
-            ])
-        let secret = try #require(registration.json["secret"] as? String, "\(registration.status) \(registration.text)")
-        let webhookID = registration.json["id"].map { "\($0)" } ?? ""
+        let (secret, unregister) = try await registerCRMWebhook(events: ["lead.created", "lead.updated"])
 
         // The owner: the BottleCRM profile of the token's user, mapped to the agent in Matrix.
         let pat = ["Authorization": "Bearer \(peers.crmToken)"]
@@ -320,8 +311,21 @@ extension PeerTests {
             throw error
         }
         #expect(await liaison.terminate() == 0)
-        _ = try? await crm.send("DELETE", "/api/webhooks/\(webhookID)/", headers: jwt)
+        await unregister()
         try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Registers Liaison's BottleCRM webhook endpoint for `events` (the org JWT is needed for
+    /// webhooks); returns the signing secret BottleCRM answered with, and how to unregister.
+    func registerCRMWebhook(events: [String]) async throws -> (secret: String, unregister: @Sendable () async -> Void) {
+        let crm = HTTPTestClient(base: peers.crmURL)
+        let jwt = ["Authorization": "Bearer \(peers.crmJWT)"]
+        let registration = try await crm.json(
+            "POST", "/api/webhooks/", headers: jwt,
+            ["url": "\(peers.appServiceURL.absoluteString)/hooks/bottlecrm", "events": events])
+        let secret = try #require(registration.json["secret"] as? String, "\(registration.status) \(registration.text)")
+        let id = registration.json["id"].map { "\($0)" } ?? ""
+        return (secret, { _ = try? await crm.send("DELETE", "/api/webhooks/\(id)/", headers: jwt) })
     }
 }
 
