@@ -54,7 +54,9 @@ public struct Admission: Sendable, Equatable {
 /// One system's inbound side: checks a request cheaply at the door (authentication,
 /// shape) and, later in the pipeline, turns the stored record into canonical events.
 /// `admit` must refuse anything `decode` could not use, so that acked input is usable.
-public protocol InboundConnector: Sendable {
+/// Connectors are classes: every request passes one around, as a reference rather than
+/// a boxed copy of its settings and keys.
+public protocol InboundConnector: AnyObject, Sendable {
     /// The log's `source` for records this connector admits.
     var source: String { get }
     /// The channel name shown in transcripts ("Matrix").

@@ -3,8 +3,9 @@ import LiaisonStore
 import Synchronization
 
 /// The hub's named metrics, registered once and shared by the listener, the pipeline
-/// and the outbox.
-public struct HubMetrics: Sendable {
+/// and the outbox. A class: it is captured by every request's completion, and a copy of
+/// a struct would retain and release each of its counters, shared by every thread.
+public final class HubMetrics: Sendable {
     public let registry: MetricsRegistry
     public let eventsReceived: Counter
     public let eventsStored: Counter

@@ -8,7 +8,7 @@ import LiaisonCore
 /// `"<t>.<raw body>"` under the endpoint's secret, and `X-BottleCRM-Delivery`, which makes
 /// redeliveries idempotent. A signature older or newer than the tolerance is refused, so a
 /// captured request cannot be replayed later.
-public struct BottleCRMWebhook: InboundConnector {
+public final class BottleCRMWebhook: InboundConnector {
     public let secret: String
     public let tolerance: TimeInterval
     public var source: String { "bottlecrm" }

@@ -12,7 +12,7 @@ import LiaisonCore
 /// `type` is `message` (the default) or `close`; `sent_at` is ISO 8601 or Unix milliseconds;
 /// `role` defaults to what the source's `employees` setting says, else `customer`. A
 /// generic source is a business's own channel, so every conversation on it is staffed.
-public struct GenericWebhook: InboundConnector {
+public final class GenericWebhook: InboundConnector {
     public let name: String
     public let settings: GenericSourceSettings
     public let source: String

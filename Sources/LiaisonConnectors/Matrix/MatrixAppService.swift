@@ -4,7 +4,7 @@ import LiaisonCore
 /// Matrix as an application service: the homeserver pushes every event in the rooms of
 /// our namespace as transactions. Each transaction is logged once (its txnId is the
 /// dedupe key) and later decoded into participants, messages and close commands.
-public struct MatrixAppService: InboundConnector {
+public final class MatrixAppService: InboundConnector {
     public let settings: MatrixSettings
     public var source: String { "matrix" }
     public var channel: String { "Matrix" }

@@ -9,7 +9,7 @@ import LiaisonCore
 /// party created in it is new even if it was written again before the poll came. An archived party (`active` false) counts as deleted; a party
 /// the poller found gone is logged as `{"model": "party.party", "deleted": true,
 /// "record": {"id": N}}`.
-public struct TrytonChanges: InboundConnector {
+public final class TrytonChanges: InboundConnector {
     public var source: String { "tryton" }
     public var channel: String { "Tryton" }
 

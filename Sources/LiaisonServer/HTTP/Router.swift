@@ -49,14 +49,16 @@ public struct Router: Sendable {
         var allowed: [String] = []
         // HEAD is GET without the body (libmicrohttpd leaves the body out).
         let method = request.method == "HEAD" ? "GET" : request.method
-        for route in routes {
-            guard let parameters = Self.match(route.segments, request.path) else { continue }
-            guard route.method == method else {
-                allowed.append(route.method)
-                if route.method == "GET" { allowed.append("HEAD") }
+        // By index: `for route in routes` would copy (retain and release) every route it
+        // passes, and the routes are shared by all the server's threads.
+        for index in routes.indices {
+            guard let parameters = Self.match(routes[index].segments, request.path) else { continue }
+            guard routes[index].method == method else {
+                allowed.append(routes[index].method)
+                if routes[index].method == "GET" { allowed.append("HEAD") }
                 continue
             }
-            route.handler(request, parameters, respond)
+            routes[index].handler(request, parameters, respond)
             return
         }
         unmatched(allowed.isEmpty ? 404 : 405)

@@ -5,8 +5,9 @@ import LiaisonStore
 import LiaisonSync
 
 /// The webhook endpoints: admit (authenticate, check shape), append to the durable log,
-/// and answer only once the record is committed.
-struct IngestRoutes {
+/// and answer only once the record is committed. A class: the route closures share one
+/// reference instead of copying every field at each request.
+final class IngestRoutes: Sendable {
     let store: any Store
     let metrics: HubMetrics
     let matrix: MatrixAppService?
@@ -14,18 +15,30 @@ struct IngestRoutes {
     let bottleCRM: BottleCRMWebhook?
     let now: @Sendable () -> Date
 
+    init(
+        store: any Store, metrics: HubMetrics, matrix: MatrixAppService?, generic: [String: GenericWebhook],
+        bottleCRM: BottleCRMWebhook?, now: @escaping @Sendable () -> Date
+    ) {
+        self.store = store
+        self.metrics = metrics
+        self.matrix = matrix
+        self.generic = generic
+        self.bottleCRM = bottleCRM
+        self.now = now
+    }
+
     func register(in router: inout Router) {
         if let matrix {
             // The application-service API answers what it does not serve in Matrix's shape.
             router.refuseUnmatched(under: "/_matrix/") { status, message in
                 .json(status, ["errcode": "M_UNRECOGNIZED", "error": message])
             }
-            router.on("PUT", "/_matrix/app/v1/transactions/{txnId}") { request, _, respond in
+            router.on("PUT", "/_matrix/app/v1/transactions/{txnId}") { [self] request, _, respond in
                 ingest(request, connector: matrix, style: .matrix, respond: respond)
             }
             // The homeserver asks whether users and aliases in our namespace exist: they don't.
             for path in ["/_matrix/app/v1/users/{userId}", "/_matrix/app/v1/rooms/{alias}"] {
-                router.on("GET", path) { request, _, respond in
+                router.on("GET", path) { [self] request, _, respond in
                     if let refusal = matrix.authenticate(request.headers, query: request.query) {
                         metrics.rejected(refusal.reason)
                         return respond(Self.matrixError(refusal))
@@ -34,7 +47,7 @@ struct IngestRoutes {
                         .json(404, ["errcode": "M_NOT_FOUND", "error": "Not provided by this application service"]))
                 }
             }
-            router.on("POST", "/_matrix/app/v1/ping") { request, _, respond in
+            router.on("POST", "/_matrix/app/v1/ping") { [self] request, _, respond in
                 if let refusal = matrix.authenticate(request.headers, query: request.query) {
                     metrics.rejected(refusal.reason)
                     return respond(Self.matrixError(refusal))
@@ -43,11 +56,11 @@ struct IngestRoutes {
             }
         }
         if let bottleCRM {
-            router.on("POST", "/hooks/bottlecrm") { request, _, respond in
+            router.on("POST", "/hooks/bottlecrm") { [self] request, _, respond in
                 ingest(request, connector: bottleCRM, style: .generic, respond: respond)
             }
         }
-        router.on("POST", "/hooks/generic/{source}") { request, parameters, respond in
+        router.on("POST", "/hooks/generic/{source}") { [self] request, parameters, respond in
             guard let connector = parameters["source"].flatMap({ generic[$0] }) else {
                 metrics.eventsReceived.increment()
                 metrics.rejected("unknown_source")
@@ -85,7 +98,7 @@ struct IngestRoutes {
         }
         let record = InboundRecord(
             source: admission.source, dedupeKey: admission.dedupeKey, receivedAt: receivedAt, body: request.body)
-        store.append(record) { result in
+        store.append(record) { [metrics] result in
             switch result {
             case .success(.stored(let sequence)):
                 metrics.eventsStored.increment()
