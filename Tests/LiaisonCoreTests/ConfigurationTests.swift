@@ -131,6 +131,21 @@ struct ConfigurationTests {
         }
     }
 
+    @Test("a URL with an IPv6 literal for its host is refused with its key (the HTTP client cannot call it)")
+    func ipv6URL() throws {
+        func parse(_ url: String) throws -> Configuration {
+            try Configuration.parse(
+                yaml: "bottlecrm: {base_url: \"\(url)\", token: t}\ngeneric_webhooks: {a: {secret: 0123456789abcdef0123}}\n")
+        }
+        #expect(try parse("http://localhost:8000").bottleCRM?.baseURL.host == "localhost")
+        #expect {
+            _ = try parse("http://[::1]:8000")
+        } throws: { error in
+            (error as? ConfigErrors)?.errors.map(\.description).first?.hasPrefix(
+                "bottlecrm.base_url (line 1): 'http://[::1]:8000' has an IPv6 address") == true
+        }
+    }
+
     @Test("an unset environment variable is an error, not an empty secret")
     func unsetEnvironment() {
         #expect(throws: ConfigErrors.self) {

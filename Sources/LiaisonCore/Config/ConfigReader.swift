@@ -180,6 +180,15 @@ final class ConfigReader {
                 reader.fail(keyPath(key), node(key)?.line, "'\(text)' is not an http(s) URL")
                 return nil
             }
+            // Foundation's HTTP client on Linux refuses URLs with an IPv6 literal (every
+            // call would fail with NSURLErrorBadURL); a host name resolving to it works.
+            if url.host?.contains(":") == true {
+                reader.fail(
+                    keyPath(key), node(key)?.line,
+                    "'\(text)' has an IPv6 address for its host, which the HTTP client cannot call: "
+                        + "use a host name that resolves to it (localhost, or one in /etc/hosts)")
+                return nil
+            }
             return url
         }
 
