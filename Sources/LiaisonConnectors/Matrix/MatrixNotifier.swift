@@ -123,7 +123,7 @@ public struct MatrixNotifier: OutboundConnector {
             }
         }
         try await ledger.intend(key)
-        guard let url = url("/_matrix/client/v3/createRoom") else {
+        guard let url = settings.botURL("/_matrix/client/v3/createRoom") else {
             return .failed(.failed(reason: "bad homeserver", maybeApplied: false))
         }
         struct Create: Encodable, Sendable {
@@ -132,7 +132,7 @@ public struct MatrixNotifier: OutboundConnector {
             var preset = "trusted_private_chat"
             var name = "Liaison"
         }
-        let outcome = await http.send("POST", url, headers: auth, json: Create(invite: [user]))
+        let outcome = await http.send("POST", url, headers: settings.botAuthorization, json: Create(invite: [user]))
         guard case let .response(200, _, body) = outcome,
             let room = (try? JSONValue.parse(Array(body)))?["room_id"]?.string
         else { return .failed(outcome) }
@@ -142,16 +142,17 @@ public struct MatrixNotifier: OutboundConnector {
 
     /// A room the bot is in where `user` is invited or joined as to a direct chat.
     private func existingDirectRoom(with user: String) async -> DirectRoom? {
-        guard let joinedRooms = url("/_matrix/client/v3/joined_rooms") else { return nil }
-        let outcome = await http.send("GET", joinedRooms, headers: auth)
+        guard let joinedRooms = settings.botURL("/_matrix/client/v3/joined_rooms") else { return nil }
+        let outcome = await http.send("GET", joinedRooms, headers: settings.botAuthorization)
         guard case let .response(200, _, body) = outcome else { return .failed(outcome) }
         guard case .array(let rooms)? = (try? JSONValue.parse(Array(body)))?["joined_rooms"] else { return nil }
         for case .string(let room) in rooms {
+            let (roomSegment, userSegment) = (MatrixSettings.pathSegment(room), MatrixSettings.pathSegment(user))
             guard
-                let membershipURL = url(
-                    "/_matrix/client/v3/rooms/\(Self.escape(room))/state/m.room.member/\(Self.escape(user))")
+                let membershipURL = settings.botURL(
+                    "/_matrix/client/v3/rooms/\(roomSegment)/state/m.room.member/\(userSegment)")
             else { continue }
-            let member = await http.send("GET", membershipURL, headers: auth)
+            let member = await http.send("GET", membershipURL, headers: settings.botAuthorization)
             switch member {
             case let .response(200, _, body):
                 let content = try? JSONValue.parse(Array(body))
@@ -187,10 +188,13 @@ public struct MatrixNotifier: OutboundConnector {
             var query = [URLQueryItem(name: "dir", value: "b"), URLQueryItem(name: "limit", value: "100")]
             query.append(URLQueryItem(name: "filter", value: filter))
             if let from { query.append(URLQueryItem(name: "from", value: from)) }
-            guard let url = url("/_matrix/client/v3/rooms/\(Self.escape(room))/messages", query: query) else {
+            guard
+                let url = settings.botURL(
+                    "/_matrix/client/v3/rooms/\(MatrixSettings.pathSegment(room))/messages", query: query)
+            else {
                 return .absent
             }
-            let outcome = await http.send("GET", url, headers: auth)
+            let outcome = await http.send("GET", url, headers: settings.botAuthorization)
             guard case let .response(status, _, body) = outcome else { return .failed(outcome) }
             // Not in the room: the bot cannot have posted there.
             if status == 403, Self.errcode(body) == "M_FORBIDDEN" { return .absent }
@@ -209,34 +213,22 @@ public struct MatrixNotifier: OutboundConnector {
     /// How far back a lookup reads: 2,000 of the bot's messages.
     static let lookupPages = 20
 
-    private func url(_ path: String, query: [URLQueryItem] = []) -> URL? {
-        var components = URLComponents(url: settings.homeserver, resolvingAgainstBaseURL: false)
-        components?.percentEncodedPath = path
-        components?.queryItems = [URLQueryItem(name: "user_id", value: settings.botUser)] + query
-        return components?.url
-    }
-
-    private static func escape(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text
-    }
-
-    private var auth: [String: String] { ["Authorization": "Bearer \(settings.asToken)"] }
-
     private func send(_ notice: ChangeNotice, to room: String, txn: String) async -> HTTPOutcome {
-        guard let url = url("/_matrix/client/v3/rooms/\(Self.escape(room))/send/m.room.message/\(Self.escape(txn))")
+        let (roomSegment, txnSegment) = (MatrixSettings.pathSegment(room), MatrixSettings.pathSegment(txn))
+        guard let url = settings.botURL("/_matrix/client/v3/rooms/\(roomSegment)/send/m.room.message/\(txnSegment)")
         else { return .failed(reason: "bad room id", maybeApplied: false) }
         let content: [String: String] = [
             "msgtype": "m.notice", "body": notice.body, "format": "org.matrix.custom.html",
             "formatted_body": notice.html, Self.keyField: txn,
         ]
-        return await http.send("PUT", url, headers: auth, json: content)
+        return await http.send("PUT", url, headers: settings.botAuthorization, json: content)
     }
 
     private func join(_ room: String) async -> HTTPOutcome {
-        guard let url = url("/_matrix/client/v3/join/\(Self.escape(room))") else {
+        guard let url = settings.botURL("/_matrix/client/v3/join/\(MatrixSettings.pathSegment(room))") else {
             return .failed(reason: "bad room id", maybeApplied: false)
         }
-        return await http.send("POST", url, headers: auth, json: [String: String]())
+        return await http.send("POST", url, headers: settings.botAuthorization, json: [String: String]())
     }
 
     static func errcode(_ body: Data) -> String? { (try? JSONValue.parse(Array(body)))?["errcode"]?.string }

@@ -23,7 +23,10 @@ public struct SynapseProfiles: ProfileSource {
 
     public func enrich(_ participant: Participant) async throws -> Participant {
         guard mightEnrich(participant) else { return participant }
-        guard let url = URL(string: "_synapse/admin/v2/users/\(participant.ref.id.pathSegment)", relativeTo: homeserver)
+        guard
+            let url = URL(
+                string: "_synapse/admin/v2/users/\(MatrixSettings.pathSegment(participant.ref.id))",
+                relativeTo: homeserver)
         else {
             return participant
         }
@@ -76,11 +79,9 @@ public struct MatrixDisplayNames: ProfileSource {
 
     public func enrich(_ participant: Participant) async throws -> Participant {
         guard mightEnrich(participant) else { return participant }
-        var components = URLComponents(url: settings.homeserver, resolvingAgainstBaseURL: false)
-        components?.percentEncodedPath = "/_matrix/client/v3/profile/\(participant.ref.id.pathSegment)"
-        components?.queryItems = [URLQueryItem(name: "user_id", value: settings.botUser)]
-        guard let url = components?.url else { return participant }
-        let outcome = await http.send("GET", url, headers: ["Authorization": "Bearer \(settings.asToken)"])
+        let path = "/_matrix/client/v3/profile/\(MatrixSettings.pathSegment(participant.ref.id))"
+        guard let url = settings.botURL(path) else { return participant }
+        let outcome = await http.send("GET", url, headers: settings.botAuthorization)
         guard let body = try found(outcome), let profile = try? JSONValue.parse(body),
             let name = profile["displayname"]?.string, !name.isEmpty
         else {
@@ -100,13 +101,6 @@ private func found(_ outcome: HTTPOutcome) throws -> [UInt8]? {
     case .response(404, _, _): return nil
     case let .response(status, _, _): throw ProfileUnavailable(reason: "the homeserver answered HTTP \(status)")
     case let .failed(reason, _): throw ProfileUnavailable(reason: reason)
-    }
-}
-
-extension String {
-    /// A Matrix id as one path segment, percent-encoded.
-    fileprivate var pathSegment: String {
-        addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/", ":", "@"])) ?? self
     }
 }
 
