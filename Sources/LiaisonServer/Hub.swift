@@ -30,6 +30,10 @@ public final class Hub: Sendable {
         self.store = store
         let metrics = HubMetrics()
         metrics.registerGauges(store: store)
+        metrics.registry.counter(
+            "liaison_ingest_holds_total",
+            help: "Group commits held back (2 ms at most each) because the pipeline was too far behind.",
+            store.backlog.holds)
         self.metrics = metrics
 
         let connectors = Connectors(configuration)
@@ -44,7 +48,8 @@ public final class Hub: Sendable {
         let outboxWakeup = Wakeup()
         let pipeline = Pipeline(
             store: store, connectors: connectors.inbound, changes: configuration.notify.map(ChangeRouter.init),
-            identity: identity, metrics: metrics, logger: logger.with(label: "pipeline"), now: now
+            identity: identity, metrics: metrics, backlog: store.backlog, logger: logger.with(label: "pipeline"),
+            now: now
         ) { result in
             if result.newMessages > 0 || !result.touchedConversations.isEmpty { schedulerWakeup.signal() }
             if result.effects > 0 { outboxWakeup.signal() }
@@ -59,7 +64,9 @@ public final class Hub: Sendable {
             wakeup: schedulerWakeup,
             profiles: configuration.matrix.map { matrix -> any ProfileSource in
                 let timeout = TimeInterval(configuration.delivery.timeoutSeconds)
-                guard let adminToken = matrix.adminToken else { return MatrixDisplayNames(settings: matrix, timeout: timeout) }
+                guard let adminToken = matrix.adminToken else {
+                    return MatrixDisplayNames(settings: matrix, timeout: timeout)
+                }
                 return SynapseProfiles(homeserver: matrix.homeserver, adminToken: adminToken, timeout: timeout)
             },
             metrics: metrics, logger: logger.with(label: "scheduler"), now: now

@@ -11,21 +11,23 @@ public struct Pipeline: Service {
     public var name: String { "pipeline" }
     private let store: any Store
     private let connectors: [String: any InboundConnector]
-    private let thread = BackgroundThread(name: "liaison-pipeline", niceness: 19)
+    private let thread = BackgroundThread(name: "liaison-pipeline")
     private let applied: @Sendable (ApplyResult) -> Void
     private let changes: ChangeRouter?
     private let identity: IdentityResolver?
     private let metrics: HubMetrics
+    private let backlog: LogBacklog?
     private let logger: Logger
     private let now: @Sendable () -> Date
 
     /// - Parameters:
     ///   - changes: who hears about CRM changes; nil announces nothing (snapshots are still kept).
     ///   - identity: resolves each customer and CRM record seen to a customer; nil resolves none.
+    ///   - backlog: told where the pipeline is, so that ingest waits for it when it is far behind.
     ///   - applied: told what each batch changed (wakes the scheduler and the outbox).
     public init(
         store: any Store, connectors: [any InboundConnector], changes: ChangeRouter? = nil,
-        identity: IdentityResolver? = nil, metrics: HubMetrics,
+        identity: IdentityResolver? = nil, metrics: HubMetrics, backlog: LogBacklog? = nil,
         logger: Logger, now: @escaping @Sendable () -> Date = Date.init,
         applied: @escaping @Sendable (ApplyResult) -> Void
     ) {
@@ -34,6 +36,7 @@ public struct Pipeline: Service {
         self.identity = identity
         self.connectors = Dictionary(connectors.map { ($0.source, $0) }, uniquingKeysWith: { first, _ in first })
         self.metrics = metrics
+        self.backlog = backlog
         self.logger = logger
         self.now = now
         self.applied = applied
@@ -42,9 +45,12 @@ public struct Pipeline: Service {
     /// New records are in the log (called after each group commit).
     public func wake() { thread.signal() }
 
-    /// Runs on its own thread at nice 19: see `BackgroundThread`.
+    /// Runs on its own thread, on CPU time nothing else wants: see `BackgroundThread` and
+    /// `LogBacklog`.
     public func run() async throws {
-        try await thread.run { [thread] in
+        try await thread.run { [thread, backlog] in
+            backlog?.attach(true)
+            defer { backlog?.attach(false) }
             while !thread.isStopping {
                 let applied = try drain(limit: Self.batchLimit)
                 if applied == 0 {
@@ -71,10 +77,11 @@ public struct Pipeline: Service {
     /// Applies up to `limit` records after the cursor, in one transaction; returns how many.
     @discardableResult
     public func drain(limit: Int) throws -> Int {
+        backlog?.applying()
         let cursor = try store.cursor(SQLiteStore.pipelineCursor)
         let records = try store.inbound(after: cursor, limit: limit)
-        guard !records.isEmpty else { return 0 }
-        try apply(records, cursor: SQLiteStore.pipelineCursor)
+        if !records.isEmpty { try apply(records, cursor: SQLiteStore.pipelineCursor) }
+        backlog?.applied(through: records.last?.sequence ?? cursor)
         return records.count
     }
 

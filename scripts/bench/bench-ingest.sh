@@ -3,6 +3,8 @@
 # (release build, durable SQLite log), then the same load against nginx answering a
 # static 200 on loopback, in the same run. Last line:
 #   ingest events_per_s=N p99_ms=X nginx_req_per_s=M ratio=N/M
+# Before it: how far the pipeline (which yields the CPU to ingest) was behind at the end of
+# the load, and how long it took to catch up.
 # FLOOR=1 also runs scripts/bench/http_floor.c, libmicrohttpd set up as liaison sets it up
 # but doing no work of its own (answering at once, then through a hand-off thread, then
 # through a group committer appending each body to a WAL SQLite file with an fsync per
@@ -49,6 +51,13 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && 
 
 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/bench.lua" "http://127.0.0.1:$PORT" > "$WORK/wrk-liaison.txt"
 cat "$WORK/wrk-liaison.txt" >&2
+# The pipeline runs on idle CPU and may be behind when the load stops (at most about
+# LogBacklog's limit): how far, how long it takes to catch up, and how often ingest waited.
+metric() { curl -s "http://127.0.0.1:$PORT/metrics" | awk -v name="$1" '$1 == name {print $2}'; }
+behind() { python3 -c "print(int(float('$(metric liaison_events_stored_total)') - float('$(metric liaison_pipeline_events_total)') - float('$(metric liaison_pipeline_unusable_total)')))"; }
+BEHIND=$(behind); CATCHUP_START=$(date +%s.%N)
+for _ in $(seq 3000); do [ "$(behind)" -gt 0 ] || break; sleep 0.02; done
+echo "pipeline behind_at_end=$BEHIND caught_up_s=$(python3 -c "print(round($(date +%s.%N) - $CATCHUP_START, 2))") ingest_holds=$(metric liaison_ingest_holds_total)"
 kill -TERM $LIAISON; wait $LIAISON || true
 
 cat > "$WORK/nginx.conf" <<NGINX

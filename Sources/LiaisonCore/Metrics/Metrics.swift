@@ -69,9 +69,10 @@ public final class MetricsRegistry: Sendable {
 
     public init() {}
 
-    /// A counter; `labels` like `reason="bad_signature"`.
-    public func counter(_ name: String, help: String, labels: String = "") -> Counter {
-        let counter = Counter()
+    /// A counter; `labels` like `reason="bad_signature"`. `counter` registers one that
+    /// already counts (kept by a lower layer).
+    @discardableResult
+    public func counter(_ name: String, help: String, labels: String = "", _ counter: Counter = Counter()) -> Counter {
         add(name, help: help, type: "counter", labels: labels, metric: .counter(counter))
         return counter
     }

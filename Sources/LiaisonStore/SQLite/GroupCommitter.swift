@@ -19,18 +19,22 @@ final class GroupCommitter: Sendable {
     private let wakeUp = DispatchSemaphore(value: 0)
     private let stopped = DispatchSemaphore(value: 0)
     private let maxBatch: Int
+    private let backlog: LogBacklog
     private let write: @Sendable ([InboundRecord]) throws -> [AppendOutcome]
     private let committed: @Sendable (_ records: Int) -> Void
 
     /// - Parameters:
+    ///   - backlog: told the log's end after each commit; holds commits back while the
+    ///     pipeline is too far behind.
     ///   - write: writes a batch in one transaction; runs on the committer thread only.
     ///   - committed: called with the batch's size after each batch is durable (wakes the
     ///     pipeline, feeds the batch-size metric).
     init(
-        maxBatch: Int, write: @escaping @Sendable ([InboundRecord]) throws -> [AppendOutcome],
+        maxBatch: Int, backlog: LogBacklog, write: @escaping @Sendable ([InboundRecord]) throws -> [AppendOutcome],
         committed: @escaping @Sendable (_ records: Int) -> Void
     ) {
         self.maxBatch = maxBatch
+        self.backlog = backlog
         self.write = write
         self.committed = committed
         let thread = Thread { [self] in
@@ -72,6 +76,8 @@ final class GroupCommitter: Sendable {
         while true {
             wakeUp.wait()
             while true {
+                // While the pipeline is far behind, let records gather and the CPU go to it.
+                if !queue.withLock({ $0.stopping }) { backlog.holdBack() }
                 let stopping = queue.withLock { queue -> Bool in
                     if queue.items.count > maxBatch {
                         batch.append(contentsOf: queue.items.prefix(maxBatch))
@@ -90,6 +96,9 @@ final class GroupCommitter: Sendable {
                 }
                 switch Result(catching: { try write(batch.map(\.0)) }) {
                 case .success(let outcomes):
+                    if let last = outcomes.last(where: { $0 != .duplicate }), case .stored(let sequence) = last {
+                        backlog.committed(through: sequence)
+                    }
                     committed(batch.count)
                     for ((_, completion), outcome) in zip(batch, outcomes) { completion(.success(outcome)) }
                 case .failure(let error):

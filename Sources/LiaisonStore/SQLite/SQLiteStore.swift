@@ -24,14 +24,20 @@ public final class SQLiteStore: Store {
     private let lock: Mutex<StoreLock?>
     /// Called after each group commit (the pipeline waits on it).
     private let appendHooks = HookList()
+    /// How far the pipeline is behind the log; holds ingest back past its limit.
+    public let backlog: LogBacklog
     public let directory: String
 
     /// Opens and migrates the store in `directory`.
     /// - Parameters:
     ///   - maxBatch: the most records one group commit takes.
     ///   - access: whether a missing store is created, and whether this process holds it alone.
-    public init(directory: String, maxBatch: Int = 4096, access: StoreAccess = .create) throws {
+    ///   - backlog: the pipeline's distance behind the log, and the brake on ingest.
+    public init(
+        directory: String, maxBatch: Int = 4096, access: StoreAccess = .create, backlog: LogBacklog = LogBacklog()
+    ) throws {
         self.directory = directory
+        self.backlog = backlog
         if access == .existing {
             guard FileManager.default.fileExists(atPath: "\(directory)/events.db") else {
                 throw StoreMissing(directory: directory)
@@ -48,7 +54,7 @@ public final class SQLiteStore: Store {
         self.stateReader = stateReader
         committer = Mutex(nil)
         let committer = GroupCommitter(
-            maxBatch: maxBatch,
+            maxBatch: maxBatch, backlog: backlog,
             write: { [logWriter] records in try logWriter.withDatabase { try Self.insert(records, into: $0) } },
             committed: { [appendHooks] records in appendHooks.callAll(records) }
         )
