@@ -175,7 +175,7 @@ struct BinaryTests {
         for command in ["serve", "check"] {
             let result = try LiaisonProcess.run([command, "--config", empty.path])
             #expect(result.code == 2)
-            #expect(result.output.contains("(file): nothing to receive"), "\(result.output)")
+            #expect(result.output.contains("config error: nothing to receive"), "\(result.output)")
         }
         #expect(try LiaisonProcess.run(["serve", "--bogus"]).code == 2)
         #expect(try LiaisonProcess.run(["frobnicate"]).code == 2)

@@ -1,6 +1,7 @@
 /// One thing wrong with a configuration file: where (the key path and the line) and what.
 ///
 ///     matrix.hs_token (line 12): required, a non-empty string
+///     line 4: invalid YAML: did not find expected ',' or ']'     (the file as a whole)
 public struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
     public let path: String
     public let line: Int?
@@ -13,8 +14,12 @@ public struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        let place = path.isEmpty ? "(file)" : path
-        return line.map { "\(place) (line \($0)): \(problem)" } ?? "\(place): \(problem)"
+        switch (path.isEmpty, line) {
+        case (true, nil): problem
+        case (true, let line?): "line \(line): \(problem)"
+        case (false, nil): "\(path): \(problem)"
+        case (false, let line?): "\(path) (line \(line)): \(problem)"
+        }
     }
 }
 
