@@ -1,8 +1,5 @@
 #include <sqlite3.h>
 
-/// SQLITE_TRANSIENT is a cast macro Swift cannot import.
-static inline sqlite3_destructor_type csqlite_transient(void) { return SQLITE_TRANSIENT; }
-
 /// Turns off SQLite's memory statistics, which take one process-wide mutex on every
 /// allocation: with the log and the state written from two threads, that mutex was the
 /// hottest lock in the process. Must run before SQLite initializes (sqlite3_config is

@@ -54,6 +54,29 @@ struct SQLiteStoreTests {
         }
     }
 
+    @Test("text and blobs are stored whole: a NUL inside, non-ASCII, long values after short ones, empty ones")
+    func valuesWhole() async throws {
+        try await withStore { store in
+            let long = String(repeating: "长消息 long message ", count: 4000)
+            let bodies: [[UInt8]] = [[1, 0, 2], Array(repeating: 7, count: 100_000), [], [3]]
+            for (n, body) in bodies.enumerated() {
+                _ = try await store.append(
+                    InboundRecord(source: "generic.a", dedupeKey: "k\(n)", receivedAt: t0, body: body))
+            }
+            #expect(try store.inbound(after: 0, limit: 10).map(\.body) == bodies)
+            let texts = ["before\u{0}after", long, "", "短"]
+            let events = texts.enumerated().flatMap { n, text in message("$\(n)", from: alice, at: Double(n), text) }
+            _ = try store.apply(
+                [
+                    DecodedRecord(
+                        sequence: 1,
+                        meaning: .events([.participant(agent, conversation: room)] + events, channel: "Matrix"))
+                ],
+                cursor: nil, now: t0)
+            #expect(try store.pendingTranscript(for: room)?.entries.map(\.message.text) == texts)
+        }
+    }
+
     @Test("concurrent appends share commits and every one is answered")
     func groupCommit() async throws {
         try await withStore { store in
@@ -245,7 +268,9 @@ struct SQLiteStoreTests {
             let closing = DecodedRecord(
                 sequence: 1,
                 meaning: .events(
-                    [.participant(agent, conversation: room)] + message("$1", from: alice, at: 0) + [.close(room, at: t0)],
+                    [.participant(agent, conversation: room)] + message("$1", from: alice, at: 0) + [
+                        .close(room, at: t0)
+                    ],
                     channel: "Matrix"))
             _ = try store.apply([closing], cursor: nil, now: t0)
             let through = try #require(try store.conversationsWithPendingMessages().first?.closedThrough)
@@ -357,16 +382,25 @@ struct SQLiteStoreTests {
         }
     }
 
-    @Test("an expected echo is found as often as it comes back until it expires (a crash before applying finds it again)")
+    @Test(
+        "an expected echo is found as often as it comes back until it expires (a crash before applying finds it again)")
     func echoes() async throws {
         try await withStore { store in
             try store.expectEcho(
                 system: "bottlecrm", kind: "contact", keys: ["email:li.na@example.com", "phone:+8613800138000"],
                 until: t0.addingTimeInterval(600))
-            #expect(try store.isExpectedEcho(system: "bottlecrm", kind: "contact", keys: ["email:li.na@example.com"], now: t0))
-            #expect(try store.isExpectedEcho(system: "bottlecrm", kind: "contact", keys: ["email:li.na@example.com"], now: t0))
-            #expect(try !store.isExpectedEcho(system: "bottlecrm", kind: "lead", keys: ["email:li.na@example.com"], now: t0))
-            #expect(try !store.isExpectedEcho(system: "bottlecrm", kind: "contact", keys: ["email:other@example.com"], now: t0))
+            #expect(
+                try store.isExpectedEcho(
+                    system: "bottlecrm", kind: "contact", keys: ["email:li.na@example.com"], now: t0))
+            #expect(
+                try store.isExpectedEcho(
+                    system: "bottlecrm", kind: "contact", keys: ["email:li.na@example.com"], now: t0))
+            #expect(
+                try !store.isExpectedEcho(system: "bottlecrm", kind: "lead", keys: ["email:li.na@example.com"], now: t0)
+            )
+            #expect(
+                try !store.isExpectedEcho(
+                    system: "bottlecrm", kind: "contact", keys: ["email:other@example.com"], now: t0))
             #expect(
                 try !store.isExpectedEcho(
                     system: "bottlecrm", kind: "contact", keys: ["phone:+8613800138000"],

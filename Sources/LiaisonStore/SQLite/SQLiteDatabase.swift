@@ -127,13 +127,20 @@ enum SQLiteValue {
 final class SQLiteStatement {
     private let raw: OpaquePointer
     private unowned let database: SQLiteDatabase
+    /// The text and blob parameters of the last `bind`, which SQLite reads in place
+    /// (`SQLITE_STATIC`) instead of copying each into an allocation of its own. They stay
+    /// valid until the next `bind`, which binds every parameter again.
+    private var parameterBytes = UnsafeMutableRawBufferPointer.allocate(byteCount: 512, alignment: 8)
 
     init(_ raw: OpaquePointer, database: SQLiteDatabase) {
         self.raw = raw
         self.database = database
     }
 
-    deinit { sqlite3_finalize(raw) }
+    deinit {
+        sqlite3_finalize(raw)
+        parameterBytes.deallocate()
+    }
 
     func reset() {
         sqlite3_reset(raw)
@@ -142,17 +149,43 @@ final class SQLiteStatement {
 
     @discardableResult
     func bind(_ values: [SQLiteValue]) -> SQLiteStatement {
+        var needed = 0
+        for value in values {
+            switch value {
+            case .text(let v): needed += v.utf8.count
+            case .blob(let v): needed += v.count
+            case .null, .integer, .real: continue
+            }
+        }
+        if needed > parameterBytes.count {
+            // Nothing bound points here any more: every parameter is bound again below.
+            parameterBytes.deallocate()
+            parameterBytes = .allocate(byteCount: needed.roundedUpToPowerOfTwo, alignment: 8)
+        }
+        let base = parameterBytes.baseAddress!
+        var used = 0
         for (offset, value) in values.enumerated() {
             let index = Int32(offset + 1)
             switch value {
             case .null: sqlite3_bind_null(raw, index)
             case .integer(let v): sqlite3_bind_int64(raw, index, v)
             case .real(let v): sqlite3_bind_double(raw, index, v)
-            case .text(let v): sqlite3_bind_text(raw, index, v, -1, csqlite_transient())
+            case .text(var v):
+                // With its length, so that text with a NUL in it is kept whole.
+                let count = v.withUTF8 { bytes in
+                    if let source = bytes.baseAddress { (base + used).copyMemory(from: source, byteCount: bytes.count) }
+                    return bytes.count
+                }
+                sqlite3_bind_text64(
+                    raw, index, (base + used).assumingMemoryBound(to: CChar.self), UInt64(count), nil,
+                    UInt8(SQLITE_UTF8))
+                used += count
             case .blob(let v):
                 v.withUnsafeBytes { bytes in
-                    _ = sqlite3_bind_blob64(raw, index, bytes.baseAddress, UInt64(bytes.count), csqlite_transient())
+                    if let source = bytes.baseAddress { (base + used).copyMemory(from: source, byteCount: bytes.count) }
                 }
+                sqlite3_bind_blob64(raw, index, base + used, UInt64(v.count), nil)
+                used += v.count
             }
         }
         return self
@@ -200,7 +233,8 @@ struct SQLiteRow {
 
     func text(_ column: Int32) -> String? {
         guard let pointer = sqlite3_column_text(raw, column) else { return nil }
-        return String(cString: pointer)
+        let count = Int(sqlite3_column_bytes(raw, column))
+        return String(decoding: UnsafeRawBufferPointer(start: pointer, count: count), as: UTF8.self)
     }
 
     func blob(_ column: Int32) -> [UInt8] {
@@ -212,4 +246,8 @@ struct SQLiteRow {
     func date(_ column: Int32) -> Date? {
         isNull(column) ? nil : Date(timeIntervalSince1970: double(column))
     }
+}
+
+extension Int {
+    fileprivate var roundedUpToPowerOfTwo: Int { self <= 1 ? 1 : 1 << (Int.bitWidth - (self - 1).leadingZeroBitCount) }
 }
