@@ -5,8 +5,8 @@ import Synchronization
 /// How far the pipeline is behind the event log, and the brake that keeps it from falling
 /// further.
 ///
-/// The pipeline runs on CPU time no other thread wants, so a saturating ingest would leave
-/// it behind without bound, and CRM changes reach IM through it. Past `limit` records of
+/// The pipeline runs below normal priority, so a saturating ingest can leave it behind
+/// without bound, and CRM changes reach IM through it. Past `limit` records of
 /// backlog, the group committer holds each commit back until the pipeline reports progress
 /// or `pause` passes: the HTTP threads, their answers waiting on that commit, leave the CPU
 /// to the pipeline. Ingest slows; it never stops. Nothing is held for a pipeline that is

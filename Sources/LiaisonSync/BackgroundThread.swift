@@ -1,22 +1,23 @@
 import Foundation
 import Synchronization
 
-/// Runs a blocking loop on a dedicated thread, as part of an async service: `run` returns
-/// when the loop does, and cancellation asks the loop to stop.
+/// Runs a blocking loop on a dedicated thread, below normal priority, as part of an async
+/// service: `run` returns when the loop does, and cancellation asks the loop to stop.
 ///
-/// Work that only derives state from the durable log (the pipeline) runs here under Linux's
-/// `SCHED_IDLE` policy, on CPU time no other thread wants: acknowledging webhooks always
-/// wins, and the derived state is applied in the moments the HTTP threads and the committer
-/// wait (on the disk, on the network). `LogBacklog` bounds how far behind it may fall. At
-/// nice 19, the policy before, it still took a share of every busy moment, and each of its
-/// time slices preempted an HTTP thread.
+/// Work that only derives state from the durable log (the pipeline) runs here so that,
+/// when the machine is saturated, acknowledging webhooks wins and the derived state
+/// catches up a moment later (the queue depth metric shows how far behind it is;
+/// `LogBacklog` bounds it). Not `SCHED_IDLE`: that waits for a CPU nothing else wants,
+/// which any busy process on the machine can withhold for a hundred milliseconds and more.
 final class BackgroundThread: Sendable {
     private let name: String
+    private let niceness: Int32
     private let stopping = Atomic<Bool>(false)
     private let wake = DispatchSemaphore(value: 0)
 
-    init(name: String) {
+    init(name: String, niceness: Int32) {
         self.name = name
+        self.niceness = niceness
     }
 
     var isStopping: Bool { stopping.load(ordering: .acquiring) }
@@ -35,11 +36,12 @@ final class BackgroundThread: Sendable {
     func run(_ loop: @escaping @Sendable () throws -> Void) async throws {
         let result: Result<Void, any Error> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let thread = Thread { [name] in
+                let thread = Thread { [name, niceness] in
                     // Set from the thread itself, the name reaches the kernel (top, perf),
                     // which keeps 15 bytes and refuses longer names.
                     Thread.current.name = String(name.prefix(15))
-                    Self.yieldToEveryOtherThread()
+                    // On Linux the nice value is per thread, and `who` 0 is the calling thread.
+                    setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
                     continuation.resume(returning: Result { try loop() })
                 }
                 thread.start()
@@ -50,16 +52,4 @@ final class BackgroundThread: Sendable {
         }
         try result.get()
     }
-
-    /// Puts the calling thread under `SCHED_IDLE`, or at nice 19 where that is refused (a
-    /// seccomp profile, say). On Linux both apply to the thread, not the process.
-    private static func yieldToEveryOtherThread() {
-        var parameters = sched_param()
-        if sched_setscheduler(0, schedIdle, &parameters) != 0 {
-            setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
-        }
-    }
-
-    /// `SCHED_IDLE` from <sched.h>, where it is behind `_GNU_SOURCE`: Swift's Glibc lacks it.
-    private static let schedIdle: Int32 = 5
 }

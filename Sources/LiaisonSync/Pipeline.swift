@@ -11,7 +11,7 @@ public struct Pipeline: Service {
     public var name: String { "pipeline" }
     private let store: any Store
     private let connectors: [String: any InboundConnector]
-    private let thread = BackgroundThread(name: "liaison-pipeline")
+    private let thread = BackgroundThread(name: "liaison-pipeline", niceness: 19)
     private let applied: @Sendable (ApplyResult) -> Void
     private let changes: ChangeRouter?
     private let identity: IdentityResolver?
@@ -45,8 +45,7 @@ public struct Pipeline: Service {
     /// New records are in the log (called after each group commit).
     public func wake() { thread.signal() }
 
-    /// Runs on its own thread, on CPU time nothing else wants: see `BackgroundThread` and
-    /// `LogBacklog`.
+    /// Runs on its own thread at nice 19: see `BackgroundThread` and `LogBacklog`.
     public func run() async throws {
         try await thread.run { [thread, backlog] in
             backlog?.attach(true)
