@@ -1,0 +1,46 @@
+import Foundation
+import LiaisonConnectors
+import LiaisonCore
+import LiaisonStore
+import LiaisonSync
+import Testing
+
+@Suite("the pipeline and the bound on its backlog")
+struct PipelineBacklogTests {
+    @Test("each drain tells the backlog how far the pipeline got, so ingest is held only while it lags")
+    func drainReports() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-pipeline-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let backlog = LogBacklog(limit: 2, pause: .seconds(30))
+        let store = try SQLiteStore(directory: directory.path, backlog: backlog)
+        defer { store.close() }
+        let webhook = GenericWebhook(name: "acme", settings: GenericSourceSettings(secret: "0123456789abcdef"))
+        func body(_ n: Int) -> [UInt8] {
+            Array(
+                #"{"id":"m\#(n)","conversation":"c1","text":"hello \#(n)","sender":{"id":"u1","role":"customer"}}"#
+                    .utf8)
+        }
+        for n in 1...4 {
+            _ = try await store.append(
+                InboundRecord(source: webhook.source, dedupeKey: nil, receivedAt: Date(), body: body(n)))
+        }
+        #expect(backlog.depth == 4)
+
+        let pipeline = Pipeline(
+            store: store, connectors: [webhook], metrics: HubMetrics(), backlog: backlog, logger: .silent
+        ) { _ in }
+        #expect(try pipeline.drain(limit: 3) == 3)
+        #expect(backlog.depth == 1)
+        #expect(try pipeline.drain(limit: 10) == 1)
+        #expect(backlog.depth == 0)
+        #expect(try pipeline.drain(limit: 10) == 0)
+        #expect(backlog.depth == 0)
+        // Within the limit nothing is held: with the pipeline attached, an append goes through.
+        backlog.attach(true)
+        #expect(
+            try await store.append(
+                InboundRecord(source: webhook.source, dedupeKey: nil, receivedAt: Date(), body: body(5)))
+                == .stored(sequence: 5))
+        #expect(backlog.holds.value == 0)
+    }
+}
