@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "LiaisonTestSupport", dependencies: ["LiaisonServer", "LiaisonCore"], path: "Tests/Support"),
 
         .testTarget(name: "LiaisonCoreTests", dependencies: ["LiaisonCore"]),
-        .testTarget(name: "LiaisonStoreTests", dependencies: ["LiaisonStore", "LiaisonCore"]),
+        .testTarget(name: "LiaisonStoreTests", dependencies: ["LiaisonStore", "LiaisonCore", "LiaisonTestSupport"]),
         .testTarget(
             name: "LiaisonConnectorsTests",
             dependencies: ["LiaisonConnectors", "LiaisonCore", "LiaisonTestSupport"]

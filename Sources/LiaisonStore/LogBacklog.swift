@@ -46,9 +46,8 @@ public final class LogBacklog: Sendable {
         _ = head.max(sequence, ordering: .relaxed)
     }
 
-    /// The pipeline starts (true) or stops (false) reading the log; `position` is its cursor.
-    public func attach(_ running: Bool, position: Int64 = 0) {
-        if running { _ = applied.max(position, ordering: .relaxed) }
+    /// The pipeline starts (true) or stops (false) reading the log.
+    public func attach(_ running: Bool) {
         applyingSince.store(0, ordering: .relaxed)
         attached.store(running, ordering: .releasing)
         if !running, waiting.exchange(false, ordering: .acquiringAndReleasing) { progress.signal() }

@@ -1,5 +1,6 @@
 import Foundation
 import LiaisonCore
+import LiaisonTestSupport
 import Synchronization
 import Testing
 
@@ -17,7 +18,8 @@ struct LogBacklogTests {
         backlog.committed(through: 100)
         #expect(backlog.depth == 100)
         #expect(!backlog.holdBack(), "no pipeline is attached")
-        backlog.attach(true, position: 95)
+        backlog.attach(true)
+        backlog.applied(through: 95)
         #expect(backlog.depth == 5)
         #expect(!backlog.holdBack())
         #expect(backlog.holds.value == 0)
@@ -30,7 +32,7 @@ struct LogBacklogTests {
         backlog.committed(through: 100)
         let started = ContinuousClock.now
         let held = Thread.detached { backlog.holdBack() }
-        while backlog.holds.value == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        _ = await eventually(every: .milliseconds(5)) { backlog.holds.value > 0 }
         backlog.applying()
         backlog.applied(through: 100)
         #expect(try await held.value == true)
@@ -69,27 +71,26 @@ struct LogBacklogTests {
 
     @Test("the group committer holds an append back while the pipeline lags, and lets it through when it catches up")
     func committerHolds() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-backlog-\(UUID())")
-        defer { try? FileManager.default.removeItem(at: directory) }
         let backlog = LogBacklog(limit: 2, pause: .seconds(30))
-        let store = try SQLiteStore(directory: directory.path, backlog: backlog)
-        defer { store.close() }
-        backlog.attach(true)
-        for n in 1...3 { #expect(try await store.append(Self.record(n)) == .stored(sequence: Int64(n))) }
-        #expect(backlog.depth == 3)
+        try await withStore(backlog: backlog) { (store: SQLiteStore) async throws in
+            backlog.attach(true)
+            for n in 1...3 { #expect(try await store.append(Self.record(n)) == .stored(sequence: Int64(n))) }
+            #expect(backlog.depth == 3)
 
-        let answered = Flag()
-        let fourth = Task { () throws -> AppendOutcome in
-            defer { answered.set() }
-            return try await store.append(Self.record(4))
+            let answered = Flag()
+            let fourth = Task { () throws -> AppendOutcome in
+                defer { answered.set() }
+                return try await store.append(Self.record(4))
+            }
+            _ = await eventually(every: .milliseconds(5)) { backlog.holds.value > 0 }
+            #expect(
+                await holds(for: .milliseconds(100), every: .milliseconds(10)) { !answered.isSet },
+                "committed while the pipeline was 3 records behind")
+            #expect(backlog.holds.value == 1)
+            backlog.applied(through: 3)
+            #expect(try await fourth.value == .stored(sequence: 4))
+            #expect(try store.inbound(after: 0, limit: 10).count == 4)
         }
-        while backlog.holds.value == 0 { try await Task.sleep(for: .milliseconds(5)) }
-        try await Task.sleep(for: .milliseconds(100))
-        #expect(!answered.isSet, "committed while the pipeline was 3 records behind")
-        #expect(backlog.holds.value == 1)
-        backlog.applied(through: 3)
-        #expect(try await fourth.value == .stored(sequence: 4))
-        #expect(try store.inbound(after: 0, limit: 10).count == 4)
     }
 }
 

@@ -4,9 +4,9 @@ import LiaisonStore
 import Testing
 
 /// A store in a fresh temporary file, closed and removed at the end.
-func withStore<T>(_ body: (SQLiteStore) async throws -> T) async throws -> T {
+func withStore<T>(backlog: LogBacklog = LogBacklog(), _ body: (SQLiteStore) async throws -> T) async throws -> T {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-store-\(UUID().uuidString)")
-    let store = try SQLiteStore(directory: directory.path)
+    let store = try SQLiteStore(directory: directory.path, backlog: backlog)
     defer {
         store.close()
         try? FileManager.default.removeItem(at: directory)

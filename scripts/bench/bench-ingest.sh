@@ -51,13 +51,16 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && 
 
 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/bench.lua" "http://127.0.0.1:$PORT" > "$WORK/wrk-liaison.txt"
 cat "$WORK/wrk-liaison.txt" >&2
-# The pipeline runs on idle CPU and may be behind when the load stops (at most about
-# LogBacklog's limit): how far, how long it takes to catch up, and how often ingest waited.
-metric() { curl -s "http://127.0.0.1:$PORT/metrics" | awk -v name="$1" '$1 == name {print $2}'; }
-behind() { python3 -c "print(int(float('$(metric liaison_events_stored_total)') - float('$(metric liaison_pipeline_events_total)') - float('$(metric liaison_pipeline_unusable_total)')))"; }
+# The pipeline runs below normal priority and may be behind when the load stops (at most
+# about LogBacklog's limit): how far, how long it takes to catch up, and how often ingest
+# waited. Behind: stored minus applied (or found unusable), from one scrape.
+behind() {
+  curl -s "http://127.0.0.1:$PORT/metrics" | awk '$1 == "liaison_events_stored_total" {n += $2}
+    $1 == "liaison_pipeline_events_total" || $1 == "liaison_pipeline_unusable_total" {n -= $2} END {printf "%d\n", n}'
+}
 BEHIND=$(behind); CATCHUP_START=$(date +%s.%N)
 for _ in $(seq 3000); do [ "$(behind)" -gt 0 ] || break; sleep 0.02; done
-echo "pipeline behind_at_end=$BEHIND caught_up_s=$(python3 -c "print(round($(date +%s.%N) - $CATCHUP_START, 2))") ingest_holds=$(metric liaison_ingest_holds_total)"
+echo "pipeline behind_at_end=$BEHIND caught_up_s=$(python3 -c "print(round($(date +%s.%N) - $CATCHUP_START, 2))") ingest_holds=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '$1 == "liaison_ingest_holds_total" {print $2}')"
 kill -TERM $LIAISON; wait $LIAISON || true
 
 cat > "$WORK/nginx.conf" <<NGINX
