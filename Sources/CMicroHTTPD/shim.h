@@ -8,14 +8,15 @@
 
 /// MHD_start_daemon is variadic; this fixes the options Liaison uses.
 static inline struct MHD_Daemon *cmhd_start(unsigned int flags, const struct sockaddr *address, unsigned int threads,
-                                            unsigned int timeout_seconds, MHD_AccessHandlerCallback access,
+                                            unsigned int timeout_seconds, size_t connection_memory,
+                                            MHD_AccessHandlerCallback access,
                                             void *access_cls, MHD_RequestCompletedCallback completed,
                                             void *completed_cls) {
     return MHD_start_daemon(flags, 0, NULL, NULL, access, access_cls,
                             MHD_OPTION_SOCK_ADDR, address,
                             MHD_OPTION_THREAD_POOL_SIZE, threads,
                             MHD_OPTION_CONNECTION_TIMEOUT, timeout_seconds,
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory,
                             MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
                             MHD_OPTION_END);
 }

@@ -6,13 +6,13 @@ public struct InboundRequest: Sendable {
     public var method: String
     public var path: String
     public var query: [String: String]
-    public var headers: [String: String]
+    public var headers: HTTPHeaders
     public var body: [UInt8]
     /// When the request arrived, for signatures that expire.
     public var receivedAt: Date
 
     public init(
-        method: String, path: String, query: [String: String] = [:], headers: [String: String], body: [UInt8],
+        method: String, path: String, query: [String: String] = [:], headers: HTTPHeaders, body: [UInt8],
         receivedAt: Date = Date()
     ) {
         self.method = method

@@ -52,7 +52,7 @@ struct BottleCRMWebhookTests {
     func admit() throws {
         let hook = BottleCRMWebhook(secret: Self.secret, tolerance: 300)
         func request(_ headers: [String: String], at: Date = Self.signedAt) -> InboundRequest {
-            InboundRequest(method: "POST", path: "/hooks/bottlecrm", headers: headers, body: Self.body, receivedAt: at)
+            InboundRequest(method: "POST", path: "/hooks/bottlecrm", headers: HTTPHeaders(headers), body: Self.body, receivedAt: at)
         }
         let ok = try hook.admit(request(["x-bottlecrm-signature": Self.vector, "x-bottlecrm-delivery": "d-9"])).get()
         #expect(ok == Admission(source: "bottlecrm", dedupeKey: "d-9"))

@@ -19,7 +19,7 @@ struct GenericWebhookTests {
         case .some(.none): break
         }
         if let delivery { headers["x-liaison-delivery"] = delivery }
-        return InboundRequest(method: "POST", path: "/hooks/generic/acme", headers: headers, body: Array(body.utf8))
+        return InboundRequest(method: "POST", path: "/hooks/generic/acme", headers: HTTPHeaders(headers), body: Array(body.utf8))
     }
 
     static let message =

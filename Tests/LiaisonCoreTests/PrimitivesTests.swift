@@ -34,6 +34,30 @@ struct CryptoTests {
         #expect(Hex.encode(joined) == expected)
     }
 
+    @Test("a prepared key checks a hex code in place: either case, and nothing else")
+    func matchesHex() {
+        // RFC 4231, test case 2.
+        let key = HMACSHA256.Key(Array("Jefe".utf8))
+        let message = Array("what do ya want for nothing?".utf8)
+        let code = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        func check(_ hex: String, _ body: [UInt8] = message) -> Bool {
+            var hex = hex
+            return hex.withUTF8 { hex in body.withUnsafeBytes { key.matches(hex: hex, message: $0) } }
+        }
+        #expect(check(code))
+        #expect(check(code.uppercased()))
+        #expect(!check(code, Array("what do ya want for nothing!".utf8)), "another message")
+        #expect(!check("4" + code.dropFirst()), "one digit off")
+        #expect(!check(String(code.dropLast(2))), "too short")
+        #expect(!check(code + "00"), "too long")
+        #expect(!check(String(code.dropLast()) + "g"), "not a hex digit")
+        // A non-digit whose low bits would give the right value is still refused.
+        let last = code.last!
+        let impostor = Character(UnicodeScalar(UInt8(ascii: "p") + UInt8(String(last), radix: 16)!))
+        #expect(!check(String(code.dropLast()) + String(impostor)))
+        #expect(!check(""))
+    }
+
     @Test("hex decoding refuses odd lengths and non-hex characters")
     func hex() {
         #expect(Hex.decode("00ff10") == [0, 255, 16])

@@ -1,5 +1,6 @@
 import Foundation
 import LiaisonServer
+import Synchronization
 import Testing
 
 @Suite("HTTP listener")
@@ -18,8 +19,26 @@ struct HTTPServerTests {
         await server.stop()
     }
 
+    @Test("headers up to ~7 KiB are read; beyond the connection's memory they are refused and nothing is handled")
+    func headerSize() async throws {
+        let handled = Atomic<Int>(0)
+        let server = HTTPServer(host: "::1", port: 0, threads: 1, maxBodyBytes: 1024) { request, respond in
+            handled.add(1, ordering: .relaxed)
+            respond(.text(200, request.headers["x-padding"].map { "\($0.count)" } ?? "none"))
+        }
+        try server.start()
+        let fits = try Self.get(
+            "/", port: server.port, headers: "X-Padding: \(String(repeating: "a", count: 6_000))\r\n")
+        #expect(fits.hasPrefix("HTTP/1.1 200") && fits.hasSuffix("\r\n\r\n6000"), "\(fits.prefix(200))")
+        let tooBig = try Self.get(
+            "/", port: server.port, headers: "X-Padding: \(String(repeating: "a", count: 12_000))\r\n")
+        #expect(tooBig.hasPrefix("HTTP/1.1 4"), "\(tooBig.prefix(200))")
+        #expect(handled.load(ordering: .relaxed) == 1)
+        await server.stop()
+    }
+
     /// A plain HTTP/1.0 GET to [::1]:port; the whole answer, head and body.
-    static func get(_ path: String, port: Int) throws -> String {
+    static func get(_ path: String, port: Int, headers: String = "") throws -> String {
         let socket = Glibc.socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(socket) }
         var address = sockaddr_in6()
@@ -32,7 +51,7 @@ struct HTTPServerTests {
             }
         }
         guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-        let request = Array("GET \(path) HTTP/1.0\r\nHost: [::1]\r\n\r\n".utf8)
+        let request = Array("GET \(path) HTTP/1.0\r\nHost: [::1]\r\n\(headers)\r\n".utf8)
         guard send(socket, request, request.count, 0) == request.count else { throw POSIXError(.EIO) }
         var answer: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)

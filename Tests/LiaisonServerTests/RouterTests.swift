@@ -76,4 +76,32 @@ struct RouterTests {
         // Elsewhere, the hub's own shape.
         #expect(try JSONValue.parse(route("GET", "/nowhere").response.body)["error"]?["code"]?.string == "not_found")
     }
+
+    @Test("several parameters, one path under several methods, and a method no route has")
+    func tableShapes() {
+        let seen = Mutex<[String]>([])
+        var router = Router()
+        router.on("GET", "/api/v1/{kind}/{key}/notes") { _, parameters, respond in
+            seen.withLock { $0 = ["get", parameters["kind"] ?? "-", parameters["key"] ?? "-"] }
+            respond(HTTPResponse(status: 200))
+        }
+        router.on("DELETE", "/api/v1/{kind}/{key}/notes") { _, parameters, respond in
+            seen.withLock { $0 = ["delete", parameters["kind"] ?? "-", parameters["key"] ?? "-"] }
+            respond(HTTPResponse(status: 200))
+        }
+        func answer(_ method: String, _ path: String) -> HTTPResponse {
+            let answer = Mutex<HTTPResponse?>(nil)
+            router.handle(HTTPRequest(method: method, path: path)) { response in answer.withLock { $0 = response } }
+            return answer.withLock { $0 }!
+        }
+        #expect(answer("GET", "/api/v1/contacts/42/notes").status == 200)
+        #expect(seen.withLock { $0 } == ["get", "contacts", "42"])
+        #expect(answer("DELETE", "/api/v1/leads/7/notes").status == 200)
+        #expect(seen.withLock { $0 } == ["delete", "leads", "7"])
+        let brew = answer("BREW", "/api/v1/contacts/42/notes")
+        #expect(brew.status == 405)
+        #expect(brew.headers["Allow"] == "GET, HEAD, DELETE")
+        #expect(answer("POST", "/api/v1/contacts/42").status == 404, "a segment short")
+        #expect(answer("GET", "/api/v1/contacts/42/notes/1").status == 404, "a segment more")
+    }
 }

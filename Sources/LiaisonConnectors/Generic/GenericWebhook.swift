@@ -28,13 +28,17 @@ public final class GenericWebhook: InboundConnector {
     }
 
     public func admit(_ request: InboundRequest) -> Result<Admission, InboundRejection> {
-        guard let header = request.headers["x-liaison-signature"] else {
+        let signed = request.headers.withValue(of: "x-liaison-signature") { header -> Bool? in
+            guard let header else { return nil }
+            return request.body.withUnsafeBytes { Self.verify(signature: header, body: $0, key: key) }
+        }
+        guard let signed else {
             return .failure(
                 InboundRejection(
                     status: 401, code: "unsigned", message: "X-Liaison-Signature header is missing", reason: "unsigned")
             )
         }
-        guard Self.verify(signature: header, body: request.body, key: key) else {
+        guard signed else {
             return .failure(
                 InboundRejection(
                     status: 401, code: "bad_signature", message: "X-Liaison-Signature does not match the body",
@@ -51,15 +55,12 @@ public final class GenericWebhook: InboundConnector {
     }
 
     /// Checks `sha256=<hex>` against the body in constant time.
-    public static func verify(signature header: String, body: [UInt8], key: HMACSHA256.Key) -> Bool {
-        var header = header
+    static func verify(signature header: UnsafeBufferPointer<UInt8>, body: UnsafeRawBufferPointer, key: HMACSHA256.Key)
+        -> Bool
+    {
         let prefix = "sha256=".utf8
-        let given = header.withUTF8 { bytes in
-            bytes.starts(with: prefix)
-                ? Hex.decode(buffer: UnsafeBufferPointer(rebasing: bytes.dropFirst(prefix.count))) : nil
-        }
-        guard let given else { return false }
-        return constantTimeEquals(given, key.code(body))
+        guard header.starts(with: prefix) else { return false }
+        return key.matches(hex: UnsafeBufferPointer(rebasing: header.dropFirst(prefix.count)), message: body)
     }
 
     public static func sign(body: [UInt8], secret: String) -> String {

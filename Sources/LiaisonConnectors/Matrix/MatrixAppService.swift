@@ -42,7 +42,7 @@ public final class MatrixAppService: InboundConnector {
 
     /// The homeserver proves itself with the `hs_token` from the registration file, as
     /// `Authorization: Bearer …` or, from homeservers that predate it, `?access_token=…`.
-    public func authenticate(_ headers: [String: String], query: [String: String]) -> InboundRejection? {
+    public func authenticate(_ headers: HTTPHeaders, query: [String: String]) -> InboundRejection? {
         let given =
             headers["authorization"].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
             ?? query["access_token"]

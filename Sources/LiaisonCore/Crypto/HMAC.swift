@@ -48,6 +48,28 @@ public enum HMACSHA256 {
         }
 
         public func code(_ message: [UInt8]) -> [UInt8] { message.withUnsafeBytes { code($0) } }
+
+        /// Whether `hex` (either case) is the code of `message`, compared in constant time.
+        /// Nothing is allocated: this runs for every signed webhook.
+        public func matches(hex: UnsafeBufferPointer<UInt8>, message: UnsafeRawBufferPointer) -> Bool {
+            guard hex.count == 64 else { return false }
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { digest in
+                var context = inner
+                if message.count > 0 { SHA256_Update(&context, message.baseAddress, message.count) }
+                _ = SHA256_Final(digest.baseAddress, &context)
+                context = outer
+                SHA256_Update(&context, digest.baseAddress, 32)
+                _ = SHA256_Final(digest.baseAddress, &context)
+                var difference: UInt8 = 0
+                for index in 0..<32 {
+                    let high = Hex.digit(hex[2 * index])
+                    let low = Hex.digit(hex[2 * index + 1])
+                    difference |= (high | low) & 0xF0  // not a hex digit
+                    difference |= (high << 4 | low & 0x0F) ^ digest[index]
+                }
+                return difference == 0
+            }
+        }
     }
 
     public static func authenticationCode(key: some Collection<UInt8>, message: [UInt8]) -> [UInt8] {

@@ -1,5 +1,6 @@
 import CMicroHTTPD
 import Foundation
+import LiaisonConnectors
 import Synchronization
 
 // libmicrohttpd's callbacks. They live here, as plain global functions, and are the
@@ -12,7 +13,7 @@ final class ConnectionContext: Sendable {
     struct State {
         var method: String
         var path: String
-        var headers: [String: String]
+        var headers: HTTPHeaders
         var query: [String: String] = [:]
         var body: [UInt8] = []
         var tooLarge = false
@@ -57,7 +58,8 @@ func accessHandler(
 
     // First call: headers only. Answering now would make MHD close the connection.
     guard let existing = conCls.pointee else {
-        var headers: [String: String] = Dictionary(minimumCapacity: 12)
+        var headers = HTTPHeaders()
+        headers.reserve(512)
         withUnsafeMutablePointer(to: &headers) { pointer in
             _ = MHD_get_connection_values(connection, .HEADER_KIND, collectValue, pointer)
         }
@@ -139,7 +141,11 @@ private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MH
     }
     guard let mhdResponse else { return .NO }
     defer { MHD_destroy_response(mhdResponse) }
-    for (name, value) in response.headers { MHD_add_response_header(mhdResponse, name, value) }
+    // Explicitly: passing a String where C wants a pointer copies a short one to the heap.
+    for (name, value) in response.headers {
+        name.withCString { name in value.withCString { value in _ = MHD_add_response_header(mhdResponse, name, value) }
+        }
+    }
     return MHD_queue_response(connection, UInt32(response.status), mhdResponse)
 }
 
@@ -156,21 +162,17 @@ private func collectValue(
     cls: UnsafeMutableRawPointer?, kind: MHD_ValueKind, key: UnsafePointer<CChar>?, value: UnsafePointer<CChar>?
 ) -> MHD_Result {
     guard let cls, let key else { return .YES }
-    let headers = cls.assumingMemoryBound(to: [String: String].self)
-    headers.pointee[lowercasedASCII(key)] = value.map { String(cString: $0) } ?? ""
-    return .YES
-}
-
-/// A header name, lower-cased byte by byte (names are ASCII tokens; other bytes pass).
-private func lowercasedASCII(_ name: UnsafePointer<CChar>) -> String {
-    let count = strlen(name)
-    return String(unsafeUninitializedCapacity: count) { buffer in
-        for index in 0..<count {
-            let byte = UInt8(bitPattern: name[index])
-            buffer[index] = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
+    let headers = cls.assumingMemoryBound(to: HTTPHeaders.self)
+    key.withMemoryRebound(to: UInt8.self, capacity: 1) { name in
+        let name = UnsafeBufferPointer(start: name, count: strlen(key))
+        guard let value else {
+            return headers.pointee.add(name: name, value: UnsafeBufferPointer(start: nil, count: 0))
         }
-        return count
+        value.withMemoryRebound(to: UInt8.self, capacity: 1) { value in
+            headers.pointee.add(name: name, value: UnsafeBufferPointer(start: value, count: strlen(value)))
+        }
     }
+    return .YES
 }
 
 private func collectValueKeepingCase(

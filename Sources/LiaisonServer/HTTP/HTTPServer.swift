@@ -36,6 +36,13 @@ public final class HTTPServer: Sendable {
     /// The port actually bound (useful with port 0).
     public var port: Int { boundPort.load(ordering: .acquiring) }
 
+    /// Each connection's memory pool in libmicrohttpd: the request line and headers, the read
+    /// buffer (bodies stream through it in chunks) and the answer's headers. libmicrohttpd
+    /// zeroes the whole pool after every request, so its size is paid per request: 8 KiB
+    /// holds ~7 KiB of headers (nginx's usual limit is 8 KiB) and costs half of 16 KiB.
+    /// Headers beyond it are refused by libmicrohttpd (431).
+    static let connectionMemory = 8 * 1024
+
     /// host:port as a URL writes it (an IPv6 host in brackets), with the port bound once started.
     public var address: String {
         let port = self.port == 0 ? requestedPort : self.port
@@ -52,7 +59,9 @@ public final class HTTPServer: Sendable {
         func start<Address>(_ address: inout Address) -> OpaquePointer? {
             withUnsafePointer(to: &address) { pointer in
                 pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                    cmhd_start(flags, socketAddress, UInt32(threads), 60, accessHandler, context, requestCompleted, context)
+                    cmhd_start(
+                        flags, socketAddress, UInt32(threads), 60, Self.connectionMemory, accessHandler, context,
+                        requestCompleted, context)
                 }
             }
         }

@@ -1,17 +1,18 @@
 import Foundation
+import LiaisonConnectors
 
 /// A complete request, body included. Header names are lower-cased.
 public struct HTTPRequest: Sendable {
     public var method: String
     public var path: String
     public var query: [String: String]
-    public var headers: [String: String]
+    public var headers: HTTPHeaders
     public var body: [UInt8]
     /// The body went over the configured limit and was not kept.
     public var bodyTooLarge: Bool
 
     public init(
-        method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:],
+        method: String, path: String, query: [String: String] = [:], headers: HTTPHeaders = [:],
         body: [UInt8] = [],
         bodyTooLarge: Bool = false
     ) {

@@ -8,19 +8,31 @@
 public struct Router: Sendable {
     public typealias Handler = @Sendable (HTTPRequest, RouteParameters, @escaping HTTPResponder) -> Void
 
-    private struct Route: Sendable {
-        let method: String
-        let segments: [Segment]
-        let handler: Handler
+    /// The route table is plain data (offsets and codes) so that matching a request against
+    /// every route touches no reference-counted value: the table is shared by all the
+    /// server's threads, and retaining its arrays and strings route by route, on every
+    /// request, cost more than the matching.
+    private struct Route {
+        var method: Int
+        var segments: Range<Int>
     }
 
-    private enum Segment: Sendable {
-        case literal([UInt8])
-        /// `{name}`: any one segment, percent-decoded.
-        case parameter(String)
+    /// A pattern segment: a literal (its bytes in `literals`), or a `{name}` (any one
+    /// segment, percent-decoded), named by `parameter`, an index into `parameterNames`.
+    private struct Segment {
+        var literal: Range<Int>
+        var parameter: Int?
     }
 
-    private var routes: [Route] = []
+    private var table: [Route] = []
+    private var segments: [Segment] = []
+    private var literals: [UInt8] = []
+    private var parameterNames: [String] = []
+    private var methods: [String] = []
+    /// Each in a struct: an array of bare closures stores them in their most general form,
+    /// and each call then allocated a thunk to reabstract the responder.
+    private struct Entry { let handler: Handler }
+    private var handlers: [Entry] = []
     /// Told the status of every request no route took (404 or 405), for metrics.
     private let unmatched: @Sendable (Int) -> Void
 
@@ -38,28 +50,46 @@ public struct Router: Sendable {
     }
 
     public mutating func on(_ method: String, _ pattern: String, use handler: @escaping Handler) {
-        let segments = pattern.split(separator: "/").map { part -> Segment in
-            part.first == "{" && part.last == "}"
-                ? .parameter(String(part.dropFirst().dropLast())) : .literal(Array(part.utf8))
+        let first = segments.count
+        for part in pattern.split(separator: "/") {
+            if part.first == "{" && part.last == "}" {
+                parameterNames.append(String(part.dropFirst().dropLast()))
+                segments.append(Segment(literal: 0..<0, parameter: parameterNames.count - 1))
+            } else {
+                let start = literals.count
+                literals.append(contentsOf: part.utf8)
+                segments.append(Segment(literal: start..<literals.count, parameter: nil))
+            }
         }
-        routes.append(Route(method: method, segments: segments, handler: handler))
+        table.append(Route(method: Self.code(method), segments: first..<segments.count))
+        methods.append(method)
+        handlers.append(Entry(handler: handler))
+    }
+
+    /// Methods as small integers for the table; 0 for one no route can have.
+    private static func code(_ method: String) -> Int {
+        switch method {
+        case "GET": 1
+        case "POST": 2
+        case "PUT": 3
+        case "DELETE": 4
+        case "PATCH": 5
+        case "OPTIONS": 6
+        default: 0
+        }
     }
 
     public func handle(_ request: HTTPRequest, respond: @escaping HTTPResponder) {
-        var allowed: [String] = []
         // HEAD is GET without the body (libmicrohttpd leaves the body out).
-        let method = request.method == "HEAD" ? "GET" : request.method
-        // By index: `for route in routes` would copy (retain and release) every route it
-        // passes, and the routes are shared by all the server's threads.
-        for index in routes.indices {
-            guard let parameters = Self.match(routes[index].segments, request.path) else { continue }
-            guard routes[index].method == method else {
-                allowed.append(routes[index].method)
-                if routes[index].method == "GET" { allowed.append("HEAD") }
-                continue
-            }
-            routes[index].handler(request, parameters, respond)
+        let method = request.method == "HEAD" ? 1 : Self.code(request.method)
+        if let found = find(method: method, path: request.path) {
+            handlers[found.route].handler(request, found.parameters, respond)
             return
+        }
+        var allowed: [String] = []
+        for index in table.indices where matches(route: index, path: request.path) {
+            allowed.append(methods[index])
+            if methods[index] == "GET" { allowed.append("HEAD") }
         }
         unmatched(allowed.isEmpty ? 404 : 405)
         let refusal = refusals.first { request.path.hasPrefix($0.prefix) }?.answer
@@ -74,37 +104,104 @@ public struct Router: Sendable {
         }
     }
 
-    /// Matches the path's segments (empty ones, from repeated or trailing slashes, do not
-    /// count) against a route's, in place: most routes fail on their first segment.
-    private static func match(_ pattern: [Segment], _ path: String) -> RouteParameters? {
+    /// The first route with this method whose pattern the path matches.
+    private func find(method: Int, path: String) -> (route: Int, parameters: RouteParameters)? {
+        guard method != 0 else { return nil }
         var path = path
-        return path.withUTF8 { bytes -> RouteParameters? in
-            let slash = UInt8(ascii: "/")
-            var parameters = RouteParameters()
-            var index = 0
-            for segment in pattern {
-                while index < bytes.count && bytes[index] == slash { index += 1 }
-                guard index < bytes.count else { return nil }
-                let start = index
-                while index < bytes.count && bytes[index] != slash { index += 1 }
-                let actual = UnsafeBufferPointer(rebasing: bytes[start..<index])
-                switch segment {
-                case .literal(let expected):
-                    guard actual.elementsEqual(expected) else { return nil }
-                case .parameter(let name):
-                    let raw = String(decoding: actual, as: UTF8.self)
-                    parameters.values[name] =
-                        actual.contains(UInt8(ascii: "%")) ? raw.removingPercentEncoding ?? raw : raw
+        return path.withUTF8 { path in
+            table.withUnsafeBufferPointer { table in
+                segments.withUnsafeBufferPointer { segments in
+                    literals.withUnsafeBufferPointer { literals in
+                        for index in table.indices where table[index].method == method {
+                            let pattern = segments[table[index].segments]
+                            guard Self.matches(pattern, path, literals: literals) else { continue }
+                            return (index, parameters(of: pattern, path, literals: literals))
+                        }
+                        return nil
+                    }
                 }
             }
-            while index < bytes.count && bytes[index] == slash { index += 1 }
-            return index == bytes.count ? parameters : nil
         }
+    }
+
+    private func matches(route: Int, path: String) -> Bool {
+        var path = path
+        return path.withUTF8 { path in
+            segments.withUnsafeBufferPointer { segments in
+                literals.withUnsafeBufferPointer { Self.matches(segments[table[route].segments], path, literals: $0) }
+            }
+        }
+    }
+
+    /// Calls `body` with each of the path's segments (empty ones, from repeated or trailing
+    /// slashes, do not count) in turn while it returns true; false if it stopped early.
+    private static func forEachSegment(
+        _ path: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Bool
+    ) -> Bool {
+        let slash = UInt8(ascii: "/")
+        var index = 0
+        while true {
+            while index < path.count && path[index] == slash { index += 1 }
+            guard index < path.count else { return true }
+            let start = index
+            while index < path.count && path[index] != slash { index += 1 }
+            guard body(UnsafeBufferPointer(rebasing: path[start..<index])) else { return false }
+        }
+    }
+
+    /// Whether the path has the pattern's segments, literals equal and one segment for each
+    /// parameter, and no more.
+    private static func matches(
+        _ pattern: Slice<UnsafeBufferPointer<Segment>>, _ path: UnsafeBufferPointer<UInt8>,
+        literals: UnsafeBufferPointer<UInt8>
+    ) -> Bool {
+        var next = pattern.startIndex
+        return forEachSegment(path) { actual in
+            guard next < pattern.endIndex else { return false }
+            defer { next += 1 }
+            let segment = pattern[next]
+            return segment.parameter != nil
+                || actual.elementsEqual(UnsafeBufferPointer(rebasing: literals[segment.literal]))
+        } && next == pattern.endIndex
+    }
+
+    /// The parameters of a path that `matches` the pattern.
+    private func parameters(
+        of pattern: Slice<UnsafeBufferPointer<Segment>>, _ path: UnsafeBufferPointer<UInt8>,
+        literals: UnsafeBufferPointer<UInt8>
+    ) -> RouteParameters {
+        var parameters = RouteParameters()
+        var next = pattern.startIndex
+        _ = Self.forEachSegment(path) { actual in
+            defer { next += 1 }
+            guard let parameter = pattern[next].parameter else { return true }
+            let raw = String(decoding: actual, as: UTF8.self)
+            parameters.set(
+                parameterNames[parameter],
+                actual.contains(UInt8(ascii: "%")) ? raw.removingPercentEncoding ?? raw : raw)
+            return true
+        }
+        return parameters
     }
 }
 
-/// The `{name}` parts of a matched path.
+/// The `{name}` parts of a matched path. Routes have one or two: kept inline, not in a
+/// dictionary that every request would allocate.
 public struct RouteParameters: Sendable {
-    public var values: [String: String] = [:]
-    public subscript(_ name: String) -> String? { values[name] }
+    private var first: (name: String, value: String)?
+    private var more: [(name: String, value: String)] = []
+
+    mutating func set(_ name: String, _ value: String) {
+        if first == nil || first?.name == name {
+            first = (name, value)
+        } else if let index = more.firstIndex(where: { $0.name == name }) {
+            more[index].value = value
+        } else {
+            more.append((name, value))
+        }
+    }
+
+    public subscript(_ name: String) -> String? {
+        first?.name == name ? first?.value : more.first { $0.name == name }?.value
+    }
 }
