@@ -181,6 +181,7 @@ struct HubTests {
         let first = try await hub.post(chat("m1", from: "c-1", "hi"), delivery: "d-1")
         let second = try await hub.post(chat("m1", from: "c-1", "hi"), delivery: "d-1")
         #expect(first.json["status"] as? String == "stored")
+        #expect(first.json["sequence"] as? Int == 2, "after the Matrix transaction, the log's second record")
         #expect(second.status == 200)
         #expect(second.json["status"] as? String == "duplicate")
         #expect(try hub.status.inboundRecords == 2)

@@ -7,43 +7,61 @@ import Synchronization
 // only place that touches MHD connections: the narrow bridge between MHD's threads and
 // the Swift handlers.
 
-/// Per-connection request state, kept in MHD's `con_cls` from the first call of the
-/// access handler to the completion notification.
-final class ConnectionContext: Sendable {
-    struct State {
-        var method: String
-        var path: String
-        var headers: HTTPHeaders
-        var query: [String: String] = [:]
-        var body: [UInt8] = []
-        var tooLarge = false
-        var handled = false
-        var suspended = false
+/// Per-request state, kept in MHD's `con_cls` from the first call of the access handler to
+/// the completion notification.
+///
+/// The request is assembled in place by the connection's own MHD thread, the only one that
+/// touches it, and moved out whole to the handler; only the answer, which may come from
+/// any thread, is handed over under the lock.
+final class ConnectionContext: @unchecked Sendable {
+    /// Read by the connection's MHD thread only.
+    var request: HTTPRequest
+    var handled = false
+
+    private struct Answer {
         var response: HTTPResponse?
+        var suspended = false
     }
-
-    let state: Mutex<State>
+    private let answer = Mutex(Answer())
     /// MHD's connection, used only to resume it.
-    nonisolated(unsafe) let connection: OpaquePointer
+    let connection: OpaquePointer
+    /// The server outlives every request it serves: not retained for each one.
+    unowned(unsafe) let server: HTTPServer
 
-    init(connection: OpaquePointer, state: State) {
+    init(connection: OpaquePointer, server: HTTPServer, request: HTTPRequest) {
         self.connection = connection
-        self.state = Mutex(state)
+        self.server = server
+        self.request = request
     }
 
     /// Sets the answer if none is set yet, and wakes the connection if it is parked.
     /// The first answer wins: a handler answering after shutdown forced a 503 is ignored.
     @discardableResult
-    func respond(_ response: HTTPResponse, server: HTTPServer) -> Bool {
-        let (won, resume) = state.withLock { state -> (Bool, Bool) in
-            guard state.response == nil else { return (false, false) }
-            state.response = response
-            return (true, state.suspended)
+    func respond(_ response: HTTPResponse) -> Bool {
+        let (won, resume) = answer.withLock { answer -> (Bool, Bool) in
+            guard answer.response == nil else { return (false, false) }
+            answer.response = response
+            return (true, answer.suspended)
         }
         guard won else { return false }
         server.inFlight.subtract(1, ordering: .relaxed)
         if resume { MHD_resume_connection(connection) }
         return true
+    }
+
+    /// The answer, if it has come.
+    var response: HTTPResponse? { answer.withLock { $0.response } }
+
+    /// Parks the connection unless the answer came meanwhile; then returns it. Under the
+    /// lock, so that a responder racing us resumes only after the suspension.
+    func parkUnlessAnswered() -> HTTPResponse? {
+        answer.withLock { answer -> HTTPResponse? in
+            if let response = answer.response { return response }
+            answer.suspended = true
+            server.parked(self, true)
+            MHD_suspend_connection(connection)
+            return nil
+        }
     }
 }
 
@@ -58,27 +76,23 @@ func accessHandler(
 
     // First call: headers only. Answering now would make MHD close the connection.
     guard let existing = conCls.pointee else {
-        var headers = HTTPHeaders()
-        headers.reserve(512)
-        withUnsafeMutablePointer(to: &headers) { pointer in
+        var request = HTTPRequest(
+            method: method.map { String(cString: $0) } ?? "GET", path: url.map { String(cString: $0) } ?? "/")
+        request.headers.reserve(512)
+        withUnsafeMutablePointer(to: &request.headers) { pointer in
             _ = MHD_get_connection_values(connection, .HEADER_KIND, collectValue, pointer)
         }
-        var query: [String: String] = [:]
-        withUnsafeMutablePointer(to: &query) { pointer in
+        withUnsafeMutablePointer(to: &request.query) { pointer in
             _ = MHD_get_connection_values(connection, .GET_ARGUMENT_KIND, collectValueKeepingCase, pointer)
         }
-        var state = ConnectionContext.State(
-            method: method.map { String(cString: $0) } ?? "GET", path: url.map { String(cString: $0) } ?? "/",
-            headers: headers, query: query
-        )
-        if let length = headers["content-length"].flatMap(Int.init) {
+        if let length = request.headers["content-length"].flatMap(Int.init) {
             if length > server.maxBodyBytes {
-                state.tooLarge = true
+                request.bodyTooLarge = true
             } else {
-                state.body.reserveCapacity(length)
+                request.body.reserveCapacity(length)
             }
         }
-        let context = ConnectionContext(connection: connection, state: state)
+        let context = ConnectionContext(connection: connection, server: server, request: request)
         conCls.pointee = Unmanaged.passRetained(context).toOpaque()
         return .YES
     }
@@ -87,14 +101,13 @@ func accessHandler(
     // Body chunks.
     if uploadDataSize.pointee > 0 {
         let count = uploadDataSize.pointee
-        context.state.withLock { state in
-            guard !state.tooLarge else { return }
-            if state.body.count + count > server.maxBodyBytes {
-                state.tooLarge = true
-                state.body = []
+        if !context.request.bodyTooLarge {
+            if context.request.body.count + count > server.maxBodyBytes {
+                context.request.bodyTooLarge = true
+                context.request.body = []
             } else if let uploadData {
                 uploadData.withMemoryRebound(to: UInt8.self, capacity: count) { bytes in
-                    state.body.append(contentsOf: UnsafeBufferPointer(start: bytes, count: count))
+                    context.request.body.append(contentsOf: UnsafeBufferPointer(start: bytes, count: count))
                 }
             }
         }
@@ -103,35 +116,22 @@ func accessHandler(
     }
 
     // Last call, or the call after a resume: answer if the answer is there.
-    let (request, ready) = context.state.withLock { state -> (HTTPRequest?, HTTPResponse?) in
-        if let response = state.response { return (nil, response) }
-        guard !state.handled else { return (nil, nil) }
-        state.handled = true
-        return (
-            HTTPRequest(
-                method: state.method, path: state.path, query: state.query, headers: state.headers, body: state.body,
-                bodyTooLarge: state.tooLarge
-            ), nil
-        )
-    }
-    if let ready {
+    if let ready = context.response {
         server.parked(context, false)
         return queue(ready, on: connection)
     }
-    guard let request else { return .YES }
+    guard !context.handled else { return .YES }
+    context.handled = true
 
     server.inFlight.add(1, ordering: .relaxed)
+    // Moved out, not copied: the context keeps nothing of the request it handed over.
+    var request = HTTPRequest(method: "", path: "")
+    swap(&request, &context.request)
     // The responder may run on this thread (inside the handler) or later on another one.
-    server.handler(request) { response in context.respond(response, server: server) }
-    // If the answer came synchronously, send it; otherwise park the connection. The
-    // suspend happens under the lock, so a responder racing us resumes only after it.
-    return context.state.withLock { state -> MHD_Result in
-        if let response = state.response { return queue(response, on: connection) }
-        state.suspended = true
-        server.parked(context, true)
-        MHD_suspend_connection(connection)
-        return .YES
-    }
+    server.handler(request) { response in context.respond(response) }
+    // If the answer came synchronously, send it; otherwise park the connection.
+    if let response = context.parkUnlessAnswered() { return queue(response, on: connection) }
+    return .YES
 }
 
 private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MHD_Result {

@@ -107,7 +107,7 @@ public final class HTTPServer: Sendable {
         }
         for context in parkedConnections.withLock({ Array($0.values) }) {
             context.respond(
-                .error(503, code: "shutting_down", message: "the server is shutting down; retry"), server: self)
+                .error(503, code: "shutting_down", message: "the server is shutting down; retry"))
         }
         // Let MHD send what was resumed, so that no connection is still parked.
         let flushDeadline = ContinuousClock.now + .seconds(2)

@@ -131,11 +131,23 @@ final class IngestRoutes: Sendable {
     static let duplicate = HTTPResponse(
         status: 200, headers: HTTPResponse.jsonHeaders, body: Array(#"{"status":"duplicate"}"#.utf8)
     )
+    /// `{"sequence":N,"status":"stored"}`, written straight into the body's bytes.
     static func stored(_ sequence: Int64) -> HTTPResponse {
-        HTTPResponse(
-            status: 200, headers: HTTPResponse.jsonHeaders,
-            body: Array(#"{"sequence":\#(sequence),"status":"stored"}"#.utf8)
-        )
+        let head = #"{"sequence":"#.utf8
+        let tail = #","status":"stored"}"#.utf8
+        var body: [UInt8] = []
+        body.reserveCapacity(head.count + 20 + tail.count)
+        body.append(contentsOf: head)
+        if sequence < 0 { body.append(UInt8(ascii: "-")) }
+        var digits = sequence.magnitude
+        let start = body.count
+        repeat {
+            body.append(UInt8(ascii: "0") + UInt8(digits % 10))
+            digits /= 10
+        } while digits > 0
+        body[start...].reverse()
+        body.append(contentsOf: tail)
+        return HTTPResponse(status: 200, headers: HTTPResponse.jsonHeaders, body: body)
     }
 
     static func matrixError(_ rejection: InboundRejection) -> HTTPResponse {

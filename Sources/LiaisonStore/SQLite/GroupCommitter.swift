@@ -10,8 +10,11 @@ import Synchronization
 final class GroupCommitter: Sendable {
     typealias Completion = @Sendable (Result<AppendOutcome, any Error>) -> Void
 
+    /// Records and their completions side by side, so that a batch is written as it was
+    /// queued, without copying its records into an array of their own.
     private struct Queue {
-        var items: [(InboundRecord, Completion)] = []
+        var records: [InboundRecord] = []
+        var completions: [Completion] = []
         var stopping = false
     }
 
@@ -49,8 +52,9 @@ final class GroupCommitter: Sendable {
         enum Admission { case closed, wake, queued }
         let admission = queue.withLock { queue -> Admission in
             guard !queue.stopping else { return .closed }
-            queue.items.append((record, completion))
-            return queue.items.count == 1 ? .wake : .queued
+            queue.records.append(record)
+            queue.completions.append(completion)
+            return queue.records.count == 1 ? .wake : .queued
         }
         switch admission {
         case .closed: completion(.failure(StoreClosed()))
@@ -72,39 +76,43 @@ final class GroupCommitter: Sendable {
 
     private func loop() {
         // Two buffers swapped under the lock: appends reuse the capacity a batch left behind.
-        var batch: [(InboundRecord, Completion)] = []
+        var batch = Queue()
         while true {
             wakeUp.wait()
             while true {
                 // While the pipeline is far behind, let records gather and the CPU go to it.
                 if !queue.withLock({ $0.stopping }) { backlog.holdBack() }
                 let stopping = queue.withLock { queue -> Bool in
-                    if queue.items.count > maxBatch {
-                        batch.append(contentsOf: queue.items.prefix(maxBatch))
-                        queue.items.removeFirst(maxBatch)
+                    if queue.records.count > maxBatch {
+                        batch.records.append(contentsOf: queue.records.prefix(maxBatch))
+                        batch.completions.append(contentsOf: queue.completions.prefix(maxBatch))
+                        queue.records.removeFirst(maxBatch)
+                        queue.completions.removeFirst(maxBatch)
                     } else {
-                        swap(&queue.items, &batch)
+                        swap(&queue.records, &batch.records)
+                        swap(&queue.completions, &batch.completions)
                     }
                     return queue.stopping
                 }
-                if batch.isEmpty {
+                if batch.records.isEmpty {
                     if stopping {
                         stopped.signal()
                         return
                     }
                     break
                 }
-                switch Result(catching: { try write(batch.map(\.0)) }) {
+                switch Result(catching: { try write(batch.records) }) {
                 case .success(let outcomes):
                     if let last = outcomes.last(where: { $0 != .duplicate }), case .stored(let sequence) = last {
                         backlog.committed(through: sequence)
                     }
-                    committed(batch.count)
-                    for ((_, completion), outcome) in zip(batch, outcomes) { completion(.success(outcome)) }
+                    committed(batch.records.count)
+                    for (completion, outcome) in zip(batch.completions, outcomes) { completion(.success(outcome)) }
                 case .failure(let error):
-                    for (_, completion) in batch { completion(.failure(error)) }
+                    for completion in batch.completions { completion(.failure(error)) }
                 }
-                batch.removeAll(keepingCapacity: true)
+                batch.records.removeAll(keepingCapacity: true)
+                batch.completions.removeAll(keepingCapacity: true)
             }
         }
     }
