@@ -43,4 +43,25 @@ struct PipelineBacklogTests {
                 == .stored(sequence: 5))
         #expect(backlog.holds.value == 0)
     }
+
+    @Test("a customer who changes what they say and back within one batch is resolved with the last of it")
+    func lastSaidWins() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-pipeline-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try SQLiteStore(directory: directory.path)
+        defer { store.close() }
+        let webhook = GenericWebhook(name: "acme", settings: GenericSourceSettings(secret: "0123456789abcdef"))
+        for (n, email) in ["li.na@example.com", "na.li@example.com", "li.na@example.com"].enumerated() {
+            let body =
+                #"{"id":"m\#(n)","conversation":"c1","text":"hi","sender":{"id":"u1","role":"customer","email":"\#(email)"}}"#
+            _ = try await store.append(
+                InboundRecord(source: webhook.source, dedupeKey: nil, receivedAt: Date(), body: Array(body.utf8)))
+        }
+        let pipeline = Pipeline(
+            store: store, connectors: [webhook], identity: try IdentityResolver(store: store), metrics: HubMetrics(),
+            logger: .silent
+        ) { _ in }
+        #expect(try pipeline.drain(limit: 10) == 3)
+        #expect(try store.person("generic.acme:user:u1")?.email == "li.na@example.com")
+    }
 }

@@ -61,7 +61,11 @@ extension SQLiteStore {
             switch event {
             case let .participant(participant, conversation):
                 roles[participant.ref] = participant.role
-                if upserted.insert(participant).inserted { try SQLiteStore.upsert(participant, now: now, in: db) }
+                // `contains` first: `insert` returns a copy of the member, every string of it.
+                if !upserted.contains(participant) {
+                    upserted.insert(participant)
+                    try SQLiteStore.upsert(participant, now: now, in: db)
+                }
                 guard let conversation else { return }
                 switch participant.role {
                 case .customer: try ensure(conversation, channel: channel, customer: participant.ref, in: db)
@@ -111,7 +115,9 @@ extension SQLiteStore {
         private mutating func ensure(_ id: ConversationID, channel: String, customer: SystemRef?, in db: SQLiteDatabase)
             throws
         {
-            guard ensured.insert(Ensured(conversation: id, customer: customer)).inserted else { return }
+            let wanted = Ensured(conversation: id, customer: customer)
+            guard !ensured.contains(wanted) else { return }
+            ensured.insert(wanted)
             try SQLiteStore.ensureConversation(id, channel: channel, customer: customer, in: db)
         }
 
@@ -210,7 +216,8 @@ extension SQLiteStore {
                 FROM messages m LEFT JOIN participants p ON p.ref = m.sender
                 WHERE m.conversation = ? AND m.seq > ? AND m.seq <= ? ORDER BY m.seq
                 """
-            ).rows([.text(conversation.rawValue), .integer(through), .integer(last ?? Int64.max)]) { row -> PendingTranscript.Entry in
+            ).rows([.text(conversation.rawValue), .integer(through), .integer(last ?? Int64.max)]) {
+                row -> PendingTranscript.Entry in
                 let sender =
                     SystemRef(row.text(2) ?? "") ?? SystemRef(system: "unknown", kind: "user", id: row.text(2) ?? "")
                 let message = Message(
