@@ -70,24 +70,30 @@ final class SQLiteDatabase {
     private struct StatementKey: Hashable {
         let sql: String
 
+        // The texts are read in place (`utf8.withContiguousStorageIfAvailable`), not copied
+        // into a variable for `withUTF8`: that copy is a retain and a release per lookup.
+        // Statement texts are native strings: the fallbacks are for completeness.
         static func == (lhs: StatementKey, rhs: StatementKey) -> Bool {
-            var (left, right) = (lhs.sql, rhs.sql)
-            return left.withUTF8 { left in
-                right.withUTF8 { right in
+            let equal = lhs.sql.utf8.withContiguousStorageIfAvailable { left in
+                rhs.sql.utf8.withContiguousStorageIfAvailable { right in
                     // The same literal is the same memory: most lookups end at the address.
                     left.count == right.count
                         && (left.count == 0 || left.baseAddress == right.baseAddress
                             || memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0)
                 }
             }
+            return (equal ?? nil) ?? lhs.sql.utf8.elementsEqual(rhs.sql.utf8)
         }
 
         func hash(into hasher: inout Hasher) {
-            var sql = sql
-            sql.withUTF8 { bytes in
+            func combine(_ bytes: UnsafeBufferPointer<UInt8>) {
                 hasher.combine(bytes.count)
                 hasher.combine(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes.prefix(32))))
                 hasher.combine(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes.suffix(32))))
+            }
+            if sql.utf8.withContiguousStorageIfAvailable(combine) == nil {
+                var sql = sql
+                sql.withUTF8(combine)
             }
         }
     }
