@@ -25,7 +25,10 @@ final class ConnectionContext: @unchecked Sendable {
     private let answer = Mutex(Answer())
     /// MHD's connection, used only to resume it.
     let connection: OpaquePointer
-    /// The server outlives every request it serves: not retained for each one.
+    /// Not retained for each request (a shared count both HTTP threads and the committer
+    /// would write). Safe because the server outlives what reaches it: `HTTPServer.stop`
+    /// returns only once every parked request has its answer, and `respond` touches the
+    /// server only for the first answer.
     unowned(unsafe) let server: HTTPServer
 
     init(connection: OpaquePointer, server: HTTPServer, request: HTTPRequest) {
