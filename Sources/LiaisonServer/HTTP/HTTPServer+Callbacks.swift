@@ -166,13 +166,14 @@ private func collectValue(
 ) -> MHD_Result {
     guard let cls, let key else { return .YES }
     let headers = cls.assumingMemoryBound(to: HTTPHeaders.self)
-    key.withMemoryRebound(to: UInt8.self, capacity: 1) { name in
-        let name = UnsafeBufferPointer(start: name, count: strlen(key))
+    let (nameCount, valueCount) = (strlen(key), value.map { strlen($0) } ?? 0)
+    key.withMemoryRebound(to: UInt8.self, capacity: nameCount) { name in
+        let name = UnsafeBufferPointer(start: name, count: nameCount)
         guard let value else {
             return headers.pointee.add(name: name, value: UnsafeBufferPointer(start: nil, count: 0))
         }
-        value.withMemoryRebound(to: UInt8.self, capacity: 1) { value in
-            headers.pointee.add(name: name, value: UnsafeBufferPointer(start: value, count: strlen(value)))
+        value.withMemoryRebound(to: UInt8.self, capacity: valueCount) { value in
+            headers.pointee.add(name: name, value: UnsafeBufferPointer(start: value, count: valueCount))
         }
     }
     return .YES

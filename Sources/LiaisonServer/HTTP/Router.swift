@@ -50,6 +50,7 @@ public struct Router: Sendable {
     }
 
     public mutating func on(_ method: String, _ pattern: String, use handler: @escaping Handler) {
+        precondition(Self.code(method) != 0, "no route can be registered for method \(method)")
         let first = segments.count
         for part in pattern.split(separator: "/") {
             if part.first == "{" && part.last == "}" {
