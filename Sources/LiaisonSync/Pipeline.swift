@@ -143,15 +143,23 @@ public struct Pipeline: Service {
     private func resolve(_ batch: [DecodedRecord]) {
         guard let identity else { return }
         // A customer speaks many times in a batch, mostly saying the same about themselves:
-        // what was just observed is not observed again.
-        var observed: [SystemRef: Participant] = [:]
+        // what was just observed is not observed again (compared where it lies: reading a
+        // dictionary's value to compare would copy it).
+        var observed: [Participant] = []
+        var observedIndex: [SystemRef: Int] = [:]
         for record in batch {
             guard case .events(let events, _) = record.meaning else { continue }
             for event in events {
                 do {
                     switch event {
                     case .participant(let person, _) where person.role == .customer:
-                        guard replace(&observed[person.ref], with: person) else { continue }
+                        if let index = observedIndex[person.ref] {
+                            guard observed[index] != person else { continue }
+                            observed[index] = person
+                        } else {
+                            observedIndex[person.ref] = observed.count
+                            observed.append(person)
+                        }
                         try identity.observe(
                             ref: person.ref.description, name: person.displayName, company: nil, phone: person.phone,
                             email: person.email, now: now())
@@ -211,13 +219,4 @@ private struct SnapshotCache {
     mutating func remember(_ record: CRMRecord, sequence: Int64) {
         known[record.ref] = (record.deleted ? nil : record.fields, sequence, true)
     }
-}
-
-/// Stores `value` in `slot` unless it is already there; true if it was not. Through `inout`
-/// the comparison happens in place: reading `dictionary[key]` to compare would copy the
-/// stored value out.
-private func replace<Value: Equatable>(_ slot: inout Value?, with value: Value) -> Bool {
-    guard slot != value else { return false }
-    slot = value
-    return true
 }

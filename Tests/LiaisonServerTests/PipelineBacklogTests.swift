@@ -44,7 +44,7 @@ struct PipelineBacklogTests {
         #expect(backlog.holds.value == 0)
     }
 
-    @Test("a customer who changes what they say and back within one batch is resolved with the last of it")
+    @Test("a customer who changes what they say and back within one batch is kept with the last of it")
     func lastSaidWins() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-pipeline-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -63,5 +63,10 @@ struct PipelineBacklogTests {
         ) { _ in }
         #expect(try pipeline.drain(limit: 10) == 3)
         #expect(try store.person("generic.acme:user:u1")?.email == "li.na@example.com")
+        // And the participant, as the transcript will name them.
+        let transcript = try store.pendingTranscript(
+            for: ConversationID(system: webhook.source, id: "c1"), through: nil)
+        #expect(transcript?.entries.count == 3)
+        #expect(transcript?.customer?.email == "li.na@example.com")
     }
 }

@@ -44,8 +44,10 @@ extension SQLiteStore {
         }
 
         let now: Date
-        var upserted: Set<Participant> = []
-        var roles: [SystemRef: ParticipantRole] = [:]
+        /// What this batch last said about each participant (`seen`, found by `seenIndex`):
+        /// said again, nothing is written; said differently, the new word is.
+        var seen: [Participant] = []
+        var seenIndex: [SystemRef: Int] = [:]
         /// Conversations ensured in this batch, with the customer they were ensured with.
         var ensured: Set<Ensured> = []
         var employeesSeen: Set<ConversationID> = []
@@ -60,10 +62,15 @@ extension SQLiteStore {
         ) throws {
             switch event {
             case let .participant(participant, conversation):
-                roles[participant.ref] = participant.role
-                // `contains` first: `insert` returns a copy of the member, every string of it.
-                if !upserted.contains(participant) {
-                    upserted.insert(participant)
+                // Compared where it lies: reading a dictionary's value to compare would copy it.
+                if let index = seenIndex[participant.ref] {
+                    if seen[index] != participant {
+                        seen[index] = participant
+                        try SQLiteStore.upsert(participant, now: now, in: db)
+                    }
+                } else {
+                    seenIndex[participant.ref] = seen.count
+                    seen.append(participant)
                     try SQLiteStore.upsert(participant, now: now, in: db)
                 }
                 guard let conversation else { return }
@@ -74,7 +81,9 @@ extension SQLiteStore {
                 }
             case let .message(message):
                 guard try SQLiteStore.insert(message, inbound: inbound, now: now, in: db) else { return }
-                let role = try roles[message.sender] ?? SQLiteStore.participant(message.sender, in: db)?.role
+                let role =
+                    try seenIndex[message.sender].map { seen[$0].role }
+                    ?? SQLiteStore.participant(message.sender, in: db)?.role
                 try ensure(
                     message.conversation, channel: channel, customer: role == .customer ? message.sender : nil, in: db)
                 if role == .employee { try markEmployeePresent(message.conversation, channel: channel, in: db) }
