@@ -6,7 +6,12 @@ public enum ISO8601 {
     /// Parses `2026-11-24T10:00:00Z`, with optional fractional seconds and a `±HH:MM`
     /// offset (a space may stand for `T`). Nil for anything else.
     public static func parse(_ text: String) -> Date? {
-        let b = Array(text.utf8)
+        // Read in place: every webhook's timestamp passes here, twice (admission, pipeline).
+        var text = text
+        return text.withUTF8(parse(utf8:))
+    }
+
+    private static func parse(utf8 b: UnsafeBufferPointer<UInt8>) -> Date? {
         guard b.count >= 20 else { return nil }
         func number(_ start: Int, _ length: Int) -> Int? {
             var value = 0

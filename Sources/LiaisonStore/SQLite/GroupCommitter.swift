@@ -10,11 +10,17 @@ import Synchronization
 final class GroupCommitter: Sendable {
     typealias Completion = @Sendable (Result<AppendOutcome, any Error>) -> Void
 
+    /// A completion in a struct: an array of bare closures stores them in their most general
+    /// form, and appending one allocated a thunk around it.
+    private struct Waiter {
+        let completion: Completion
+    }
+
     /// Records and their completions side by side, so that a batch is written as it was
     /// queued, without copying its records into an array of their own.
     private struct Queue {
         var records: [InboundRecord] = []
-        var completions: [Completion] = []
+        var completions: [Waiter] = []
         var stopping = false
     }
 
@@ -53,7 +59,7 @@ final class GroupCommitter: Sendable {
         let admission = queue.withLock { queue -> Admission in
             guard !queue.stopping else { return .closed }
             queue.records.append(record)
-            queue.completions.append(completion)
+            queue.completions.append(Waiter(completion: completion))
             return queue.records.count == 1 ? .wake : .queued
         }
         switch admission {
@@ -107,9 +113,9 @@ final class GroupCommitter: Sendable {
                         backlog.committed(through: sequence)
                     }
                     committed(batch.records.count)
-                    for (completion, outcome) in zip(batch.completions, outcomes) { completion(.success(outcome)) }
+                    for (waiter, outcome) in zip(batch.completions, outcomes) { waiter.completion(.success(outcome)) }
                 case .failure(let error):
-                    for completion in batch.completions { completion(.failure(error)) }
+                    for waiter in batch.completions { waiter.completion(.failure(error)) }
                 }
                 batch.records.removeAll(keepingCapacity: true)
                 batch.completions.removeAll(keepingCapacity: true)
