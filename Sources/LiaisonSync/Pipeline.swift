@@ -143,23 +143,15 @@ public struct Pipeline: Service {
     private func resolve(_ batch: [DecodedRecord]) {
         guard let identity else { return }
         // A customer speaks many times in a batch, mostly saying the same about themselves:
-        // what was just observed is not observed again (compared where it lies: reading a
-        // dictionary's value to compare would copy it).
-        var observed: [Participant] = []
-        var observedIndex: [SystemRef: Int] = [:]
+        // what was just observed is not observed again.
+        var observed = LatestParticipants()
         for record in batch {
             guard case .events(let events, _) = record.meaning else { continue }
             for event in events {
                 do {
                     switch event {
                     case .participant(let person, _) where person.role == .customer:
-                        if let index = observedIndex[person.ref] {
-                            guard observed[index] != person else { continue }
-                            observed[index] = person
-                        } else {
-                            observedIndex[person.ref] = observed.count
-                            observed.append(person)
-                        }
+                        guard observed.update(person) else { continue }
                         try identity.observe(
                             ref: person.ref.description, name: person.displayName, company: nil, phone: person.phone,
                             email: person.email, now: now())

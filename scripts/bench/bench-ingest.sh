@@ -23,21 +23,8 @@ command -v wrk >/dev/null && command -v nginx >/dev/null || apt-get install -y -
 swift build -c release --product liaison >&2
 BIN=$(swift build -c release --show-bin-path)/liaison
 
-cat > "$WORK/liaison.yaml" <<YAML
-server: {listen: 127.0.0.1:$PORT, threads: 2}
-store: {directory: $WORK/data}
-log: {level: warning, format: json}
-archive: {mode: on_close, idle_timeout_seconds: 86400}
-bottlecrm: {base_url: "http://127.0.0.1:9", token: unused}
-generic_webhooks:
-  bench: {secret: $SECRET}
-YAML
-
-# 2000 distinct signed bodies, rotated by the wrk script (wrk's Lua cannot sign).
-python3 scripts/bench/signed_bodies.py "$WORK/bench.lua" "$SECRET"
-
-"$BIN" serve --config "$WORK/liaison.yaml" 2> "$WORK/liaison.log" &
-LIAISON=$!
+. scripts/bench/bench-liaison.sh
+LIAISON=
 FLOOR_PID=
 cleanup() {
   kill "$LIAISON" 2>/dev/null || true
@@ -47,7 +34,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+start_bench_liaison "$BIN" "$WORK" "$PORT" "$SECRET"
 
 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/bench.lua" "http://127.0.0.1:$PORT" > "$WORK/wrk-liaison.txt"
 cat "$WORK/wrk-liaison.txt" >&2

@@ -24,28 +24,17 @@ for symbol in swift_allocObject swift_retain swift_release; do
   EVENTS="$EVENTS${EVENTS:+,}probe_libswiftCore:$symbol"
 done
 
-cat > "$WORK/liaison.yaml" <<YAML
-server: {listen: 127.0.0.1:$PORT, threads: 2}
-store: {directory: $WORK/data}
-log: {level: warning, format: json}
-archive: {mode: on_close, idle_timeout_seconds: 86400}
-bottlecrm: {base_url: "http://127.0.0.1:9", token: unused}
-generic_webhooks:
-  bench: {secret: $SECRET}
-YAML
-python3 scripts/bench/signed_bodies.py "$WORK/bench.lua" "$SECRET"
-"$BIN" serve --config "$WORK/liaison.yaml" 2> "$WORK/liaison.log" &
-LIAISON=$!
+. scripts/bench/bench-liaison.sh
+LIAISON=
 cleanup() {
-  kill "$LIAISON" 2>/dev/null || true
-  wait "$LIAISON" 2>/dev/null || true
+  [ -n "$LIAISON" ] && kill "$LIAISON" 2>/dev/null && wait "$LIAISON" 2>/dev/null || true
   for symbol in swift_allocObject swift_retain swift_release; do
     perf probe -q -d "probe_libswiftCore:$symbol" 2>/dev/null || true
   done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+start_bench_liaison "$BIN" "$WORK" "$PORT" "$SECRET"
 stored() { curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^liaison_events_stored_total/ {print $2}'; }
 wrk -t1 -c8 -d2s -s "$WORK/bench.lua" "http://127.0.0.1:$PORT" >/dev/null  # warm up
 before=$(stored)

@@ -35,16 +35,20 @@ public enum HMACSHA256 {
 
         /// The 32-byte code of the concatenated parts.
         public func code(_ parts: UnsafeRawBufferPointer...) -> [UInt8] {
+            [UInt8](unsafeUninitializedCapacity: 32) { digest, count in
+                code(parts, into: digest.baseAddress!)
+                count = 32
+            }
+        }
+
+        /// Writes the 32-byte code of the concatenated parts to `digest`.
+        private func code(_ parts: [UnsafeRawBufferPointer], into digest: UnsafeMutablePointer<UInt8>) {
             var context = inner
             for part in parts where part.count > 0 { SHA256_Update(&context, part.baseAddress, part.count) }
-            var digest = [UInt8](repeating: 0, count: 32)
-            digest.withUnsafeMutableBufferPointer { out in
-                _ = SHA256_Final(out.baseAddress, &context)
-                context = outer
-                SHA256_Update(&context, out.baseAddress, 32)
-                _ = SHA256_Final(out.baseAddress, &context)
-            }
-            return digest
+            _ = SHA256_Final(digest, &context)
+            context = outer
+            SHA256_Update(&context, digest, 32)
+            _ = SHA256_Final(digest, &context)
         }
 
         public func code(_ message: [UInt8]) -> [UInt8] { message.withUnsafeBytes { code($0) } }
@@ -54,12 +58,7 @@ public enum HMACSHA256 {
         public func matches(hex: UnsafeBufferPointer<UInt8>, message: UnsafeRawBufferPointer) -> Bool {
             guard hex.count == 64 else { return false }
             return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { digest in
-                var context = inner
-                if message.count > 0 { SHA256_Update(&context, message.baseAddress, message.count) }
-                _ = SHA256_Final(digest.baseAddress, &context)
-                context = outer
-                SHA256_Update(&context, digest.baseAddress, 32)
-                _ = SHA256_Final(digest.baseAddress, &context)
+                code([message], into: digest.baseAddress!)
                 var difference: UInt8 = 0
                 for index in 0..<32 {
                     let high = Hex.digit(hex[2 * index])

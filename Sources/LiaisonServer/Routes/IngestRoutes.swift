@@ -131,21 +131,15 @@ final class IngestRoutes: Sendable {
     static let duplicate = HTTPResponse(
         status: 200, headers: HTTPResponse.jsonHeaders, body: Array(#"{"status":"duplicate"}"#.utf8)
     )
-    /// `{"sequence":N,"status":"stored"}`, written straight into the body's bytes.
+    /// `{"sequence":N,"status":"stored"}`, appended straight into the body's bytes (the
+    /// number's text is a small string: no allocation of its own).
     static func stored(_ sequence: Int64) -> HTTPResponse {
         let head = #"{"sequence":"#.utf8
         let tail = #","status":"stored"}"#.utf8
         var body: [UInt8] = []
         body.reserveCapacity(head.count + 20 + tail.count)
         body.append(contentsOf: head)
-        if sequence < 0 { body.append(UInt8(ascii: "-")) }
-        var digits = sequence.magnitude
-        let start = body.count
-        repeat {
-            body.append(UInt8(ascii: "0") + UInt8(digits % 10))
-            digits /= 10
-        } while digits > 0
-        body[start...].reverse()
+        body.append(contentsOf: String(sequence).utf8)
         body.append(contentsOf: tail)
         return HTTPResponse(status: 200, headers: HTTPResponse.jsonHeaders, body: body)
     }

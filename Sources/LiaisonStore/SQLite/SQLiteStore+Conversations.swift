@@ -44,10 +44,8 @@ extension SQLiteStore {
         }
 
         let now: Date
-        /// What this batch last said about each participant (`seen`, found by `seenIndex`):
-        /// said again, nothing is written; said differently, the new word is.
-        var seen: [Participant] = []
-        var seenIndex: [SystemRef: Int] = [:]
+        /// Said again, a participant is not written again.
+        var participants = LatestParticipants()
         /// Conversations ensured in this batch, with the customer they were ensured with.
         var ensured: Set<Ensured> = []
         var employeesSeen: Set<ConversationID> = []
@@ -62,17 +60,7 @@ extension SQLiteStore {
         ) throws {
             switch event {
             case let .participant(participant, conversation):
-                // Compared where it lies: reading a dictionary's value to compare would copy it.
-                if let index = seenIndex[participant.ref] {
-                    if seen[index] != participant {
-                        seen[index] = participant
-                        try SQLiteStore.upsert(participant, now: now, in: db)
-                    }
-                } else {
-                    seenIndex[participant.ref] = seen.count
-                    seen.append(participant)
-                    try SQLiteStore.upsert(participant, now: now, in: db)
-                }
+                if participants.update(participant) { try SQLiteStore.upsert(participant, now: now, in: db) }
                 guard let conversation else { return }
                 switch participant.role {
                 case .customer: try ensure(conversation, channel: channel, customer: participant.ref, in: db)
@@ -82,8 +70,7 @@ extension SQLiteStore {
             case let .message(message):
                 guard try SQLiteStore.insert(message, inbound: inbound, now: now, in: db) else { return }
                 let role =
-                    try seenIndex[message.sender].map { seen[$0].role }
-                    ?? SQLiteStore.participant(message.sender, in: db)?.role
+                    try participants.role(of: message.sender) ?? SQLiteStore.participant(message.sender, in: db)?.role
                 try ensure(
                     message.conversation, channel: channel, customer: role == .customer ? message.sender : nil, in: db)
                 if role == .employee { try markEmployeePresent(message.conversation, channel: channel, in: db) }
