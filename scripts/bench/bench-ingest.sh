@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Ingest benchmark: signed generic webhooks at 64 connections against `liaison serve`
-# (release build, durable SQLite log), then the same load against nginx answering a
-# static 200 on loopback, in the same run. Last line:
+# (release build, durable SQLite log), and the same load against nginx answering a
+# static 200 on loopback, in the same run: the two take turns, ROUNDS (3) rounds of
+# DURATION/ROUNDS seconds each (15 s in all per server), so that the machine's drift
+# falls on both alike. Last line:
 #   ingest events_per_s=N p99_ms=X nginx_req_per_s=M ratio=N/M
-# Before it: how far the pipeline (which yields the CPU to ingest) was behind at the end of
-# the load, and how long it took to catch up.
+# Before it, on stderr: each round's pair of rates, and how far the pipeline (which yields
+# the CPU to ingest) was behind at the end of each liaison round and how long it took to
+# catch up.
 # FLOOR=1 also runs scripts/bench/http_floor.c, libmicrohttpd set up as liaison sets it up
 # but doing no work of its own (answering at once, then through a hand-off thread, then
 # through a group committer appending each body to a WAL SQLite file with an fsync per
@@ -13,6 +16,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-15}
+ROUNDS=${ROUNDS:-3}
+SLICE=$(( DURATION / ROUNDS ))
+[ "$SLICE" -ge 1 ] || { echo "DURATION must be at least ROUNDS seconds" >&2; exit 2; }
 CONNECTIONS=${CONNECTIONS:-64}
 PORT=${PORT:-18480}
 NGINX_PORT=${NGINX_PORT:-18481}
@@ -36,20 +42,6 @@ cleanup() {
 trap cleanup EXIT
 start_bench_liaison "$BIN" "$WORK" "$PORT" "$SECRET"
 
-wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/bench.lua" "http://127.0.0.1:$PORT" > "$WORK/wrk-liaison.txt"
-cat "$WORK/wrk-liaison.txt" >&2
-# The pipeline runs below normal priority and may be behind when the load stops (at most
-# about LogBacklog's limit): how far, how long it takes to catch up, and how often ingest
-# waited. Behind: stored minus applied (or found unusable), from one scrape.
-behind() {
-  curl -s "http://127.0.0.1:$PORT/metrics" | awk '$1 == "liaison_events_stored_total" {n += $2}
-    $1 == "liaison_pipeline_events_total" || $1 == "liaison_pipeline_unusable_total" {n -= $2} END {printf "%d\n", n}'
-}
-BEHIND=$(behind); CATCHUP_START=$(date +%s.%N)
-for _ in $(seq 3000); do [ "$(behind)" -gt 0 ] || break; sleep 0.02; done
-echo "pipeline behind_at_end=$BEHIND caught_up_s=$(python3 -c "print(round($(date +%s.%N) - $CATCHUP_START, 2))") ingest_holds=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '$1 == "liaison_ingest_holds_total" {print $2}')"
-kill -TERM $LIAISON; wait $LIAISON || true
-
 cat > "$WORK/nginx.conf" <<NGINX
 worker_processes 2;
 pid $WORK/nginx.pid;
@@ -66,8 +58,29 @@ http {
 NGINX
 nginx -c "$WORK/nginx.conf"
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$NGINX_PORT/" >/dev/null && break; sleep 0.1; done
-wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/bench.lua" "http://127.0.0.1:$NGINX_PORT" > "$WORK/wrk-nginx.txt"
-cat "$WORK/wrk-nginx.txt" >&2
+
+# The pipeline runs below normal priority and may be behind when a round's load stops (at
+# most about LogBacklog's limit): how far, and how long it takes to catch up. Behind:
+# stored minus applied (or found unusable), from one scrape. nginx's round starts only once
+# it has caught up, so that nginx never shares the CPU with liaison's leftovers.
+behind() {
+  curl -s "http://127.0.0.1:$PORT/metrics" | awk '$1 == "liaison_events_stored_total" {n += $2}
+    $1 == "liaison_pipeline_events_total" || $1 == "liaison_pipeline_unusable_total" {n -= $2} END {printf "%d\n", n}'
+}
+# The machine's speed drifts by ±10 % over minutes: liaison and nginx take turns, ROUNDS
+# times DURATION/ROUNDS seconds each, so that both see the same drift.
+for round in $(seq "$ROUNDS"); do
+  wrk -t2 -c"$CONNECTIONS" -d"${SLICE}s" --latency -s "$WORK/bench.lua" "http://127.0.0.1:$PORT" \
+    > "$WORK/wrk-liaison-$round.txt"
+  BEHIND=$(behind); CATCHUP_START=$(date +%s.%N)
+  for _ in $(seq 3000); do [ "$(behind)" -gt 0 ] || break; sleep 0.02; done
+  echo "round $round pipeline behind_at_end=$BEHIND caught_up_s=$(python3 -c "print(round($(date +%s.%N) - $CATCHUP_START, 2))")" >&2
+  wrk -t2 -c"$CONNECTIONS" -d"${SLICE}s" --latency -s "$WORK/bench.lua" "http://127.0.0.1:$NGINX_PORT" \
+    > "$WORK/wrk-nginx-$round.txt"
+done
+cat "$WORK"/wrk-liaison-*.txt "$WORK"/wrk-nginx-*.txt >&2
+echo "ingest_holds=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '$1 == "liaison_ingest_holds_total" {print $2}')" >&2
+kill -TERM $LIAISON; wait $LIAISON || true
 NGINX_PID=$(cat "$WORK/nginx.pid")
 kill "$NGINX_PID"
 # The port is reused below: wait until nginx has let it go.
@@ -90,7 +103,7 @@ if [ "${FLOOR:-0}" = 1 ]; then
 fi
 
 python3 - "$WORK" "$BIN" <<'PY'
-import os, re, sqlite3, sys
+import glob, os, re, sqlite3, sys
 work = sys.argv[1]
 def parse(path):
     text = open(path).read()
@@ -100,8 +113,17 @@ def parse(path):
     total = int(re.search(r"(\d+) requests in", text).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     return rps, p99, total, int(non2xx.group(1)) if non2xx else 0
-rps, p99, total, bad = parse(f"{work}/wrk-liaison.txt")
-nginx, _, _, _ = parse(f"{work}/wrk-nginx.txt")
+def rounds(server):
+    return [parse(path) for path in sorted(glob.glob(f"{work}/wrk-{server}-*.txt"))]
+liaison, nginx_rounds = rounds("liaison"), rounds("nginx")
+# Rounds are of equal length: the mean of their rates is the rate over all of them. The
+# p99 reported is the worst round's.
+rps = sum(r[0] for r in liaison) / len(liaison)
+p99 = max(r[1] for r in liaison)
+total, bad = sum(r[2] for r in liaison), sum(r[3] for r in liaison)
+nginx = sum(r[0] for r in nginx_rounds) / len(nginx_rounds)
+print("rounds " + " ".join(f"{a[0]:.0f}/{b[0]:.0f}={a[0] / b[0]:.2f}" for a, b in zip(liaison, nginx_rounds)),
+      file=sys.stderr)
 floor = {mode: parse(f"{work}/wrk-floor-{mode}.txt") for mode in ("at-once", "handoff", "durable")
          if os.path.exists(f"{work}/wrk-floor-{mode}.txt")}
 if floor:
