@@ -54,6 +54,37 @@ struct SQLiteStoreTests {
         }
     }
 
+    @Test("times never go back along the log, and a time range is found by sequence: its start in, its end out")
+    func timeRanges() async throws {
+        try await withStore { store in
+            #expect(try store.inbound(receivedFrom: t0, to: t0.addingTimeInterval(60)).isEmpty)
+            // Stamped out of order, as two HTTP threads may queue their requests, or after
+            // the clock was set back.
+            let offsets: [TimeInterval] = [0, 10, 5, 20, 30, 25, 40]
+            for (n, offset) in offsets.enumerated() {
+                _ = try await store.append(
+                    InboundRecord(
+                        source: "generic.a", dedupeKey: "k\(n)", receivedAt: t0.addingTimeInterval(offset),
+                        body: [UInt8(n)]))
+            }
+            let stored = try store.inbound(after: 0, limit: 10).map { $0.receivedAt.timeIntervalSince(t0) }
+            #expect(stored == [0, 10, 10, 20, 30, 30, 40])
+            func received(_ from: TimeInterval, _ to: TimeInterval) throws -> [UInt8] {
+                try store.inbound(receivedFrom: t0.addingTimeInterval(from), to: t0.addingTimeInterval(to))
+                    .map { $0.body[0] }
+            }
+            #expect(try received(0, 10) == [0])
+            #expect(try received(10, 30) == [1, 2, 3])
+            #expect(try received(30, 31) == [4, 5])
+            #expect(try received(-100, 1000) == [0, 1, 2, 3, 4, 5, 6])
+            #expect(try received(40, 41) == [6])
+            #expect(try received(41, 50) == [])
+            #expect(try received(-10, 0) == [])
+            #expect(try received(15, 15) == [])
+            #expect(try received(30, 10) == [])
+        }
+    }
+
     @Test("text and blobs are stored whole: a NUL inside, non-ASCII, long values after short ones, empty ones")
     func valuesWhole() async throws {
         try await withStore { store in

@@ -21,7 +21,11 @@ enum Migrations {
                 CREATE UNIQUE INDEX inbound_dedupe ON inbound(source, dedupe_key) WHERE dedupe_key IS NOT NULL;
                 CREATE INDEX inbound_received ON inbound(received_at);
                 """
-        )
+        ),
+        // The group committer now writes `received_at` in sequence order (never less than
+        // the record before), so a time range is found by binary search over `seq`: an
+        // index paid on every append for a lookup that only `liaison replay` makes.
+        Migration(id: "0002_time_found_by_sequence", sql: "DROP INDEX IF EXISTS inbound_received;"),
     ]
 
     /// The state file: what the pipeline derived from the log (with its cursor), the

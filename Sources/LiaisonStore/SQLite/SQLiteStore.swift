@@ -135,15 +135,24 @@ public final class SQLiteStore: Store {
         committer.append(record, completion: completion)
     }
 
+    /// Appends a batch in one transaction. `received_at` never goes back along the log:
+    /// two HTTP threads stamp their requests a few microseconds apart and may queue them
+    /// in the other order, and a clock may be set back; a record is stamped no earlier than
+    /// the one before it, so that a time range is a range of sequences (`inbound(receivedFrom:to:)`).
     private static func insert(_ records: [InboundRecord], into database: SQLiteDatabase) throws -> [AppendOutcome] {
         try database.transaction {
             let insert = try database.statement(
                 "INSERT OR IGNORE INTO inbound (source, dedupe_key, received_at, body) VALUES (?, ?, ?, ?)"
             )
+            var latest =
+                try database.statement("SELECT received_at FROM inbound ORDER BY seq DESC LIMIT 1").first {
+                    $0.double(0)
+                } ?? -Double.infinity
             return try records.map { record in
+                latest = max(latest, record.receivedAt.timeIntervalSince1970)
                 try insert.run([
                     .text(record.source), record.dedupeKey.map(SQLiteValue.text) ?? .null,
-                    .real(record.receivedAt.timeIntervalSince1970), .blob(record.body),
+                    .real(latest), .blob(record.body),
                 ])
                 return database.changes == 0 ? .duplicate : .stored(sequence: database.lastInsertRowID)
             }
@@ -166,12 +175,44 @@ public final class SQLiteStore: Store {
         }
     }
 
+    /// The records received in `start..<end`. The log's times rise with its sequence
+    /// (`insert`), so the range's ends are found by binary search over `seq`, a few dozen
+    /// primary-key lookups however long the log. Times are also checked row by row: a log
+    /// written before the committer kept its times in order may have a few out of order by
+    /// microseconds, which can then be missed at the range's edges, never wrongly included.
     public func inbound(receivedFrom start: Date, to end: Date) throws -> [InboundRecord] {
         try readLog { db in
-            try db.statement(
-                "SELECT \(Self.inboundColumns) FROM inbound WHERE received_at >= ? AND received_at < ? ORDER BY seq"
-            ).rows([.real(start.timeIntervalSince1970), .real(end.timeIntervalSince1970)], Self.inboundRecord)
+            let (from, to) = (start.timeIntervalSince1970, end.timeIntervalSince1970)
+            let first = try Self.firstSequence(receivedAtOrAfter: from, in: db)
+            let past = try Self.firstSequence(receivedAtOrAfter: to, in: db)
+            guard first < past else { return [] }
+            return try db.statement(
+                """
+                SELECT \(Self.inboundColumns) FROM inbound
+                WHERE seq >= ? AND seq < ? AND received_at >= ? AND received_at < ? ORDER BY seq
+                """
+            ).rows([.integer(first), .integer(past), .real(from), .real(to)], Self.inboundRecord)
         }
+    }
+
+    /// The least sequence from which on every record was received at `time` or later (one
+    /// past the log's end if none was), by bisecting the sequences: the first row at or
+    /// after a midpoint says which half the boundary is in, gaps or not.
+    private static func firstSequence(receivedAtOrAfter time: Double, in db: SQLiteDatabase) throws -> Int64 {
+        let next = try db.statement("SELECT seq, received_at FROM inbound WHERE seq >= ? ORDER BY seq LIMIT 1")
+        var low = try db.statement("SELECT min(seq) FROM inbound").first { $0.int(0) } ?? 0
+        var high = (try db.statement("SELECT max(seq) FROM inbound").first { $0.int(0) } ?? 0) + 1
+        while low < high {
+            let middle = low + (high - low) / 2
+            guard let (sequence, receivedAt) = try next.first([.integer(middle)], { ($0.int(0), $0.double(1)) }),
+                receivedAt < time
+            else {
+                high = middle
+                continue
+            }
+            low = sequence + 1
+        }
+        return low
     }
 
     public func moveCursor(_ name: String, to position: Int64) throws {
