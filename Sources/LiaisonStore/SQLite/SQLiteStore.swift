@@ -55,7 +55,9 @@ public final class SQLiteStore: Store {
         committer = Mutex(nil)
         let committer = GroupCommitter(
             maxBatch: maxBatch, backlog: backlog,
-            write: { [logWriter] records in try logWriter.withDatabase { try Self.insert(records, into: $0) } },
+            write: { [logWriter, tail = LogTail()] records in
+                try logWriter.withDatabase { try Self.insert(records, into: $0, after: tail) }
+            },
             committed: { [appendHooks] records in appendHooks.callAll(records) }
         )
         self.committer.withLock { $0 = committer }
@@ -139,16 +141,20 @@ public final class SQLiteStore: Store {
     /// two HTTP threads stamp their requests a few microseconds apart and may queue them
     /// in the other order, and a clock may be set back; a record is stamped no earlier than
     /// the one before it, so that a time range is a range of sequences (`inbound(receivedFrom:to:)`).
-    private static func insert(_ records: [InboundRecord], into database: SQLiteDatabase) throws -> [AppendOutcome] {
-        try database.transaction {
+    private static func insert(_ records: [InboundRecord], into database: SQLiteDatabase, after tail: LogTail) throws
+        -> [AppendOutcome]
+    {
+        var latest = -Double.infinity
+        let outcomes: [AppendOutcome] = try database.transaction {
             let insert = try database.statement(
                 "INSERT OR IGNORE INTO inbound (source, dedupe_key, received_at, body) VALUES (?, ?, ?, ?)"
             )
-            var latest =
-                try database.statement("SELECT received_at FROM inbound ORDER BY seq DESC LIMIT 1").first {
+            latest =
+                try tail.receivedAt
+                ?? database.statement("SELECT received_at FROM inbound ORDER BY seq DESC LIMIT 1").first {
                     $0.double(0)
                 } ?? -Double.infinity
-            return try records.map { record in
+            return try records.map { record -> AppendOutcome in
                 latest = max(latest, record.receivedAt.timeIntervalSince1970)
                 try insert.run([
                     .text(record.source), record.dedupeKey.map(SQLiteValue.text) ?? .null,
@@ -157,6 +163,15 @@ public final class SQLiteStore: Store {
                 return database.changes == 0 ? .duplicate : .stored(sequence: database.lastInsertRowID)
             }
         }
+        // Only once committed: a batch rolled back leaves the log's end where it was.
+        tail.receivedAt = latest
+        return outcomes
+    }
+
+    /// The time of the log's last record, kept by the committer between batches (it alone
+    /// appends) so that a batch does not read it back; nil until the first batch has.
+    private final class LogTail: @unchecked Sendable {
+        var receivedAt: Double?
     }
 
     private static let inboundColumns = "seq, source, dedupe_key, received_at, body"
