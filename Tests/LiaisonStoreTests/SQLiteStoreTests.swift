@@ -128,6 +128,39 @@ struct SQLiteStoreTests {
         }
     }
 
+    @Test("a batch mixing records with and without dedupe keys answers each with its own sequence")
+    func mixedBatch() async throws {
+        try await withStore { store in
+            // Every third record has a key, ten keys in all.
+            let outcomes = try await withThrowingTaskGroup(of: (Int, AppendOutcome).self) { group in
+                for index in 0..<300 {
+                    group.addTask {
+                        let record = InboundRecord(
+                            source: "g", dedupeKey: index % 3 == 0 ? "k\(index % 30)" : nil, receivedAt: t0,
+                            body: Array("\(index)".utf8))
+                        return (index, try await store.append(record))
+                    }
+                }
+                return try await group.reduce(into: [Int: AppendOutcome]()) { $0[$1.0] = $1.1 }
+            }
+            let stored = Dictionary(
+                uniqueKeysWithValues: try store.inbound(after: 0, limit: 1000).map {
+                    ($0.sequence, String(decoding: $0.body, as: UTF8.self))
+                })
+            #expect(stored.count == 210)
+            var duplicates = 0
+            for (index, outcome) in outcomes {
+                switch outcome {
+                case .stored(let sequence): #expect(stored[sequence] == "\(index)")
+                case .duplicate:
+                    duplicates += 1
+                    #expect(index % 3 == 0)
+                }
+            }
+            #expect(duplicates == 90)
+        }
+    }
+
     @Test("the log survives reopening")
     func reopen() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-reopen-\(UUID().uuidString)")
