@@ -160,8 +160,7 @@ int main(int argc, char **argv) {
                            "CREATE TABLE IF NOT EXISTS inbound (seq INTEGER PRIMARY KEY, source TEXT NOT NULL,"
                            " dedupe_key TEXT, received_at REAL NOT NULL, body BLOB NOT NULL);"
                            "CREATE UNIQUE INDEX IF NOT EXISTS inbound_dedupe ON inbound(source, dedupe_key)"
-                           " WHERE dedupe_key IS NOT NULL;"
-                           "CREATE INDEX IF NOT EXISTS inbound_received ON inbound(received_at);",
+                           " WHERE dedupe_key IS NOT NULL;",
                            NULL, NULL, NULL),
               "schema");
         check(sqlite3_prepare_v2(db, "INSERT INTO inbound (source, dedupe_key, received_at, body)"
