@@ -20,3 +20,8 @@ YAML
   LIAISON=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return; sleep 0.1; done
 }
+
+# stored_events PORT: the events the liaison on PORT has committed to its log, from /metrics.
+stored_events() {
+  curl -s "http://127.0.0.1:$1/metrics" | awk '$1 == "liaison_events_stored_total" {n += $2} END {printf "%d\n", n}'
+}

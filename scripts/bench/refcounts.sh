@@ -35,13 +35,12 @@ cleanup() {
 }
 trap cleanup EXIT
 start_bench_liaison "$BIN" "$WORK" "$PORT" "$SECRET"
-stored() { curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^liaison_events_stored_total/ {print $2}'; }
 wrk -t1 -c8 -d2s -s "$WORK/bench.lua" "http://127.0.0.1:$PORT" >/dev/null  # warm up
-before=$(stored)
+before=$(stored_events "$PORT")
 perf stat --per-thread -x, -e "$EVENTS" -p "$LIAISON" -o "$WORK/counts.csv" -- \
   wrk -t1 -c8 -d4s -s "$WORK/bench.lua" "http://127.0.0.1:$PORT" >/dev/null
 sleep 0.5  # the pipeline applies the last records
-requests=$(( $(stored | cut -d. -f1) - $(echo "$before" | cut -d. -f1) ))
+requests=$(( $(stored_events "$PORT") - before ))
 echo "requests $requests"
 # perf names each thread comm-tid; the runtime's own worker threads count nothing here.
 awk -F, -v n="$requests" '$4 ~ /probe_lib/ && $2 + 0 > 0 {

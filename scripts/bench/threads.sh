@@ -39,7 +39,6 @@ snapshot() {
     done 2>/dev/null || true
   done
 }
-stored() { curl -s "http://127.0.0.1:$PORT/metrics" | awk '$1 == "liaison_events_stored_total" {n += $2} END {printf "%d\n", n}'; }
 idle() { awk '/^cpu / {print $5 + $6}' /proc/stat; }
 
 for round in $(seq "$ROUNDS"); do
@@ -49,9 +48,9 @@ for round in $(seq "$ROUNDS"); do
     wrk -t2 -c64 -d12s -s "$WORK/bench.lua" "http://127.0.0.1:$PORT" > "$WORK/wrk.txt" &
     WRK=$!
     sleep 2
-    events0=$(stored); idle0=$(idle); snapshot > "$WORK/before"
+    events0=$(stored_events "$PORT"); idle0=$(idle); snapshot > "$WORK/before"
     sleep 8
-    events1=$(stored); idle1=$(idle); snapshot > "$WORK/after"
+    events1=$(stored_events "$PORT"); idle1=$(idle); snapshot > "$WORK/after"
     wait "$WRK"
     kill "$LIAISON"; wait "$LIAISON" 2>/dev/null || true
     LIAISON=

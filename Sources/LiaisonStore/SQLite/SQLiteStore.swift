@@ -198,8 +198,9 @@ public final class SQLiteStore: Store {
     public func inbound(receivedFrom start: Date, to end: Date) throws -> [InboundRecord] {
         try readLog { db in
             let (from, to) = (start.timeIntervalSince1970, end.timeIntervalSince1970)
-            let first = try Self.firstSequence(receivedAtOrAfter: from, in: db)
-            let past = try Self.firstSequence(receivedAtOrAfter: to, in: db)
+            let pastLast = (try db.statement("SELECT max(seq) FROM inbound").first { $0.int(0) } ?? 0) + 1
+            let first = try Self.firstSequence(receivedAtOrAfter: from, before: pastLast, in: db)
+            let past = try Self.firstSequence(receivedAtOrAfter: to, before: pastLast, in: db)
             guard first < past else { return [] }
             return try db.statement(
                 """
@@ -210,13 +211,14 @@ public final class SQLiteStore: Store {
         }
     }
 
-    /// The least sequence from which on every record was received at `time` or later (one
-    /// past the log's end if none was), by bisecting the sequences: the first row at or
-    /// after a midpoint says which half the boundary is in, gaps or not.
-    private static func firstSequence(receivedAtOrAfter time: Double, in db: SQLiteDatabase) throws -> Int64 {
+    /// The least sequence from which on every record was received at `time` or later (`end`,
+    /// one past the log's last, if none was), by bisecting the sequences: the first row at
+    /// or after a midpoint says which half the boundary is in, gaps or not.
+    private static func firstSequence(receivedAtOrAfter time: Double, before end: Int64, in db: SQLiteDatabase) throws
+        -> Int64
+    {
         let next = try db.statement("SELECT seq, received_at FROM inbound WHERE seq >= ? ORDER BY seq LIMIT 1")
-        var low = try db.statement("SELECT min(seq) FROM inbound").first { $0.int(0) } ?? 0
-        var high = (try db.statement("SELECT max(seq) FROM inbound").first { $0.int(0) } ?? 0) + 1
+        var (low, high) = (Int64(0), end)
         while low < high {
             let middle = low + (high - low) / 2
             guard let (sequence, receivedAt) = try next.first([.integer(middle)], { ($0.int(0), $0.double(1)) }),
