@@ -76,8 +76,12 @@ final class StoreLock: Sendable {
         self.descriptor = descriptor
     }
 
-    /// Closing the descriptor releases the lock.
-    deinit { close(descriptor) }
+    /// Unlocked explicitly before closing: a process being spawned meanwhile holds a copy of
+    /// the descriptor until it execs, and the lock would live on with that copy.
+    deinit {
+        flock(descriptor, LOCK_UN)
+        close(descriptor)
+    }
 }
 
 struct StoreLockFailed: Error, CustomStringConvertible {
