@@ -1,7 +1,8 @@
 import Foundation
 import LiaisonCore
-import LiaisonStore
 import Testing
+
+@testable import LiaisonStore
 
 /// A store in a fresh temporary file, closed and removed at the end.
 func withStore<T>(backlog: LogBacklog = LogBacklog(), _ body: (SQLiteStore) async throws -> T) async throws -> T {
@@ -478,6 +479,60 @@ struct SQLiteStoreTests {
             #expect(try store.ledgerEntry(IdempotencyKey("k")) == nil)
             try store.recordLedger(IdempotencyKey("k"), target: "crm", remoteID: "r-1", now: t0)
             #expect(try store.ledgerEntry(IdempotencyKey("k")) == "r-1")
+        }
+    }
+}
+
+@Suite("SQLite store, the log read from memory")
+struct SQLiteStoreRecentTests {
+    @Test("the log's newest records are read from memory exactly as the file has them")
+    func sameAsFile() async throws {
+        try await withStore { store in
+            // Concurrent appends, so that commits take several records; some keys repeat, and
+            // times go back, as the committer's stamping must straighten them.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<200 {
+                    group.addTask {
+                        _ = try await store.append(
+                            InboundRecord(
+                                source: index % 2 == 0 ? "g" : "matrix",
+                                dedupeKey: index % 4 == 0 ? "k\(index % 40)" : nil,
+                                receivedAt: t0.addingTimeInterval(Double(index % 7)), body: Array("\(index)".utf8)))
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let file = try SQLiteStore(directory: store.directory, access: .existing)
+            defer { file.close() }
+            let all = try file.inbound(after: 0, limit: 1000)
+            #expect(all.count == 160)
+            for after in Int64(0)..<Int64(all.count) {
+                for limit in [1, 7, 1000] {
+                    // Held in memory, and equal to the file, time stamps included.
+                    let held = try #require(store.recent.records(after: after, limit: limit))
+                    let expected = try file.inbound(after: after, limit: limit)
+                    #expect(held == expected)
+                    #expect(held.map(\.receivedAt) == expected.map(\.receivedAt))
+                    #expect(try store.inbound(after: after, limit: limit) == expected)
+                }
+            }
+            #expect(try store.inbound(after: 160, limit: 10).isEmpty)
+        }
+    }
+
+    @Test("a record another process appended is read from the file; what follows it, from memory again")
+    func otherWriter() async throws {
+        try await withStore { store in
+            _ = try await store.append(InboundRecord(source: "g", dedupeKey: nil, receivedAt: t0, body: [1]))
+            // Another process appends: the hub's next batch no longer follows on from what it holds.
+            let other = try SQLiteStore(directory: store.directory, access: .existing)
+            _ = try await other.append(InboundRecord(source: "g", dedupeKey: nil, receivedAt: t0, body: [2]))
+            other.close()
+            _ = try await store.append(InboundRecord(source: "g", dedupeKey: nil, receivedAt: t0, body: [3]))
+            #expect(store.recent.records(after: 1, limit: 10) == nil)
+            #expect(try store.inbound(after: 0, limit: 10).map(\.body) == [[1], [2], [3]])
+            #expect(try store.inbound(after: 1, limit: 10).map(\.body) == [[2], [3]])
+            #expect(store.recent.records(after: 2, limit: 10)?.map(\.body) == [[3]])
         }
     }
 }

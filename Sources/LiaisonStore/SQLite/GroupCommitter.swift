@@ -29,17 +29,19 @@ final class GroupCommitter: Sendable {
     private let stopped = DispatchSemaphore(value: 0)
     private let maxBatch: Int
     private let backlog: LogBacklog
-    private let write: @Sendable ([InboundRecord]) throws -> [AppendOutcome]
+    private let write: @Sendable (inout [InboundRecord]) throws -> [AppendOutcome]
     private let committed: @Sendable (_ records: Int) -> Void
 
     /// - Parameters:
     ///   - backlog: told the log's end after each commit; holds commits back while the
     ///     pipeline is too far behind.
-    ///   - write: writes a batch in one transaction; runs on the committer thread only.
+    ///   - write: writes a batch in one transaction; runs on the committer thread only. It may
+    ///     take the records (leaving the array empty, with capacity for the queue to reuse).
     ///   - committed: called with the batch's size after each batch is durable (wakes the
     ///     pipeline, feeds the batch-size metric).
     init(
-        maxBatch: Int, backlog: LogBacklog, write: @escaping @Sendable ([InboundRecord]) throws -> [AppendOutcome],
+        maxBatch: Int, backlog: LogBacklog,
+        write: @escaping @Sendable (inout [InboundRecord]) throws -> [AppendOutcome],
         committed: @escaping @Sendable (_ records: Int) -> Void
     ) {
         self.maxBatch = maxBatch
@@ -107,12 +109,12 @@ final class GroupCommitter: Sendable {
                     }
                     break
                 }
-                switch Result(catching: { try write(batch.records) }) {
+                switch Result(catching: { try write(&batch.records) }) {
                 case .success(let outcomes):
                     if let last = outcomes.last(where: { $0 != .duplicate }), case .stored(let sequence) = last {
                         backlog.committed(through: sequence)
                     }
-                    committed(batch.records.count)
+                    committed(batch.completions.count)
                     for (waiter, outcome) in zip(batch.completions, outcomes) { waiter.completion(.success(outcome)) }
                 case .failure(let error):
                     for waiter in batch.completions { waiter.completion(.failure(error)) }

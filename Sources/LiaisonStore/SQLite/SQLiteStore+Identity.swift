@@ -119,7 +119,9 @@ extension SQLiteStore {
             let later = try db.statement(
                 "SELECT id, at, actor, moves, undone_at FROM identity_merges WHERE id > ? AND undone_at IS NULL ORDER BY id"
             ).rows([.integer(id)]) { Self.merge($0) }
-            if let blocking = later.first(where: { $0.moves.contains { customers.contains($0.from) || customers.contains($0.to) } }) {
+            if let blocking = later.first(where: {
+                $0.moves.contains { customers.contains($0.from) || customers.contains($0.to) }
+            }) {
                 throw IdentityError(
                     "merge \(id) cannot be undone exactly: merge \(blocking.id) joined the same customer since (undo it first)"
                 )

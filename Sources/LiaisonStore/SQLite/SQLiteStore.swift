@@ -26,6 +26,8 @@ public final class SQLiteStore: Store {
     private let appendHooks = HookList()
     /// How far the pipeline is behind the log; holds ingest back past its limit.
     public let backlog: LogBacklog
+    /// The log's newest records, for the pipeline to read without SQLite.
+    let recent = RecentLog()
     public let directory: String
 
     /// Opens and migrates the store in `directory`.
@@ -55,8 +57,8 @@ public final class SQLiteStore: Store {
         committer = Mutex(nil)
         let committer = GroupCommitter(
             maxBatch: maxBatch, backlog: backlog,
-            write: { [logWriter, tail = LogTail()] records in
-                try logWriter.withDatabase { try Self.insert(records, into: $0, after: tail) }
+            write: { [logWriter, recent, tail = LogTail()] records in
+                try logWriter.withDatabase { try Self.insert(&records, into: $0, after: tail, recent: recent) }
             },
             committed: { [appendHooks] records in appendHooks.callAll(records) }
         )
@@ -141,9 +143,12 @@ public final class SQLiteStore: Store {
     /// two HTTP threads stamp their requests a few microseconds apart and may queue them
     /// in the other order, and a clock may be set back; a record is stamped no earlier than
     /// the one before it, so that a time range is a range of sequences (`inbound(receivedFrom:to:)`).
-    private static func insert(_ records: [InboundRecord], into database: SQLiteDatabase, after tail: LogTail) throws
-        -> [AppendOutcome]
-    {
+    /// Each record stored is given its sequence and time in place; once committed, they go
+    /// to `recent` as the file now has them, and `records` is left empty (with room for as
+    /// many, since the committer hands its buffer back to the queue).
+    private static func insert(
+        _ records: inout [InboundRecord], into database: SQLiteDatabase, after tail: LogTail, recent: RecentLog
+    ) throws -> [AppendOutcome] {
         var latest = -Double.infinity
         let outcomes: [AppendOutcome] = try database.transaction {
             let insert = try database.statement(
@@ -154,17 +159,27 @@ public final class SQLiteStore: Store {
                 ?? database.statement("SELECT received_at FROM inbound ORDER BY seq DESC LIMIT 1").first {
                     $0.double(0)
                 } ?? -Double.infinity
-            return try records.map { record -> AppendOutcome in
-                latest = max(latest, record.receivedAt.timeIntervalSince1970)
+            return try records.indices.map { index -> AppendOutcome in
+                latest = max(latest, records[index].receivedAt.timeIntervalSince1970)
                 try insert.run([
-                    .text(record.source), record.dedupeKey.map(SQLiteValue.text) ?? .null,
-                    .real(latest), .blob(record.body),
+                    .text(records[index].source), records[index].dedupeKey.map(SQLiteValue.text) ?? .null,
+                    .real(latest), .blob(records[index].body),
                 ])
-                return database.changes == 0 ? .duplicate : .stored(sequence: database.lastInsertRowID)
+                guard database.changes > 0 else { return .duplicate }
+                records[index].sequence = database.lastInsertRowID
+                records[index].receivedAt = Date(timeIntervalSince1970: latest)
+                return .stored(sequence: records[index].sequence)
             }
         }
         // Only once committed: a batch rolled back leaves the log's end where it was.
         tail.receivedAt = latest
+        var committed: [InboundRecord] = []
+        committed.reserveCapacity(max(16, records.count))
+        swap(&committed, &records)
+        if outcomes.contains(.duplicate) {
+            committed = zip(committed, outcomes).filter { $0.1 != .duplicate }.map(\.0)
+        }
+        recent.committed(committed)
         return outcomes
     }
 
@@ -184,7 +199,8 @@ public final class SQLiteStore: Store {
     }
 
     public func inbound(after sequence: Int64, limit: Int) throws -> [InboundRecord] {
-        try readLog { db in
+        if let held = recent.records(after: sequence, limit: limit) { return held }
+        return try readLog { db in
             try db.statement("SELECT \(Self.inboundColumns) FROM inbound WHERE seq > ? ORDER BY seq LIMIT ?")
                 .rows([.integer(sequence), .integer(Int64(limit))], Self.inboundRecord)
         }
