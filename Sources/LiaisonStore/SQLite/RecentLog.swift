@@ -77,7 +77,7 @@ final class RecentLog: Sendable {
         var dropped: [Batch] = []
         // The batches are taken under the lock, their records copied out after it: the
         // committer, the next to want the lock, waits on a few retains, not on thousands.
-        let held = state.withLock { state -> ArraySlice<Batch> in
+        let (held, count) = state.withLock { state -> (ArraySlice<Batch>, Int) in
             var passed = 0
             while passed < state.batches.count, state.batches[passed].last <= sequence {
                 state.records -= state.batches[passed].records.count
@@ -86,23 +86,22 @@ final class RecentLog: Sendable {
             }
             dropped.append(contentsOf: state.batches[..<passed])
             state.batches.removeFirst(passed)
-            guard let first = state.batches.first, first.first <= sequence + 1 else { return [] }
-            var records = 0
+            guard let first = state.batches.first, first.first <= sequence + 1 else { return ([], 0) }
+            var count = 0
             var through = 0
-            while through < state.batches.count, records < limit {
+            while through < state.batches.count, count < limit {
                 let batch = state.batches[through]
-                records += Int(batch.last - max(sequence + 1, batch.first)) + 1
+                count += Int(batch.last - max(sequence + 1, batch.first)) + 1
                 through += 1
             }
-            return state.batches[..<through]
+            return (state.batches[..<through], min(count, limit))
         }
         guard !held.isEmpty else { return nil }
         var out: [InboundRecord] = []
-        out.reserveCapacity(min(limit, held.reduce(0) { $0 + $1.records.count }))
+        out.reserveCapacity(count)
         for batch in held {
             let from = Int(max(sequence + 1, batch.first) - batch.first)
-            out.append(contentsOf: batch.records[from..<min(batch.records.count, from + limit - out.count)])
-            if out.count == limit { break }
+            out.append(contentsOf: batch.records[from..<min(batch.records.count, from + count - out.count)])
         }
         return out
     }
