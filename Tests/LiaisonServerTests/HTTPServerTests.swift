@@ -37,6 +37,152 @@ struct HTTPServerTests {
         await server.stop()
     }
 
+    @Test(
+        "one connection carries many requests, each answered once with its own answer, even late and from another thread"
+    )
+    func keepAlive() async throws {
+        let responders = Mutex<[String: HTTPResponder]>([:])
+        let server = HTTPServer(host: "::1", port: 0, threads: 1, maxBodyBytes: 1024) { request, respond in
+            switch request.path {
+            case "/now": respond(.json(200, ["path": request.path]))
+            case "/allow":
+                respond(HTTPResponse(status: 405, contentType: "text/plain", headers: ["Allow": "POST"], body: []))
+            default: responders.withLock { $0[request.path] = respond }
+            }
+        }
+        try server.start()
+        let connection = try KeepAliveConnection(port: server.port)
+
+        let now = try connection.get("/now")
+        #expect(now.status == 200 && now.body == #"{"path":"/now"}"#)
+        #expect(now.headers["content-type"] == "application/json")
+        let allow = try connection.get("/allow")
+        #expect(
+            allow.status == 405 && allow.headers["allow"] == "POST" && allow.headers["content-type"] == "text/plain")
+
+        // Answered later, from another thread, while the connection is parked.
+        try connection.send("/one")
+        let first = try await Self.responder("/one", in: responders)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.05) { first(.text(200, "one")) }
+        #expect(try connection.receive().body == "one")
+
+        // A second answer to a request already answered does not answer the next one.
+        try connection.send("/two")
+        let second = try await Self.responder("/two", in: responders)
+        first(.text(200, "stale"))
+        second(.text(200, "two"))
+        #expect(try connection.receive().body == "two")
+        #expect(try connection.get("/now").status == 200)
+        await server.stop()
+    }
+
+    @Test(
+        "shutdown waits for the answers owed within its grace, then answers 503 to the rest; a later answer is dropped")
+    func shutdown() async throws {
+        let responders = Mutex<[String: HTTPResponder]>([:])
+        let server = HTTPServer(host: "::1", port: 0, threads: 2, maxBodyBytes: 1024) { request, respond in
+            responders.withLock { $0[request.path] = respond }
+        }
+        try server.start()
+        let (prompt, forgotten) = (
+            try KeepAliveConnection(port: server.port), try KeepAliveConnection(port: server.port)
+        )
+        try prompt.send("/prompt")
+        try forgotten.send("/forgotten")
+        let answer = try await Self.responder("/prompt", in: responders)
+        let late = try await Self.responder("/forgotten", in: responders)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.1) { answer(.text(200, "in time")) }
+
+        let started = ContinuousClock.now
+        await server.stop(grace: .milliseconds(500))
+        #expect(ContinuousClock.now - started >= .milliseconds(400), "it waited for the grace period")
+        #expect(try prompt.receive().body == "in time")
+        let refused = try forgotten.receive()
+        #expect(refused.status == 503 && refused.body.contains("shutting_down"), "\(refused)")
+        late(.text(200, "too late"))  // dropped: the connection is gone, nothing crashes
+    }
+
+    /// The responder the handler kept for `path`, once the request has reached it.
+    static func responder(_ path: String, in responders: borrowing Mutex<[String: HTTPResponder]>) async throws
+        -> HTTPResponder
+    {
+        for _ in 0..<400 {
+            if let respond = responders.withLock({ $0[path] }) { return respond }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        throw POSIXError(.ETIMEDOUT)
+    }
+
+    /// An HTTP/1.1 client on one kept-alive connection to [::1]:port.
+    final class KeepAliveConnection {
+        struct Answer {
+            var status: Int
+            var headers: [String: String]
+            var body: String
+        }
+        let socket: Int32
+        private var pending: [UInt8] = []
+
+        init(port: Int) throws {
+            socket = Glibc.socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in6()
+            address.sin6_family = sa_family_t(AF_INET6)
+            address.sin6_port = in_port_t(UInt16(port).bigEndian)
+            address.sin6_addr = in6addr_loopback
+            var timeout = timeval(tv_sec: 10, tv_usec: 0)
+            setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+                }
+            }
+            guard connected == 0 else {
+                close(socket)
+                throw POSIXError(.ECONNREFUSED)
+            }
+        }
+
+        deinit { close(socket) }
+
+        func get(_ path: String) throws -> Answer {
+            try send(path)
+            return try receive()
+        }
+
+        func send(_ path: String) throws {
+            let request = Array("GET \(path) HTTP/1.1\r\nHost: [::1]\r\n\r\n".utf8)
+            guard Glibc.send(socket, request, request.count, 0) == request.count else { throw POSIXError(.EIO) }
+        }
+
+        /// The next answer: its head, then as many bytes of body as Content-Length says.
+        func receive() throws -> Answer {
+            let separator = Array("\r\n\r\n".utf8)
+            while true {
+                if let end = pending.indices.first(where: { pending[$0...].starts(with: separator) }) {
+                    let head = String(decoding: pending[..<end], as: UTF8.self).components(separatedBy: "\r\n")
+                    var headers: [String: String] = [:]
+                    for line in head.dropFirst() {
+                        guard let colon = line.firstIndex(of: ":") else { continue }
+                        headers[line[..<colon].lowercased()] = line[line.index(after: colon)...]
+                            .trimmingCharacters(in: .whitespaces)
+                    }
+                    let length = headers["content-length"].flatMap(Int.init) ?? 0
+                    let bodyStart = end + separator.count
+                    if pending.count >= bodyStart + length {
+                        let body = String(decoding: pending[bodyStart..<bodyStart + length], as: UTF8.self)
+                        pending.removeFirst(bodyStart + length)
+                        let status = head.first?.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+                        return Answer(status: status, headers: headers, body: body)
+                    }
+                }
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                let count = recv(socket, &buffer, buffer.count, 0)
+                guard count > 0 else { throw POSIXError(.ECONNRESET) }
+                pending += buffer[..<count]
+            }
+        }
+    }
+
     /// A plain HTTP/1.0 GET to [::1]:port; the whole answer, head and body.
     static func get(_ path: String, port: Int, headers: String = "") throws -> String {
         let socket = Glibc.socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)

@@ -178,7 +178,7 @@ public final class MatrixSimulator: Sendable {
                 state.rateLimits -= 1
                 state.refusals += 1
                 return HTTPResponse(
-                    status: 429, headers: ["Content-Type": "application/json"],
+                    status: 429, contentType: HTTPResponse.jsonType,
                     body: Array(#"{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":10}"#.utf8)
                 )
             }

@@ -6,64 +6,124 @@ import Synchronization
 // libmicrohttpd's callbacks. They live here, as plain global functions, and are the
 // only place that touches MHD connections: the narrow bridge between MHD's threads and
 // the Swift handlers.
+//
+// A request writes no reference count or lock that the server's other threads write too,
+// but for its own connection's answer, handed over by the thread that commits it. The
+// server and the connection's context are reached at +0 (`_withUnsafeGuaranteedRef`:
+// `takeUnretainedValue()` retains, and so does reading an `unowned(unsafe)` reference),
+// and what shutdown needs to know lives in each connection's context, not in a table that
+// every request would lock.
 
-/// Per-request state, kept in MHD's `con_cls` from the first call of the access handler to
-/// the completion notification.
+/// One per TCP connection, from libmicrohttpd's notice that the connection opened to the
+/// one that it closed, reused by each request the connection carries.
 ///
 /// The request is assembled in place by the connection's own MHD thread, the only one that
 /// touches it, and moved out whole to the handler; only the answer, which may come from
 /// any thread, is handed over under the lock.
 final class ConnectionContext: @unchecked Sendable {
-    /// Read by the connection's MHD thread only.
-    var request: HTTPRequest
+    /// Read and written by the connection's MHD thread only.
+    var request = HTTPRequest(method: "", path: "")
     var handled = false
 
     private struct Answer {
+        /// Which of the connection's requests is current. An answer names the request it is
+        /// for: one for an earlier request (which shutdown already answered) is dropped.
+        var request: UInt64 = 0
+        /// With the handler, not answered yet.
+        var awaited = false
         var response: HTTPResponse?
-        var suspended = false
+        /// Suspended until the answer comes. MHD refuses to stop while any connection is.
+        var parked = false
     }
     private let answer = Mutex(Answer())
     /// MHD's connection, used only to resume it.
     let connection: OpaquePointer
-    /// Not retained for each request (a shared count both HTTP threads and the committer
-    /// would write). Safe because the server outlives what reaches it: `HTTPServer.stop`
-    /// returns only once every parked request has its answer, and `respond` touches the
-    /// server only for the first answer.
-    unowned(unsafe) let server: HTTPServer
 
-    init(connection: OpaquePointer, server: HTTPServer, request: HTTPRequest) {
-        self.connection = connection
-        self.server = server
-        self.request = request
-    }
+    init(connection: OpaquePointer) { self.connection = connection }
 
-    /// Sets the answer if none is set yet, and wakes the connection if it is parked.
-    /// The first answer wins: a handler answering after shutdown forced a 503 is ignored.
-    @discardableResult
-    func respond(_ response: HTTPResponse) -> Bool {
-        let (won, resume) = answer.withLock { answer -> (Bool, Bool) in
-            guard answer.response == nil else { return (false, false) }
-            answer.response = response
-            return (true, answer.suspended)
+    /// The request goes to the handler: returns what its answer must name.
+    func awaitAnswer() -> UInt64 {
+        answer.withLock { answer in
+            answer.awaited = true
+            return answer.request
         }
-        guard won else { return false }
-        server.inFlight.subtract(1, ordering: .relaxed)
-        if resume { MHD_resume_connection(connection) }
-        return true
     }
 
-    /// The answer, if it has come.
-    var response: HTTPResponse? { answer.withLock { $0.response } }
+    /// Sets the answer to request `ticket` if that is still the current request and has none
+    /// yet, and wakes the connection if it is parked. The first answer wins: a handler
+    /// answering after shutdown forced a 503 is ignored.
+    @discardableResult
+    func respond(_ response: HTTPResponse, to ticket: UInt64) -> Bool {
+        let (won, resume) = answer.withLock { answer -> (Bool, Bool) in
+            guard answer.request == ticket, answer.awaited else { return (false, false) }
+            answer.awaited = false
+            answer.response = response
+            return (true, answer.parked)
+        }
+        if resume { MHD_resume_connection(connection) }
+        return won
+    }
+
+    /// Answers the current request if the handler still owes it an answer (shutdown).
+    func respondIfAwaited(_ response: HTTPResponse) {
+        guard let ticket = answer.withLock({ $0.awaited ? $0.request : nil }) else { return }
+        respond(response, to: ticket)
+    }
+
+    var isAwaited: Bool { answer.withLock { $0.awaited } }
+    var isParked: Bool { answer.withLock { $0.parked } }
+
+    /// The answer, once it has come (the connection is then no longer parked).
+    func takeResponse() -> HTTPResponse? {
+        answer.withLock { answer -> HTTPResponse? in
+            guard let response = answer.response else { return nil }
+            answer.parked = false
+            return response
+        }
+    }
 
     /// Parks the connection unless the answer came meanwhile; then returns it. Under the
     /// lock, so that a responder racing us resumes only after the suspension.
     func parkUnlessAnswered() -> HTTPResponse? {
         answer.withLock { answer -> HTTPResponse? in
             if let response = answer.response { return response }
-            answer.suspended = true
-            server.parked(self, true)
+            answer.parked = true
             MHD_suspend_connection(connection)
             return nil
+        }
+    }
+
+    /// The request is over (answered, or abandoned by the client): ready for the next one.
+    func finish() {
+        request = HTTPRequest(method: "", path: "")
+        handled = false
+        answer.withLock { answer in
+            answer.request &+= 1
+            answer.awaited = false
+            answer.response = nil
+            answer.parked = false
+        }
+    }
+}
+
+/// A connection opened or closed: its context is made, or let go.
+func connectionNotified(
+    cls: UnsafeMutableRawPointer?, connection: OpaquePointer?,
+    socketContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, code: MHD_ConnectionNotificationCode
+) {
+    guard let cls, let connection, let socketContext else { return }
+    Unmanaged<HTTPServer>.fromOpaque(cls)._withUnsafeGuaranteedRef { server in
+        switch code {
+        case .CONNECTION_NOTIFY_STARTED:
+            let context = ConnectionContext(connection: connection)
+            server.opened(context)
+            socketContext.pointee = Unmanaged.passRetained(context).toOpaque()
+        case .CONNECTION_NOTIFY_CLOSED:
+            guard let opaque = socketContext.pointee else { return }
+            socketContext.pointee = nil
+            server.closed(Unmanaged<ConnectionContext>.fromOpaque(opaque).takeRetainedValue())
+        default:
+            break
         }
     }
 }
@@ -74,34 +134,52 @@ func accessHandler(
     version: UnsafePointer<CChar>?, uploadData: UnsafePointer<CChar>?, uploadDataSize: UnsafeMutablePointer<Int>?,
     conCls: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
 ) -> MHD_Result {
-    guard let cls, let connection, let conCls, let uploadDataSize else { return .NO }
-    let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
-
-    // First call: headers only. Answering now would make MHD close the connection.
-    guard let existing = conCls.pointee else {
-        var request = HTTPRequest(
-            method: method.map { String(cString: $0) } ?? "GET", path: url.map { String(cString: $0) } ?? "/")
-        request.headers.reserve(512)
-        withUnsafeMutablePointer(to: &request.headers) { pointer in
-            _ = MHD_get_connection_values(connection, .HEADER_KIND, collectValue, pointer)
-        }
-        withUnsafeMutablePointer(to: &request.query) { pointer in
-            _ = MHD_get_connection_values(connection, .GET_ARGUMENT_KIND, collectValueKeepingCase, pointer)
-        }
-        if let length = request.headers["content-length"].flatMap(Int.init) {
-            if length > server.maxBodyBytes {
-                request.bodyTooLarge = true
-            } else {
-                request.body.reserveCapacity(length)
+    guard let cls, let connection, let conCls, let uploadDataSize,
+        let opaque = conCls.pointee ?? cmhd_socket_context(connection)
+    else { return .NO }
+    return Unmanaged<HTTPServer>.fromOpaque(cls)._withUnsafeGuaranteedRef { server in
+        Unmanaged<ConnectionContext>.fromOpaque(opaque)._withUnsafeGuaranteedRef { context in
+            guard conCls.pointee != nil else {
+                // First call: headers only. Answering now would make MHD close the connection.
+                conCls.pointee = opaque
+                context.request = headers(of: connection, method: method, url: url, maxBodyBytes: server.maxBodyBytes)
+                return .YES
             }
+            return handle(
+                connection, context: context, server: server, uploadData: uploadData, uploadDataSize: uploadDataSize)
         }
-        let context = ConnectionContext(connection: connection, server: server, request: request)
-        conCls.pointee = Unmanaged.passRetained(context).toOpaque()
-        return .YES
     }
-    let context = Unmanaged<ConnectionContext>.fromOpaque(existing).takeUnretainedValue()
+}
 
-    // Body chunks.
+/// A new request with its method, path, headers and query, and room for its body.
+private func headers(
+    of connection: OpaquePointer, method: UnsafePointer<CChar>?, url: UnsafePointer<CChar>?, maxBodyBytes: Int
+) -> HTTPRequest {
+    var request = HTTPRequest(
+        method: method.map { String(cString: $0) } ?? "GET", path: url.map { String(cString: $0) } ?? "/")
+    request.headers.reserve(512)
+    withUnsafeMutablePointer(to: &request.headers) { pointer in
+        _ = MHD_get_connection_values(connection, .HEADER_KIND, collectValue, pointer)
+    }
+    withUnsafeMutablePointer(to: &request.query) { pointer in
+        _ = MHD_get_connection_values(connection, .GET_ARGUMENT_KIND, collectValueKeepingCase, pointer)
+    }
+    if let length = request.headers["content-length"].flatMap(Int.init) {
+        if length > maxBodyBytes {
+            request.bodyTooLarge = true
+        } else {
+            request.body.reserveCapacity(length)
+        }
+    }
+    return request
+}
+
+/// The calls after the first: body chunks, then the end of the request (or the call after
+/// a resume), when the request goes to the handler or its answer to the client.
+private func handle(
+    _ connection: OpaquePointer, context: ConnectionContext, server: HTTPServer, uploadData: UnsafePointer<CChar>?,
+    uploadDataSize: UnsafeMutablePointer<Int>
+) -> MHD_Result {
     if uploadDataSize.pointee > 0 {
         let count = uploadDataSize.pointee
         if !context.request.bodyTooLarge {
@@ -119,19 +197,16 @@ func accessHandler(
     }
 
     // Last call, or the call after a resume: answer if the answer is there.
-    if let ready = context.response {
-        server.parked(context, false)
-        return queue(ready, on: connection)
-    }
+    if let ready = context.takeResponse() { return queue(ready, on: connection) }
     guard !context.handled else { return .YES }
     context.handled = true
 
-    server.inFlight.add(1, ordering: .relaxed)
+    let ticket = context.awaitAnswer()
     // Moved out, not copied: the context keeps nothing of the request it handed over.
     var request = HTTPRequest(method: "", path: "")
     swap(&request, &context.request)
     // The responder may run on this thread (inside the handler) or later on another one.
-    server.handler(request) { response in context.respond(response) }
+    server.handler(request) { response in context.respond(response, to: ticket) }
     // If the answer came synchronously, send it; otherwise park the connection.
     if let response = context.parkUnlessAnswered() { return queue(response, on: connection) }
     return .YES
@@ -144,6 +219,9 @@ private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MH
     }
     guard let mhdResponse else { return .NO }
     defer { MHD_destroy_response(mhdResponse) }
+    if let contentType = response.contentType {
+        _ = contentType.withCString { MHD_add_response_header(mhdResponse, "Content-Type", $0) }
+    }
     // Explicitly: passing a String where C wants a pointer copies a short one to the heap.
     for (name, value) in response.headers {
         name.withCString { name in value.withCString { value in _ = MHD_add_response_header(mhdResponse, name, value) }
@@ -156,9 +234,9 @@ func requestCompleted(
     cls: UnsafeMutableRawPointer?, connection: OpaquePointer?, conCls: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
     reason: MHD_RequestTerminationCode
 ) {
-    guard let conCls, let existing = conCls.pointee else { return }
-    Unmanaged<ConnectionContext>.fromOpaque(existing).release()
+    guard let conCls, let opaque = conCls.pointee else { return }
     conCls.pointee = nil
+    Unmanaged<ConnectionContext>.fromOpaque(opaque)._withUnsafeGuaranteedRef { $0.finish() }
 }
 
 private func collectValue(

@@ -15,11 +15,10 @@ public final class HTTPServer: Sendable {
     let maxBodyBytes: Int
     /// The MHD daemon's address (0 when stopped), kept as an integer so the type stays Sendable.
     private let daemonAddress = Atomic<Int>(0)
-    /// Requests between their last byte and their answer, for draining on shutdown.
-    let inFlight = Atomic<Int>(0)
-    /// Connections parked until their answer is ready. MHD refuses to stop while any
-    /// is parked, so shutdown answers what is still owed after the grace period.
-    private let parkedConnections = Mutex<[ObjectIdentifier: ConnectionContext]>([:])
+    /// Every open connection's context: shutdown waits for the answers they are owed, and
+    /// answers what is still owed after the grace period (MHD refuses to stop while a
+    /// connection is parked). Written when a connection opens or closes, not per request.
+    private let connections = Mutex<[ObjectIdentifier: ConnectionContext]>([:])
     public let host: String
     private let requestedPort: Int
     private let threads: Int
@@ -60,8 +59,8 @@ public final class HTTPServer: Sendable {
             withUnsafePointer(to: &address) { pointer in
                 pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
                     cmhd_start(
-                        flags, socketAddress, UInt32(threads), 60, Self.connectionMemory, accessHandler, context,
-                        requestCompleted, context)
+                        flags, socketAddress, UInt32(threads), 60, Self.connectionMemory, accessHandler,
+                        requestCompleted, connectionNotified, context)
                 }
             }
         }
@@ -92,9 +91,15 @@ public final class HTTPServer: Sendable {
         daemonAddress.store(Int(bitPattern: UnsafeMutableRawPointer(started)), ordering: .releasing)
     }
 
-    func parked(_ context: ConnectionContext, _ isParked: Bool) {
-        parkedConnections.withLock { $0[ObjectIdentifier(context)] = isParked ? context : nil }
+    func opened(_ context: ConnectionContext) {
+        connections.withLock { $0[ObjectIdentifier(context)] = context }
     }
+
+    func closed(_ context: ConnectionContext) {
+        connections.withLock { $0[ObjectIdentifier(context)] = nil }
+    }
+
+    private var openConnections: [ConnectionContext] { connections.withLock { Array($0.values) } }
 
     /// Stops accepting, waits (up to `grace`) for answers still owed, answers 503 to
     /// whatever is left, then closes.
@@ -102,16 +107,15 @@ public final class HTTPServer: Sendable {
         guard let running = OpaquePointer(bitPattern: daemonAddress.load(ordering: .acquiring)) else { return }
         _ = MHD_quiesce_daemon(running)
         let deadline = ContinuousClock.now + grace
-        while inFlight.load(ordering: .acquiring) > 0 && ContinuousClock.now < deadline {
+        while openConnections.contains(where: \.isAwaited) && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(5))
         }
-        for context in parkedConnections.withLock({ Array($0.values) }) {
-            context.respond(
-                .error(503, code: "shutting_down", message: "the server is shutting down; retry"))
+        for context in openConnections {
+            context.respondIfAwaited(.error(503, code: "shutting_down", message: "the server is shutting down; retry"))
         }
         // Let MHD send what was resumed, so that no connection is still parked.
         let flushDeadline = ContinuousClock.now + .seconds(2)
-        while !parkedConnections.withLock({ $0.isEmpty }) && ContinuousClock.now < flushDeadline {
+        while openConnections.contains(where: \.isParked) && ContinuousClock.now < flushDeadline {
             try? await Task.sleep(for: .milliseconds(5))
         }
         guard let daemon = OpaquePointer(bitPattern: daemonAddress.exchange(0, ordering: .acquiringAndReleasing)) else {

@@ -27,17 +27,22 @@ public struct HTTPRequest: Sendable {
 
 public struct HTTPResponse: Sendable, Equatable {
     public var status: Int
+    /// `Content-Type`, apart from the other headers: every answer has one, and a literal
+    /// here is shared by all of them for nothing, where one dictionary shared by every JSON
+    /// answer had its reference count written by every thread that passed an answer on.
+    public var contentType: String?
     public var headers: [String: String]
     public var body: [UInt8]
 
-    public init(status: Int, headers: [String: String] = [:], body: [UInt8] = []) {
+    public init(status: Int, contentType: String? = nil, headers: [String: String] = [:], body: [UInt8] = []) {
         self.status = status
+        self.contentType = contentType
         self.headers = headers
         self.body = body
     }
 
-    /// `Content-Type: application/json`, shared by every JSON answer.
-    public static let jsonHeaders = ["Content-Type": "application/json"]
+    /// A literal: copies of it touch no reference count.
+    public static var jsonType: String { "application/json" }
 
     /// A JSON response from a value, keys sorted.
     public static func json(_ status: Int, _ value: some Encodable) -> HTTPResponse {
@@ -45,13 +50,13 @@ public struct HTTPResponse: Sendable, Equatable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         let body = (try? encoder.encode(value)).map(Array.init) ?? Array("{}".utf8)
-        return HTTPResponse(status: status, headers: jsonHeaders, body: body)
+        return HTTPResponse(status: status, contentType: jsonType, body: body)
     }
 
     public static func text(_ status: Int, _ text: String, contentType: String = "text/plain; charset=utf-8")
         -> HTTPResponse
     {
-        HTTPResponse(status: status, headers: ["Content-Type": contentType], body: Array(text.utf8))
+        HTTPResponse(status: status, contentType: contentType, body: Array(text.utf8))
     }
 
     /// `{"error": {"code": "...", "message": "..."}}`; Matrix routes use their own shape.

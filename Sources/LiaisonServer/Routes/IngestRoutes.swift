@@ -98,22 +98,29 @@ final class IngestRoutes: Sendable {
         }
         let record = InboundRecord(
             source: admission.source, dedupeKey: admission.dedupeKey, receivedAt: receivedAt, body: request.body)
-        store.append(record) { [metrics] result in
-            switch result {
-            case .success(.stored(let sequence)):
-                metrics.eventsStored.increment()
-                respond(style == .matrix ? Self.matrixOK : Self.stored(sequence))
-            case .success(.duplicate):
-                metrics.eventsDuplicate.increment()
-                respond(style == .matrix ? Self.matrixOK : Self.duplicate)
-            case .failure:
-                metrics.rejected("store_unavailable")
-                respond(
-                    style == .matrix
-                        ? .json(503, ["errcode": "M_UNKNOWN", "error": "event log unavailable, retry"])
-                        : .error(503, code: "store_unavailable", message: "event log unavailable, retry"))
+        // Unmanaged: a strong capture would write the metrics' reference count, which every
+        // thread shares, here and again where the committer lets the closure go. The hub
+        // keeps its metrics for its whole life, and closes the store, which calls every
+        // completion still owed, before it ends.
+        let metrics = Unmanaged.passUnretained(metrics)
+        store.append(record) { result in
+            metrics._withUnsafeGuaranteedRef { metrics in
+                switch result {
+                case .success(.stored(let sequence)):
+                    metrics.eventsStored.increment()
+                    respond(style == .matrix ? Self.matrixOK : Self.stored(sequence))
+                case .success(.duplicate):
+                    metrics.eventsDuplicate.increment()
+                    respond(style == .matrix ? Self.matrixOK : Self.duplicate)
+                case .failure:
+                    metrics.rejected("store_unavailable")
+                    respond(
+                        style == .matrix
+                            ? .json(503, ["errcode": "M_UNKNOWN", "error": "event log unavailable, retry"])
+                            : .error(503, code: "store_unavailable", message: "event log unavailable, retry"))
+                }
+                metrics.ingestLatency.observe(ContinuousClock.now - started)
             }
-            metrics.ingestLatency.observe(ContinuousClock.now - started)
         }
     }
 
@@ -127,9 +134,9 @@ final class IngestRoutes: Sendable {
 
     // The hot path's answers, built without an encoder.
     static let matrixOK = HTTPResponse(
-        status: 200, headers: HTTPResponse.jsonHeaders, body: Array("{}".utf8))
+        status: 200, contentType: HTTPResponse.jsonType, body: Array("{}".utf8))
     static let duplicate = HTTPResponse(
-        status: 200, headers: HTTPResponse.jsonHeaders, body: Array(#"{"status":"duplicate"}"#.utf8)
+        status: 200, contentType: HTTPResponse.jsonType, body: Array(#"{"status":"duplicate"}"#.utf8)
     )
     /// `{"sequence":N,"status":"stored"}`, appended straight into the body's bytes (the
     /// number's text is a small string: no allocation of its own).
@@ -141,7 +148,7 @@ final class IngestRoutes: Sendable {
         body.append(contentsOf: head)
         body.append(contentsOf: String(sequence).utf8)
         body.append(contentsOf: tail)
-        return HTTPResponse(status: 200, headers: HTTPResponse.jsonHeaders, body: body)
+        return HTTPResponse(status: 200, contentType: HTTPResponse.jsonType, body: body)
     }
 
     static func matrixError(_ rejection: InboundRejection) -> HTTPResponse {
