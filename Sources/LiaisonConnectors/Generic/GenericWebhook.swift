@@ -28,11 +28,7 @@ public final class GenericWebhook: InboundConnector {
     }
 
     public func admit(_ request: InboundRequest) -> Result<Admission, InboundRejection> {
-        let signed = request.headers.withValue(of: "x-liaison-signature") { header -> Bool? in
-            guard let header else { return nil }
-            return request.body.withUnsafeBytes { Self.verify(signature: header, body: $0, key: key) }
-        }
-        guard let signed else {
+        guard let signed = Self.signature(in: request.headers, matches: request.body, key: key) else {
             return .failure(
                 InboundRejection(
                     status: 401, code: "unsigned", message: "X-Liaison-Signature header is missing", reason: "unsigned")
@@ -52,6 +48,16 @@ public final class GenericWebhook: InboundConnector {
         }
         let delivery = request.headers["x-liaison-delivery"].flatMap { $0.isEmpty ? nil : $0 }
         return .success(Admission(source: source, dedupeKey: delivery))
+    }
+
+    /// Whether the signature header matches the body; nil without one. A static function of
+    /// the parts it reads: a closure over the whole request copied it, and retained the
+    /// connector every thread shares.
+    static func signature(in headers: HTTPHeaders, matches body: [UInt8], key: HMACSHA256.Key) -> Bool? {
+        headers.withValue(of: "x-liaison-signature") { header -> Bool? in
+            guard let header else { return nil }
+            return body.withUnsafeBytes { verify(signature: header, body: $0, key: key) }
+        }
     }
 
     /// Checks `sha256=<hex>` against the body in constant time.

@@ -19,7 +19,9 @@ public final class SQLiteStore: Store {
     let logReader: SerializedDatabase
     let stateWriter: SerializedDatabase
     let stateReader: SerializedDatabase
-    private let committer: Mutex<GroupCommitter?>
+    /// A constant, not behind a lock: every append reads it from every HTTP thread, and a
+    /// copy out of a lock would write its shared reference count each time. Closing stops it.
+    private let committer: GroupCommitter
     /// Held by the hub from open to close (`StoreAccess.hub`).
     private let lock: Mutex<StoreLock?>
     /// Called after each group commit (the pipeline waits on it).
@@ -54,15 +56,13 @@ public final class SQLiteStore: Store {
         self.logReader = logReader
         self.stateWriter = stateWriter
         self.stateReader = stateReader
-        committer = Mutex(nil)
-        let committer = GroupCommitter(
+        committer = GroupCommitter(
             maxBatch: maxBatch, backlog: backlog,
             write: { [logWriter, recent, tail = LogTail()] records in
                 try logWriter.withDatabase { try Self.insert(&records, into: $0, after: tail, recent: recent) }
             },
             committed: { [appendHooks] records in appendHooks.callAll(records) }
         )
-        self.committer.withLock { $0 = committer }
     }
 
     private static func open(_ path: String, migrations: [Migration]) throws -> (SerializedDatabase, SerializedDatabase)
@@ -78,11 +78,7 @@ public final class SQLiteStore: Store {
 
     /// Stops the group committer after it has committed what it holds.
     public func close() {
-        let committer = self.committer.withLock { committer in
-            defer { committer = nil }
-            return committer
-        }
-        committer?.stop()
+        committer.stop()
         lock.withLock { $0 = nil }
     }
 
@@ -132,10 +128,6 @@ public final class SQLiteStore: Store {
     public func append(
         _ record: InboundRecord, completion: @escaping @Sendable (Result<AppendOutcome, any Error>) -> Void
     ) {
-        guard let committer = committer.withLock({ $0 }) else {
-            completion(.failure(StoreClosed()))
-            return
-        }
         committer.append(record, completion: completion)
     }
 
