@@ -82,6 +82,21 @@ struct JSONDocumentTests {
         #expect(throws: JSONSyntaxError.self) { try document(nested(65)) }
     }
 
+    @Test("documents denser than its first guess (a value every 2 bytes) and the smallest ones read whole")
+    func density() throws {
+        let count = 5_000
+        let dense = try document("[" + (0..<count).map { String($0 % 10) }.joined(separator: ",") + "]").root
+        #expect(dense.elements.count == count)
+        #expect(dense.elements.enumerated().allSatisfy { $0.element.number == Double($0.offset % 10) })
+        let nested = try document(#"{"a":{"b":{"c":[{"d":"e"},{"d":"f"}]}},"g":1}"#).root
+        #expect(nested["a"]?["b"]?["c"]?.elements.compactMap { $0["d"]?.string } == ["e", "f"])
+        #expect(nested["g"]?.number == 1)
+        #expect(try document("0").root.number == 0)
+        #expect(try document(#""""#).root.string == "")
+        #expect(try document(" [] ").root.elements.isEmpty)
+        #expect(throws: JSONSyntaxError.self) { try document("") }
+    }
+
     @Test("accepts every length of UTF-8 sequence")
     func validUTF8() throws {
         #expect(try document("\"é中😀\"").root.string == "é中😀")
