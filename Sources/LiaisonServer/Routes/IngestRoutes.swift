@@ -98,29 +98,22 @@ final class IngestRoutes: Sendable {
         }
         let record = InboundRecord(
             source: admission.source, dedupeKey: admission.dedupeKey, receivedAt: receivedAt, body: request.body)
-        // Unmanaged: a strong capture would write the metrics' reference count, which every
-        // thread shares, here and again where the committer lets the closure go. The hub
-        // keeps its metrics for its whole life, and closes the store, which calls every
-        // completion still owed, before it ends.
-        let metrics = Unmanaged.passUnretained(metrics)
-        store.append(record) { result in
-            metrics._withUnsafeGuaranteedRef { metrics in
-                switch result {
-                case .success(.stored(let sequence)):
-                    metrics.eventsStored.increment()
-                    respond(style == .matrix ? Self.matrixOK : Self.stored(sequence))
-                case .success(.duplicate):
-                    metrics.eventsDuplicate.increment()
-                    respond(style == .matrix ? Self.matrixOK : Self.duplicate)
-                case .failure:
-                    metrics.rejected("store_unavailable")
-                    respond(
-                        style == .matrix
-                            ? .json(503, ["errcode": "M_UNKNOWN", "error": "event log unavailable, retry"])
-                            : .error(503, code: "store_unavailable", message: "event log unavailable, retry"))
-                }
-                metrics.ingestLatency.observe(ContinuousClock.now - started)
+        store.append(record) { [metrics] result in
+            switch result {
+            case .success(.stored(let sequence)):
+                metrics.eventsStored.increment()
+                respond(style == .matrix ? Self.matrixOK : Self.stored(sequence))
+            case .success(.duplicate):
+                metrics.eventsDuplicate.increment()
+                respond(style == .matrix ? Self.matrixOK : Self.duplicate)
+            case .failure:
+                metrics.rejected("store_unavailable")
+                respond(
+                    style == .matrix
+                        ? .json(503, ["errcode": "M_UNKNOWN", "error": "event log unavailable, retry"])
+                        : .error(503, code: "store_unavailable", message: "event log unavailable, retry"))
             }
+            metrics.ingestLatency.observe(ContinuousClock.now - started)
         }
     }
 
