@@ -1,5 +1,6 @@
 import Foundation
 import LiaisonServer
+import LiaisonTestSupport
 import Synchronization
 import Testing
 
@@ -106,11 +107,9 @@ struct HTTPServerTests {
     static func responder(_ path: String, in responders: borrowing Mutex<[String: HTTPResponder]>) async throws
         -> HTTPResponder
     {
-        for _ in 0..<400 {
-            if let respond = responders.withLock({ $0[path] }) { return respond }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        throw POSIXError(.ETIMEDOUT)
+        _ = await eventually(timeout: .seconds(2), every: .milliseconds(5)) { responders.withLock { $0[path] != nil } }
+        guard let respond = responders.withLock({ $0[path] }) else { throw POSIXError(.ETIMEDOUT) }
+        return respond
     }
 
     /// An HTTP/1.1 client on one kept-alive connection to [::1]:port.

@@ -1,13 +1,10 @@
 import Synchronization
 
 /// A monotonically increasing count, cheap enough for the ingest hot path.
-///
-/// Inlinable: called across modules, `increment` retained the counter around the call, and a
-/// counter's reference count is written by every thread that counts.
 public final class Counter: Sendable {
-    @usableFromInline let storage = Atomic<Int>(0)
+    private let storage = Atomic<Int>(0)
     public init() {}
-    @inlinable public func increment(by amount: Int = 1) { storage.wrappingAdd(amount, ordering: .relaxed) }
+    public func increment(by amount: Int = 1) { storage.add(amount, ordering: .relaxed) }
     public var value: Int { storage.load(ordering: .relaxed) }
 }
 

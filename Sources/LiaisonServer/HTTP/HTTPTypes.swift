@@ -27,9 +27,8 @@ public struct HTTPRequest: Sendable {
 
 public struct HTTPResponse: Sendable, Equatable {
     public var status: Int
-    /// `Content-Type`, apart from the other headers: every answer has one, and a literal
-    /// here is shared by all of them for nothing, where one dictionary shared by every JSON
-    /// answer had its reference count written by every thread that passed an answer on.
+    /// `Content-Type`, apart from the other headers: nearly every answer has one, and most
+    /// need no other.
     public var contentType: String?
     public var headers: [String: String]
     public var body: [UInt8]
@@ -41,7 +40,6 @@ public struct HTTPResponse: Sendable, Equatable {
         self.body = body
     }
 
-    /// A literal: copies of it touch no reference count.
     public static var jsonType: String { "application/json" }
 
     /// A JSON response from a value, keys sorted.

@@ -29,17 +29,10 @@ public struct Router: Sendable {
     private var literals: [UInt8] = []
     private var parameterNames: [String] = []
     private var methods: [String] = []
-    /// Each in an object of its own, owned by `handlers` and called through `entries` at +0:
-    /// a closure read out of an array is retained for the call, with what it captured (the
-    /// routes every HTTP thread shares), and that count was written by each thread on each
-    /// request. (In a wrapper at all because an array of bare closures stores them in their
-    /// most general form, and each call then allocated a thunk to reabstract the responder.)
-    private final class Entry: Sendable {
-        let handler: Handler
-        init(_ handler: @escaping Handler) { self.handler = handler }
-    }
+    /// Each in a struct: an array of bare closures stores them in their most general form,
+    /// and each call then allocated a thunk to reabstract the responder.
+    private struct Entry { let handler: Handler }
     private var handlers: [Entry] = []
-    private var entries: [Unmanaged<Entry>] = []
     /// Told the status of every request no route took (404 or 405), for metrics.
     private let unmatched: @Sendable (Int) -> Void
 
@@ -71,9 +64,7 @@ public struct Router: Sendable {
         }
         table.append(Route(method: Self.code(method), segments: first..<segments.count))
         methods.append(method)
-        let entry = Entry(handler)
-        handlers.append(entry)
-        entries.append(Unmanaged.passUnretained(entry))
+        handlers.append(Entry(handler: handler))
     }
 
     /// Methods as small integers for the table; 0 for one no route can have.
@@ -93,7 +84,7 @@ public struct Router: Sendable {
         // HEAD is GET without the body (libmicrohttpd leaves the body out).
         let method = request.method == "HEAD" ? 1 : Self.code(request.method)
         if let found = find(method: method, path: request.path) {
-            entries[found.route]._withUnsafeGuaranteedRef { $0.handler(request, found.parameters, respond) }
+            handlers[found.route].handler(request, found.parameters, respond)
             return
         }
         var allowed: [String] = []

@@ -19,8 +19,7 @@ public final class SQLiteStore: Store {
     let logReader: SerializedDatabase
     let stateWriter: SerializedDatabase
     let stateReader: SerializedDatabase
-    /// A constant, not behind a lock: every append reads it from every HTTP thread, and a
-    /// copy out of a lock would write its shared reference count each time. Closing stops it.
+    /// Closing stops it; a stopped committer refuses appends (`StoreClosed`).
     private let committer: GroupCommitter
     /// Held by the hub from open to close (`StoreAccess.hub`).
     private let lock: Mutex<StoreLock?>
