@@ -7,12 +7,9 @@ import Synchronization
 // only place that touches MHD connections: the narrow bridge between MHD's threads and
 // the Swift handlers.
 //
-// A request writes no reference count or lock that the server's other threads write too,
-// but for its own connection's answer, handed over by the thread that commits it. The
-// server and the connection's context are reached at +0 (`_withUnsafeGuaranteedRef`:
-// `takeUnretainedValue()` retains, and so does reading an `unowned(unsafe)` reference),
-// and what shutdown needs to know lives in each connection's context, not in a table that
-// every request would lock.
+// The server and the connection's context are reached at +0 (`_withUnsafeGuaranteedRef`;
+// `takeUnretainedValue()` would retain them), and what shutdown needs to know lives in
+// each connection's context, not in a table that every request would lock.
 
 /// One per TCP connection, from libmicrohttpd's notice that the connection opened to the
 /// one that it closed, reused by each request the connection carries.
