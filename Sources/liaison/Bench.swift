@@ -10,7 +10,7 @@ enum Bench {
     static let help = """
         Usage: liaison bench lookup [--people 1000000] [--queries 100000] [--seed 1]
                liaison bench admission [--rounds 200]
-               liaison bench pipeline [--records 200000]
+               liaison bench pipeline [--records 200000] [--distinct N]
 
         admission: what a generic webhook costs the HTTP thread that receives it, on the
         ingest benchmark's 2,000 bodies (~250 bytes), each body --rounds times: checking
@@ -23,7 +23,10 @@ enum Bench {
         of them are appended to a fresh store in a temporary directory, then applied as
         `liaison serve` applies them (batches of up to 4,096, identity resolution on).
         The baseline, in the same run, is reading the same records back and decoding them.
-        Last line: pipeline records=N us_per_record=X read_decode_us=Y ratio=X/Y
+        With --distinct N the records repeat the first N messages over and over, as the
+        ingest benchmark's 2,000 bodies do (after the first N, every record is a message
+        the pipeline already has); without it every record is a new message.
+        Last line: pipeline records=N distinct=D us_per_record=X read_decode_us=Y ratio=X/Y
 
         lookup:
 
@@ -38,7 +41,7 @@ enum Bench {
 
     static func run(_ arguments: [String]) throws -> Int32 {
         if CLI.help(arguments, help) { return 0 }
-        let flags = try Arguments(arguments, valued: ["people", "queries", "seed", "rounds", "records"], switches: [])
+        let flags = try Arguments(arguments, valued: ["people", "queries", "seed", "rounds", "records", "distinct"], switches: [])
         if flags.positional == ["admission"] {
             let text = flags.value("rounds") ?? "200"
             guard let rounds = Int(text), (1...1_000_000).contains(rounds) else {
@@ -51,7 +54,12 @@ enum Bench {
             guard let records = Int(text), (1_000...10_000_000).contains(records) else {
                 throw UsageError(description: "--records must be a number from 1000 to 10000000, not '\(text)'")
             }
-            return try pipeline(records: records)
+            let distinctText = flags.value("distinct") ?? text
+            guard let distinct = Int(distinctText), (1...records).contains(distinct) else {
+                throw UsageError(
+                    description: "--distinct must be a number from 1 to --records (\(records)), not '\(distinctText)'")
+            }
+            return try pipeline(records: records, distinct: distinct)
         }
         guard flags.positional == ["lookup"] else {
             throw UsageError(description: "bench needs a benchmark: lookup, admission or pipeline")
@@ -130,14 +138,15 @@ enum Bench {
     }
 
     /// The pipeline's cost per logged record (see `help`).
-    static func pipeline(records count: Int) throws -> Int32 {
+    static func pipeline(records count: Int, distinct: Int) throws -> Int32 {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("liaison-bench-pipeline-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try SQLiteStore(directory: directory)
         defer { store.close() }
         let webhook = GenericWebhook(name: "bench", settings: GenericSourceSettings(secret: secret))
-        let bodies = benchBodies(count: count)
+        let messages = benchBodies(count: distinct)
+        let bodies = (0..<count).map { messages[$0 % distinct] }
         let appended = DispatchGroup()
         let refused = Mutex(0)
         for body in bodies {
@@ -179,14 +188,16 @@ enum Bench {
                 applied += done
             }
         }
-        let messages = try store.conversationsWithPendingMessages().reduce(0) { $0 + $1.pendingMessages }
-        guard applied == count, messages == count, decoded == 3 * count else {
-            Output.err("applied \(applied) records and \(messages) messages of \(count) (\(decoded) events decoded)")
+        let kept = try store.conversationsWithPendingMessages().reduce(0) { $0 + $1.pendingMessages }
+        guard applied == count, kept == distinct, decoded == 3 * count else {
+            Output.err(
+                "applied \(applied) records and kept \(kept) messages of \(count) (\(distinct) distinct; "
+                    + "\(decoded) events decoded)")
             return 1
         }
         let (apply, read) = (micros(elapsed), micros(baseline))
         Output.out(
-            "pipeline records=\(count) us_per_record=\(String(format: "%.2f", apply)) "
+            "pipeline records=\(count) distinct=\(distinct) us_per_record=\(String(format: "%.2f", apply)) "
                 + "read_decode_us=\(String(format: "%.2f", read)) ratio=\(String(format: "%.2f", apply / read))")
         return 0
     }
