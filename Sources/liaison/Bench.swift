@@ -41,7 +41,8 @@ enum Bench {
 
     static func run(_ arguments: [String]) throws -> Int32 {
         if CLI.help(arguments, help) { return 0 }
-        let flags = try Arguments(arguments, valued: ["people", "queries", "seed", "rounds", "records", "distinct"], switches: [])
+        let flags = try Arguments(
+            arguments, valued: ["people", "queries", "seed", "rounds", "records", "distinct"], switches: [])
         if flags.positional == ["admission"] {
             let text = flags.value("rounds") ?? "200"
             guard let rounds = Int(text), (1...1_000_000).contains(rounds) else {
@@ -151,7 +152,9 @@ enum Bench {
         let refused = Mutex(0)
         for body in bodies {
             appended.enter()
-            store.append(InboundRecord(sequence: 0, source: webhook.source, dedupeKey: nil, receivedAt: Date(), body: body)) {
+            store.append(
+                InboundRecord(sequence: 0, source: webhook.source, dedupeKey: nil, receivedAt: Date(), body: body)
+            ) {
                 if case .failure = $0 { refused.withLock { $0 += 1 } }
                 appended.leave()
             }

@@ -179,7 +179,9 @@ struct BinaryTests {
         }
         #expect(try LiaisonProcess.run(["serve", "--bogus"]).code == 2)
         #expect(try LiaisonProcess.run(["frobnicate"]).code == 2)
-        let commands = ["serve", "check", "status", "replay", "link", "dedupe", "audit", "review", "bench", "sample", "version"]
+        let commands = [
+            "serve", "check", "status", "replay", "link", "dedupe", "audit", "review", "bench", "sample", "version",
+        ]
         for command in commands {
             let help = try LiaisonProcess.run([command, "--help"])
             #expect(help.code == 0 && help.output.contains("Usage: liaison \(command)"))
@@ -315,7 +317,8 @@ struct ReviewCommandTests {
 @Suite("liaison sample and bench")
 struct SampleBenchCommandTests {
     @Test(
-        "sample writes people with truth that link finds; bench lookup, admission and pipeline measure; bad numbers are refused")
+        "sample writes people with truth that link finds; bench lookup, admission and pipeline measure; bad numbers are refused"
+    )
     func sampleAndBench() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "liaison-sample-\(UUID().uuidString)")
@@ -353,10 +356,20 @@ struct SampleBenchCommandTests {
         // Every record applied as a message (the command fails otherwise), and the figures printed.
         let pipeline = try LiaisonProcess.run(["bench", "pipeline", "--records", "2000"])
         #expect(pipeline.code == 0, "\(pipeline.output)")
-        #expect(pipeline.output.contains("pipeline records=2000 us_per_record="), "\(pipeline.output)")
+        #expect(pipeline.output.contains("pipeline records=2000 distinct=2000 us_per_record="), "\(pipeline.output)")
+        // Repeated messages: each applied record found, 200 messages kept (the command fails otherwise).
+        let repeated = try LiaisonProcess.run(["bench", "pipeline", "--records", "2000", "--distinct", "200"])
+        #expect(repeated.code == 0, "\(repeated.output)")
+        #expect(repeated.output.contains("pipeline records=2000 distinct=200 us_per_record="), "\(repeated.output)")
         let few = try LiaisonProcess.run(["bench", "pipeline", "--records", "10"])
         #expect(few.code == 2)
         #expect(few.output.contains("--records must be a number from 1000 to 10000000, not '10'"), "\(few.output)")
+        let tooMany = try LiaisonProcess.run(["bench", "pipeline", "--records", "2000", "--distinct", "3000"])
+        #expect(tooMany.code == 2)
+        #expect(
+            tooMany.output.contains("--distinct must be a number from 1 to --records (2000), not '3000'"),
+            "\(tooMany.output)")
+        #expect(try LiaisonProcess.run(["bench", "pipeline", "--records", "2000", "--distinct", "0"]).code == 2)
     }
 }
 

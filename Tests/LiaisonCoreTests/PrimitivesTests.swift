@@ -143,3 +143,26 @@ struct RetryPolicyTests {
         #expect(policy.delay(afterAttempts: 3, retryAfter: nil, using: &random) == nil)
     }
 }
+
+@Suite("Identifiers")
+struct IdentifierTests {
+    @Test(
+        "a ref's text is system:kind:id, and reads back as the same ref",
+        arguments: [
+            ("matrix", "user", "@alice:example.org"), ("bottlecrm", "contact", "7f3c-1"),
+            ("generic:acme", "user", "客户-王伟"), ("x", "y", "z"),
+        ])
+    func refText(system: String, kind: String, id: String) {
+        let ref = SystemRef(system: system, kind: kind, id: id)
+        #expect(ref.description == system + ":" + kind + ":" + id)
+        #expect(ref.description.utf8.count == system.utf8.count + kind.utf8.count + id.utf8.count + 2)
+        if !system.contains(":") { #expect(SystemRef(ref.description) == ref) }
+    }
+
+    @Test("a conversation id is system:id, whatever the id holds")
+    func conversationText() {
+        #expect(ConversationID(system: "generic:bench", id: "c-1").rawValue == "generic:bench:c-1")
+        #expect(ConversationID(system: "matrix", id: "!room:例子.cn").rawValue == "matrix:!room:例子.cn")
+        #expect(ConversationID(system: "s", id: "").rawValue == "s:")
+    }
+}

@@ -38,17 +38,20 @@ extension SQLiteStore {
     /// One batch's writes, with what repeats within the batch done once: a participant
     /// seen in many messages is upserted once, a conversation's counters are updated once.
     private struct BatchWork {
-        struct Ensured: Hashable {
-            var conversation: ConversationID
-            var customer: SystemRef?
+        /// What the batch has written of a conversation's row. A customer, once the row has
+        /// one, is never replaced (`coalesce`): after an ensure with a customer, no other
+        /// ensure in the batch can change the row.
+        struct Written {
+            var ensured = false
+            var hasCustomer = false
+            var employeePresent = false
         }
 
         let now: Date
         /// Said again, a participant is not written again.
         var participants = LatestParticipants()
-        /// Conversations ensured in this batch, with the customer they were ensured with.
-        var ensured: Set<Ensured> = []
-        var employeesSeen: Set<ConversationID> = []
+        /// The conversations the batch has written, looked up once per event.
+        var written: [ConversationID: Written] = [:]
         /// New messages per conversation, not yet added to its counters.
         var pendingCounts: [ConversationID: Int] = [:]
 
@@ -102,19 +105,36 @@ extension SQLiteStore {
         /// A conversation is one once the business is in it (an employee, or a business
         /// channel): rooms where only customers talk are kept but never archived to a CRM.
         private mutating func markEmployeePresent(_ id: ConversationID, channel: String, in db: SQLiteDatabase) throws {
-            guard employeesSeen.insert(id).inserted else { return }
-            try ensure(id, channel: channel, customer: nil, in: db)
-            try db.statement("UPDATE conversations SET employee_present = 1 WHERE id = ? AND employee_present = 0")
-                .run([.text(id.rawValue)])
+            try Self.update(&written[id, default: Written()]) { row in
+                guard !row.employeePresent else { return }
+                try Self.ensure(id, channel: channel, customer: nil, row: &row, in: db)
+                try db.statement("UPDATE conversations SET employee_present = 1 WHERE id = ? AND employee_present = 0")
+                    .run([.text(id.rawValue)])
+                row.employeePresent = true
+            }
         }
 
         private mutating func ensure(_ id: ConversationID, channel: String, customer: SystemRef?, in db: SQLiteDatabase)
             throws
         {
-            let wanted = Ensured(conversation: id, customer: customer)
-            guard !ensured.contains(wanted) else { return }
-            ensured.insert(wanted)
+            try Self.update(&written[id, default: Written()]) { row in
+                try Self.ensure(id, channel: channel, customer: customer, row: &row, in: db)
+            }
+        }
+
+        /// Inserts the conversation's row, or gives it its customer, unless that would change nothing.
+        private static func ensure(
+            _ id: ConversationID, channel: String, customer: SystemRef?, row: inout Written, in db: SQLiteDatabase
+        ) throws {
+            guard !row.hasCustomer, !row.ensured || customer != nil else { return }
             try SQLiteStore.ensureConversation(id, channel: channel, customer: customer, in: db)
+            row.ensured = true
+            row.hasCustomer = customer != nil
+        }
+
+        /// `body` on the entry in place: one lookup for reading and writing it.
+        private static func update(_ row: inout Written, _ body: (inout Written) throws -> Void) rethrows {
+            try body(&row)
         }
 
         /// Adds the batch's new messages to the conversations' counters.
