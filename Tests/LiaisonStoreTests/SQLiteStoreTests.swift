@@ -297,6 +297,43 @@ struct SQLiteStoreTests {
         }
     }
 
+    @Test("a conversation's customer is the first one seen, in one batch or across batches, whoever speaks first")
+    func firstCustomer() async throws {
+        let bob = Participant(
+            ref: SystemRef(system: "matrix", kind: "user", id: "@bob:corp"), role: .customer, displayName: "Bob")
+        let other = ConversationID("matrix:!other")
+        func line(_ id: String, from sender: Participant, in conversation: ConversationID) -> [CanonicalEvent] {
+            [
+                .participant(sender, conversation: conversation),
+                .message(Message(id: id, conversation: conversation, sender: sender.ref, sentAt: t0, text: "hi")),
+            ]
+        }
+        try await withStore { store in
+            // One batch: the agent first (the row without a customer), then Alice, then Bob;
+            // in the other room Bob first, then the agent, then Alice.
+            let events =
+                line("$1", from: agent, in: room) + line("$2", from: alice, in: room) + line("$3", from: bob, in: room)
+                + line("$4", from: bob, in: other) + line("$5", from: agent, in: other)
+                + line("$6", from: alice, in: other)
+            _ = try store.apply(
+                [DecodedRecord(sequence: 1, meaning: .events(events, channel: "Matrix"))], cursor: nil, now: t0)
+            #expect(try store.pendingTranscript(for: room)?.customer?.ref == alice.ref)
+            #expect(try store.pendingTranscript(for: other)?.customer?.ref == bob.ref)
+            #expect(try store.conversationsWithPendingMessages().map(\.id) == [other, room])
+            // A later batch with another customer first changes neither.
+            _ = try store.apply(
+                [
+                    DecodedRecord(
+                        sequence: 2,
+                        meaning: .events(
+                            line("$7", from: bob, in: room) + line("$8", from: alice, in: other), channel: "Matrix"))
+                ], cursor: nil, now: t0)
+            #expect(try store.pendingTranscript(for: room)?.customer?.ref == alice.ref)
+            #expect(try store.pendingTranscript(for: other)?.customer?.ref == bob.ref)
+            #expect(try store.pendingTranscript(for: room)?.entries.count == 4)
+        }
+    }
+
     @Test("a close covers the messages before it; a message after it starts the next stretch and undoes nothing")
     func close() async throws {
         try await withStore { store in
