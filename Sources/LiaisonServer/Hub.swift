@@ -105,8 +105,22 @@ public final class Hub: Sendable {
         let routes = router
         server = HTTPServer(
             host: configuration.server.host, port: configuration.server.port, threads: configuration.server.threads,
-            maxBodyBytes: configuration.server.maxBodyBytes
+            maxBodyBytes: configuration.server.maxBodyBytes,
+            refused: { status in
+                metrics.eventsReceived.increment()
+                metrics.rejected(Self.refusalReason(status))
+            }
         ) { request, respond in routes.handle(request, respond: respond) }
+    }
+
+    /// The `liaison_events_rejected_total` reason for an answer libmicrohttpd gave by itself.
+    static func refusalReason(_ status: Int) -> String {
+        switch status {
+        case 431: "headers_too_large"
+        case 414: "uri_too_long"
+        case 413: "too_large"
+        default: "malformed_http"
+        }
     }
 
     /// Starts listening and runs every service until one of `signals` (or cancellation),

@@ -26,6 +26,8 @@ public final class HubMetrics: Sendable {
     public static let rejectionReasons = [
         "unauthenticated", "unsigned", "bad_signature", "stale_signature", "malformed", "too_large", "unknown_route",
         "method_not_allowed", "unknown_source", "store_unavailable",
+        // Answered by libmicrohttpd itself, before any route (`HTTPServer.refused`).
+        "headers_too_large", "uri_too_long", "malformed_http",
     ]
 
     public init(registry: MetricsRegistry = MetricsRegistry()) {

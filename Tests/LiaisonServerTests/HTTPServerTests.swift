@@ -20,10 +20,16 @@ struct HTTPServerTests {
         await server.stop()
     }
 
-    @Test("headers up to ~7 KiB are read; beyond the connection's memory they are refused (431) and nothing is handled")
+    @Test(
+        "headers up to ~7 KiB are read; beyond the connection's memory they are refused (431), nothing is handled, and the refusal is told"
+    )
     func headerSize() async throws {
         let handled = Atomic<Int>(0)
-        let server = HTTPServer(host: "::1", port: 0, threads: 1, maxBodyBytes: 1024) { request, respond in
+        let refused = Mutex<[Int]>([])
+        let server = HTTPServer(
+            host: "::1", port: 0, threads: 1, maxBodyBytes: 1024,
+            refused: { status in refused.withLock { $0.append(status) } }
+        ) { request, respond in
             handled.add(1, ordering: .relaxed)
             respond(.text(200, request.headers["x-padding"].map { "\($0.count)" } ?? "none"))
         }
@@ -34,6 +40,12 @@ struct HTTPServerTests {
         let tooBig = try Self.get(
             "/", port: server.port, headers: "X-Padding: \(String(repeating: "a", count: 12_000))\r\n")
         #expect(tooBig.hasPrefix("HTTP/1.1 431"), "\(tooBig.prefix(200))")
+        #expect(handled.load(ordering: .relaxed) == 1)
+        #expect(refused.withLock { $0 } == [431])
+        // A header line without a colon: libmicrohttpd's own 400, told as well.
+        let malformed = try Self.send(Array("GET / HTTP/1.0\r\nNo colon here\r\n\r\n".utf8), port: server.port)
+        #expect(malformed.hasPrefix("HTTP/1.1 400"), "\(malformed.prefix(200))")
+        #expect(refused.withLock { $0 } == [431, 400])
         #expect(handled.load(ordering: .relaxed) == 1)
         await server.stop()
     }
@@ -184,6 +196,11 @@ struct HTTPServerTests {
 
     /// A plain HTTP/1.0 GET to [::1]:port; the whole answer, head and body.
     static func get(_ path: String, port: Int, headers: String = "") throws -> String {
+        try send(Array("GET \(path) HTTP/1.0\r\nHost: [::1]\r\n\(headers)\r\n".utf8), port: port)
+    }
+
+    /// Sends `request` as it is and reads the answer until the server closes the connection.
+    static func send(_ request: [UInt8], port: Int) throws -> String {
         let socket = Glibc.socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(socket) }
         var address = sockaddr_in6()
@@ -196,8 +213,7 @@ struct HTTPServerTests {
             }
         }
         guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-        let request = Array("GET \(path) HTTP/1.0\r\nHost: [::1]\r\n\(headers)\r\n".utf8)
-        guard send(socket, request, request.count, 0) == request.count else { throw POSIXError(.EIO) }
+        guard Glibc.send(socket, request, request.count, 0) == request.count else { throw POSIXError(.EIO) }
         var answer: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {

@@ -140,12 +140,18 @@ struct HubTests {
             "PUT", "/_matrix/app/v1/transactions/1", headers: ["Authorization": "Bearer nope"], ["events": []]
         )
         #expect(wrongToken.status == 403)
+        // Headers beyond the connection's memory: libmicrohttpd answers by itself, and it is counted.
+        let padded = try await hub.client.send(
+            "POST", "/hooks/generic/acme", headers: ["X-Padding": String(repeating: "a", count: 12_000)],
+            body: Data("{}".utf8))
+        #expect(padded.status == 431)
 
         #expect(try hub.status.inboundRecords == 0)
         let metrics = try await hub.client.send("GET", "/metrics").text
         for (reason, count) in [
             ("unsigned", 1), ("bad_signature", 1), ("malformed", 2), ("too_large", 1),
             ("unknown_source", 1), ("unknown_route", 1), ("method_not_allowed", 1), ("unauthenticated", 2),
+            ("headers_too_large", 1),
         ] {
             #expect(
                 metrics.contains("liaison_events_rejected_total{reason=\"\(reason)\"} \(count)\n"),
@@ -253,7 +259,8 @@ struct HubTests {
         await crm.stop()
     }
 
-    @Test("realtime mode: an agent's opening line, before the customer says anything, is filed with the customer's reply")
+    @Test(
+        "realtime mode: an agent's opening line, before the customer says anything, is filed with the customer's reply")
     func openingLine() async throws {
         let crm = try BottleCRMSimulator()
         let hub = try await RunningHub.start(mode: .realtime, crm: crm)

@@ -68,7 +68,10 @@ final class ConnectionContext: @unchecked Sendable {
     }
 
     var isAwaited: Bool { answer.withLock { $0.awaited } }
-    var isParked: Bool { answer.withLock { $0.parked } }
+    /// Parked, or answered but not yet sent whole: libmicrohttpd reports the request complete
+    /// (`finish`) only once the answer is out, and stopping the daemon before that would reset
+    /// the connection under it.
+    var owesDelivery: Bool { answer.withLock { $0.parked || $0.response != nil } }
 
     /// The answer, once it has come (the connection is then no longer parked).
     func takeResponse() -> HTTPResponse? {
@@ -225,6 +228,12 @@ private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MH
         }
     }
     return MHD_queue_response(connection, UInt32(response.status), mhdResponse)
+}
+
+/// libmicrohttpd answered a request with `status` by itself (`cmhd_log`).
+func refusedByLibrary(cls: UnsafeMutableRawPointer?, status: UInt32) {
+    guard let cls else { return }
+    Unmanaged<HTTPServer>.fromOpaque(cls)._withUnsafeGuaranteedRef { $0.refused(Int(status)) }
 }
 
 func requestCompleted(

@@ -13,6 +13,12 @@ public struct HTTPServerError: Error, CustomStringConvertible {
 public final class HTTPServer: Sendable {
     let handler: HTTPHandler
     let maxBodyBytes: Int
+    /// Told the status of each answer libmicrohttpd gives by itself, before any handler
+    /// sees the request (431 for headers beyond `connectionMemory`, 414, 400 for what is
+    /// not HTTP): those never reach `handler`, so this is where they are counted.
+    let refused: @Sendable (_ status: Int) -> Void
+    /// Where libmicrohttpd's error log reaches `refused` (`cmhd_log`); freed after the daemon.
+    private nonisolated(unsafe) let logTarget: UnsafeMutablePointer<cmhd_log_target>
     /// The MHD daemon's address (0 when stopped), kept as an integer so the type stays Sendable.
     private let daemonAddress = Atomic<Int>(0)
     /// Every open connection's context: shutdown waits for the answers they are owed, and
@@ -24,12 +30,19 @@ public final class HTTPServer: Sendable {
     private let threads: Int
     private let boundPort = Atomic<Int>(0)
 
-    public init(host: String, port: Int, threads: Int, maxBodyBytes: Int, handler: @escaping HTTPHandler) {
+    public init(
+        host: String, port: Int, threads: Int, maxBodyBytes: Int,
+        refused: @escaping @Sendable (_ status: Int) -> Void = { _ in }, handler: @escaping HTTPHandler
+    ) {
         self.host = host
         self.requestedPort = port
         self.threads = threads
         self.maxBodyBytes = maxBodyBytes
+        self.refused = refused
         self.handler = handler
+        logTarget = .allocate(capacity: 1)
+        logTarget.initialize(to: cmhd_log_target(refused: refusedByLibrary, cls: nil))
+        logTarget.pointee.cls = Unmanaged.passUnretained(self).toOpaque()
     }
 
     /// The port actually bound (useful with port 0).
@@ -60,7 +73,7 @@ public final class HTTPServer: Sendable {
                 pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
                     cmhd_start(
                         flags, socketAddress, UInt32(threads), 60, Self.connectionMemory, accessHandler,
-                        requestCompleted, connectionNotified, context)
+                        requestCompleted, connectionNotified, context, logTarget)
                 }
             }
         }
@@ -113,9 +126,10 @@ public final class HTTPServer: Sendable {
         for context in openConnections {
             context.respondIfAwaited(.error(503, code: "shutting_down", message: "the server is shutting down; retry"))
         }
-        // Let MHD send what was resumed, so that no connection is still parked.
+        // Let MHD send what was answered, so that no connection is still parked and no answer
+        // is cut off by the daemon closing its connection.
         let flushDeadline = ContinuousClock.now + .seconds(2)
-        while openConnections.contains(where: \.isParked) && ContinuousClock.now < flushDeadline {
+        while openConnections.contains(where: \.owesDelivery) && ContinuousClock.now < flushDeadline {
             try? await Task.sleep(for: .milliseconds(5))
         }
         guard let daemon = OpaquePointer(bitPattern: daemonAddress.exchange(0, ordering: .acquiringAndReleasing)) else {
@@ -128,5 +142,7 @@ public final class HTTPServer: Sendable {
         if let daemon = OpaquePointer(bitPattern: daemonAddress.exchange(0, ordering: .acquiringAndReleasing)) {
             MHD_stop_daemon(daemon)
         }
+        logTarget.deinitialize(count: 1)
+        logTarget.deallocate()
     }
 }
