@@ -105,21 +105,17 @@ extension SQLiteStore {
         /// A conversation is one once the business is in it (an employee, or a business
         /// channel): rooms where only customers talk are kept but never archived to a CRM.
         private mutating func markEmployeePresent(_ id: ConversationID, channel: String, in db: SQLiteDatabase) throws {
-            try Self.update(&written[id, default: Written()]) { row in
-                guard !row.employeePresent else { return }
-                try Self.ensure(id, channel: channel, customer: nil, row: &row, in: db)
-                try db.statement("UPDATE conversations SET employee_present = 1 WHERE id = ? AND employee_present = 0")
-                    .run([.text(id.rawValue)])
-                row.employeePresent = true
-            }
+            guard written[id]?.employeePresent != true else { return }
+            try Self.ensure(id, channel: channel, customer: nil, row: &written[id, default: Written()], in: db)
+            try db.statement("UPDATE conversations SET employee_present = 1 WHERE id = ? AND employee_present = 0")
+                .run([.text(id.rawValue)])
+            written[id, default: Written()].employeePresent = true
         }
 
         private mutating func ensure(_ id: ConversationID, channel: String, customer: SystemRef?, in db: SQLiteDatabase)
             throws
         {
-            try Self.update(&written[id, default: Written()]) { row in
-                try Self.ensure(id, channel: channel, customer: customer, row: &row, in: db)
-            }
+            try Self.ensure(id, channel: channel, customer: customer, row: &written[id, default: Written()], in: db)
         }
 
         /// Inserts the conversation's row, or gives it its customer, unless that would change nothing.
@@ -130,11 +126,6 @@ extension SQLiteStore {
             try SQLiteStore.ensureConversation(id, channel: channel, customer: customer, in: db)
             row.ensured = true
             row.hasCustomer = customer != nil
-        }
-
-        /// `body` on the entry in place: one lookup for reading and writing it.
-        private static func update(_ row: inout Written, _ body: (inout Written) throws -> Void) rethrows {
-            try body(&row)
         }
 
         /// Adds the batch's new messages to the conversations' counters.
