@@ -100,8 +100,8 @@ if [ "${WARMUP:-3}" -gt 0 ]; then
 fi
 # The machine's speed drifts by ±10 % within a minute, and by more within seconds on some
 # hosts: liaison and nginx take turns, ROUNDS times DURATION/ROUNDS seconds each, so that
-# both see the same drift. Rounds of 3 s pair better than rounds of 5 s; rounds of 1 s cost
-# liaison more than they gain (each round reconnects and waits for the pipeline).
+# both see the same drift. Rounds of 3 s spread less than rounds of 5 s or of 1 s (each of
+# which reconnects and counts its catch-up): docs/BENCHMARKS.md, session 17.
 for round in $(seq "$ROUNDS"); do
   wrk -t2 -c"$CONNECTIONS" -d"${SLICE}s" --latency -s "$WORK/bench.lua" "http://127.0.0.1:$PORT" \
     > "$WORK/wrk-liaison-$round.txt"
