@@ -51,6 +51,12 @@ public final class SQLiteStore: Store {
         lock = Mutex(access == .hub ? try StoreLock(directory: directory) : nil)
         let (logWriter, logReader) = try Self.open("\(directory)/events.db", migrations: Migrations.log)
         let (stateWriter, stateReader) = try Self.open("\(directory)/state.db", migrations: Migrations.state)
+        // The pipeline's writes land all over the messages index (a leaf per conversation) and
+        // rewrite the same pages batch after batch: a 32 MB page cache keeps them (SQLite's
+        // default is 2 MB), and a checkpoint every 10,000 pages (40 MB of WAL; the default is
+        // 1,000) copies each of those pages into the file a tenth as often. `liaison bench
+        // pipeline`, new messages: 9.75–10.14 µs a record at best before, 8.09–8.86 after.
+        try stateWriter.withDatabase { try $0.execute("PRAGMA cache_size=-32000; PRAGMA wal_autocheckpoint=10000;") }
         self.logWriter = logWriter
         self.logReader = logReader
         self.stateWriter = stateWriter
