@@ -20,6 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-15}
 ROUNDS=${ROUNDS:-5}
+WARMUP=${WARMUP:-3}
 SLICE=$(( DURATION / ROUNDS ))
 [ "$SLICE" -ge 1 ] || { echo "DURATION must be at least ROUNDS seconds" >&2; exit 2; }
 CONNECTIONS=${CONNECTIONS:-64}
@@ -89,14 +90,18 @@ behind() {
   curl -s "http://127.0.0.1:$PORT/metrics" | awk '$1 == "liaison_events_stored_total" {n += $2}
     $1 == "liaison_pipeline_events_total" || $1 == "liaison_pipeline_unusable_total" {n -= $2} END {printf "%d\n", n}'
 }
+# Returns once the pipeline has applied everything stored (or after a minute).
+wait_for_pipeline() {
+  for _ in $(seq 3000); do [ "$(behind)" -gt 0 ] || return 0; sleep 0.02; done
+}
 # Warm-up, not measured: WARMUP seconds (3) of the same load on each server. A fresh store's
 # first seconds grow its files (the WAL until the first checkpoint, the log with each one),
 # which a hub that has run for a while no longer does. Its answers count in the check below.
-if [ "${WARMUP:-3}" -gt 0 ]; then
-  wrk -t2 -c"$CONNECTIONS" -d"${WARMUP:-3}s" --latency -s "$WORK/bench.lua" "http://127.0.0.1:$PORT" \
+if [ "$WARMUP" -gt 0 ]; then
+  wrk -t2 -c"$CONNECTIONS" -d"${WARMUP}s" --latency -s "$WORK/bench.lua" "http://127.0.0.1:$PORT" \
     > "$WORK/warmup-liaison.txt"
-  for _ in $(seq 3000); do [ "$(behind)" -gt 0 ] || break; sleep 0.02; done
-  wrk -t2 -c"$CONNECTIONS" -d"${WARMUP:-3}s" -s "$WORK/bench.lua" "http://127.0.0.1:$NGINX_PORT" > /dev/null
+  wait_for_pipeline
+  wrk -t2 -c"$CONNECTIONS" -d"${WARMUP}s" -s "$WORK/bench.lua" "http://127.0.0.1:$NGINX_PORT" > /dev/null
 fi
 # The machine's speed drifts by ±10 % within a minute, and by more within seconds on some
 # hosts: liaison and nginx take turns, ROUNDS times DURATION/ROUNDS seconds each, so that
@@ -108,7 +113,7 @@ for round in $(seq "$ROUNDS"); do
   BEHIND=$(behind); CATCHUP_START=$(date +%s.%N)
   CAUGHT_UP=0
   if [ "$BEHIND" -gt 0 ]; then
-    for _ in $(seq 3000); do [ "$(behind)" -gt 0 ] || break; sleep 0.02; done
+    wait_for_pipeline
     CAUGHT_UP=$(python3 -c "print(round($(date +%s.%N) - $CATCHUP_START, 3))")
   fi
   echo "$CAUGHT_UP" > "$WORK/catchup-liaison-$round.txt"
