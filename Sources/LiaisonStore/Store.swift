@@ -151,6 +151,16 @@ public struct ApplyResult: Sendable, Equatable {
     public var touchedConversations: Set<ConversationID>
     /// Outbox entries enqueued (or found already there) for the records.
     public var effects: Int
+    /// The participants the batch wrote, in log order, with the log record that said it:
+    /// each time what was said of one changed (said again, unchanged, a participant is not
+    /// written, nor listed, again).
+    public var participants: [(sequence: Int64, participant: Participant)] = []
+
+    public static func == (lhs: ApplyResult, rhs: ApplyResult) -> Bool {
+        lhs.newMessages == rhs.newMessages && lhs.unusable == rhs.unusable
+            && lhs.touchedConversations == rhs.touchedConversations && lhs.effects == rhs.effects
+            && lhs.participants.elementsEqual(rhs.participants) { $0.sequence == $1.sequence && $0.participant == $1.participant }
+    }
 
     public init(
         newMessages: Int = 0, unusable: Int = 0, touchedConversations: Set<ConversationID> = [], effects: Int = 0

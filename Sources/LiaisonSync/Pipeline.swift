@@ -103,7 +103,7 @@ public struct Pipeline: Service {
         var decoded = records.map(decode)
         for index in decoded.indices { try announce(&decoded[index], cause: records[index], snapshots: &snapshots) }
         var result = try store.apply(decoded, cursor: cursor, now: now())
-        resolve(decoded)
+        resolve(decoded, participants: result.participants)
         result.effects = decoded.reduce(0) { $0 + $1.effects.count }
         metrics.eventsProcessed.increment(by: records.count - result.unusable)
         metrics.eventsUnusable.increment(by: result.unusable)
@@ -137,34 +137,36 @@ public struct Pipeline: Service {
         }
     }
 
-    /// Resolves the customers and CRM records of an applied batch. Resolution is derived
-    /// state: a failure is logged and the batch stands (the person is resolved again the
-    /// next time they are seen with anything changed, or at a replay).
-    private func resolve(_ batch: [DecodedRecord]) {
+    /// Resolves the customers and CRM records of an applied batch, in log order. Resolution
+    /// is derived state: a failure is logged and the batch stands (the person is resolved
+    /// again the next time they are seen with anything changed, or at a replay).
+    /// - Parameter participants: the batch's participants as the store wrote them: a customer
+    ///   speaks many times in a batch, mostly saying the same about themselves, and what
+    ///   was just observed is not observed again.
+    private func resolve(_ batch: [DecodedRecord], participants: [(sequence: Int64, participant: Participant)]) {
         guard let identity else { return }
-        // A customer speaks many times in a batch, mostly saying the same about themselves:
-        // what was just observed is not observed again.
-        var observed = LatestParticipants()
+        func observing(_ observe: () throws -> Void) {
+            do { try observe() } catch { logger.warning("identity resolution failed", ["problem": "\(error)"]) }
+        }
+        var written = participants[...]
         for record in batch {
+            // What the record said of its customers (a record's participants are listed together).
+            while let (sequence, person) = written.first, sequence <= record.sequence {
+                written.removeFirst()
+                guard person.role == .customer else { continue }
+                observing {
+                    try identity.observe(
+                        ref: person.ref.description, name: person.displayName, company: nil, phone: person.phone,
+                        email: person.email, now: now())
+                }
+            }
             guard case .events(let events, _) = record.meaning else { continue }
-            for event in events {
-                do {
-                    switch event {
-                    case .participant(let person, _) where person.role == .customer:
-                        guard observed.update(person) else { continue }
-                        try identity.observe(
-                            ref: person.ref.description, name: person.displayName, company: nil, phone: person.phone,
-                            email: person.email, now: now())
-                    case .record(let record, _)
-                    where !record.deleted && IdentityResolver.personKinds.contains(record.ref.kind):
-                        try identity.observe(
-                            ref: record.ref.description, name: record.fields["name"], company: record.fields["company"],
-                            phone: record.fields["phone"], email: record.fields["email"], now: now())
-                    default:
-                        continue
-                    }
-                } catch {
-                    logger.warning("identity resolution failed", ["problem": "\(error)"])
+            for case .record(let record, _) in events
+            where !record.deleted && IdentityResolver.personKinds.contains(record.ref.kind) {
+                observing {
+                    try identity.observe(
+                        ref: record.ref.description, name: record.fields["name"], company: record.fields["company"],
+                        phone: record.fields["phone"], email: record.fields["email"], now: now())
                 }
             }
         }

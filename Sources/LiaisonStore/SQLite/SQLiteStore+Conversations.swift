@@ -54,6 +54,8 @@ extension SQLiteStore {
         var written: [ConversationID: Written] = [:]
         /// New messages per conversation, not yet added to its counters.
         var pendingCounts: [ConversationID: Int] = [:]
+        /// The statement that runs for every message, looked up once a batch.
+        private var insertMessage: SQLiteStatement?
 
         init(now: Date) { self.now = now }
 
@@ -63,7 +65,10 @@ extension SQLiteStore {
         ) throws {
             switch event {
             case let .participant(participant, conversation):
-                if participants.update(participant) { try SQLiteStore.upsert(participant, now: now, in: db) }
+                if participants.update(participant) {
+                    try SQLiteStore.upsert(participant, now: now, in: db)
+                    result.participants.append((inbound, participant))
+                }
                 guard let conversation else { return }
                 switch participant.role {
                 case .customer: try ensure(conversation, channel: channel, customer: participant.ref, in: db)
@@ -71,7 +76,7 @@ extension SQLiteStore {
                 case .other: break
                 }
             case let .message(message):
-                guard try SQLiteStore.insert(message, inbound: inbound, now: now, in: db) else { return }
+                guard try insert(message, inbound: inbound, in: db) else { return }
                 let role =
                     try participants.role(of: message.sender) ?? SQLiteStore.participant(message.sender, in: db)?.role
                 try ensure(
@@ -116,6 +121,24 @@ extension SQLiteStore {
             throws
         {
             try Self.ensure(id, channel: channel, customer: customer, row: &written[id, default: Written()], in: db)
+        }
+
+        /// False when the message was already known (a replay or a redelivery). `now`, the
+        /// hub's clock, times the schedule: IM timestamps may be skewed or late.
+        private mutating func insert(_ m: Message, inbound: Int64, in db: SQLiteDatabase) throws -> Bool {
+            if insertMessage == nil {
+                insertMessage = try db.statement(
+                    """
+                    INSERT OR IGNORE INTO messages (conversation, message_id, sender, sent_at, text, received_at, inbound_seq)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """)
+            }
+            try insertMessage?.run([
+                .text(m.conversation.rawValue), .text(m.id), .text(m.sender.description),
+                .real(m.sentAt.timeIntervalSince1970), .text(m.text), .real(now.timeIntervalSince1970),
+                .integer(inbound),
+            ])
+            return db.changes > 0
         }
 
         /// Inserts the conversation's row, or gives it its customer, unless that would change nothing.
@@ -171,21 +194,6 @@ extension SQLiteStore {
             ON CONFLICT(id) DO UPDATE SET customer_ref = coalesce(customer_ref, excluded.customer_ref)
             """
         ).run([.text(id.rawValue), .text(channel), customer.map { .text($0.description) } ?? .null])
-    }
-
-    /// False when the message was already known (a replay or a redelivery). `now`, the
-    /// hub's clock, times the schedule: IM timestamps may be skewed or late.
-    fileprivate static func insert(_ m: Message, inbound: Int64, now: Date, in db: SQLiteDatabase) throws -> Bool {
-        try db.statement(
-            """
-            INSERT OR IGNORE INTO messages (conversation, message_id, sender, sent_at, text, received_at, inbound_seq)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            """
-        ).run([
-            .text(m.conversation.rawValue), .text(m.id), .text(m.sender.description),
-            .real(m.sentAt.timeIntervalSince1970), .text(m.text), .real(now.timeIntervalSince1970), .integer(inbound),
-        ])
-        return db.changes > 0
     }
 
     public func conversationsWithPendingMessages() throws -> [ConversationState] {
