@@ -44,26 +44,16 @@ public struct InboundRejection: Error, Sendable, Equatable {
 public struct Admission: Sendable, Equatable {
     public var source: String
     public var dedupeKey: String?
-    /// The connector's parse of the body, if it keeps one for `decode` (see
-    /// `InboundRecord.parsed`); not compared.
-    public var parsed: (any Sendable)?
 
-    public init(source: String, dedupeKey: String?, parsed: (any Sendable)? = nil) {
+    public init(source: String, dedupeKey: String?) {
         self.source = source
         self.dedupeKey = dedupeKey
-        self.parsed = parsed
-    }
-
-    public static func == (lhs: Admission, rhs: Admission) -> Bool {
-        lhs.source == rhs.source && lhs.dedupeKey == rhs.dedupeKey
     }
 }
 
 /// One system's inbound side: checks a request cheaply at the door (authentication,
 /// shape) and, later in the pipeline, turns the stored record into canonical events.
 /// `admit` must refuse anything `decode` could not use, so that acked input is usable.
-/// What `admit` parsed it may hand on (`Admission.parsed`): `decode` then starts from that
-/// while the record is in memory, and from the body when it is read back from the log.
 /// Connectors are classes: every request passes one around, as a reference rather than
 /// a boxed copy of its settings and keys.
 public protocol InboundConnector: AnyObject, Sendable {

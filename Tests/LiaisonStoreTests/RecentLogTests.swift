@@ -90,28 +90,5 @@ struct RecentLogTests {
                     sequence: $0, source: "g", dedupeKey: nil, receivedAt: t0, body: [UInt8](repeating: 1, count: 4))
             })
         #expect(byBytes.records(after: 3, limit: 10) == nil)
-
-        // A record with its connector's parse counts twice its body: two of these fill 16 bytes.
-        let parsed = RecentLog(maxRecords: 100, maxBytes: 16)
-        for sequence in Int64(1)...3 {
-            parsed.committed([
-                InboundRecord(
-                    sequence: sequence, source: "g", dedupeKey: nil, receivedAt: t0,
-                    body: [UInt8](repeating: 1, count: 4), parsed: "parse")
-            ])
-        }
-        #expect(sequences(parsed.records(after: 1, limit: 10)) == [2, 3])
-        #expect(parsed.records(after: 0, limit: 10) == nil)
-    }
-
-    @Test("a record's parse is held with it, as given")
-    func parse() throws {
-        let recent = RecentLog()
-        var given = records(1...2)
-        given[1].parsed = 42
-        recent.committed(given)
-        let held = try #require(recent.records(after: 0, limit: 10))
-        #expect(held[0].parsed == nil)
-        #expect(held[1].parsed as? Int == 42)
     }
 }

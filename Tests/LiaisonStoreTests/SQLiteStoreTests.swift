@@ -557,20 +557,6 @@ struct SQLiteStoreRecentTests {
         }
     }
 
-    @Test("a record's parse is read back from memory with it; the file has the body alone")
-    func parse() async throws {
-        try await withStore { store in
-            _ = try await store.append(
-                InboundRecord(source: "g", dedupeKey: nil, receivedAt: t0, body: Array("{}".utf8), parsed: "{}"))
-            #expect(try store.inbound(after: 0, limit: 10).map { $0.parsed as? String } == ["{}"])
-            let file = try SQLiteStore(directory: store.directory, access: .existing)
-            defer { file.close() }
-            let read = try file.inbound(after: 0, limit: 10)
-            #expect(read.map(\.body) == [Array("{}".utf8)])
-            #expect(read.allSatisfy { $0.parsed == nil })
-        }
-    }
-
     @Test("a record another process appended is read from the file; what follows it, from memory again")
     func otherWriter() async throws {
         try await withStore { store in

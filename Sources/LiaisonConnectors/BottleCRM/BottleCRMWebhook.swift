@@ -44,7 +44,7 @@ public final class BottleCRMWebhook: InboundConnector {
         // The event id is signed and the same on every delivery of the event (a redelivery is a
         // new delivery id carrying the same event): it is what makes a repeat a repeat.
         let event = payload["id"]?.string ?? request.headers["x-bottlecrm-delivery"]
-        return .success(Admission(source: source, dedupeKey: event, parsed: payload))
+        return .success(Admission(source: source, dedupeKey: event))
     }
 
     private func refusal(_ reason: String, _ message: String) -> InboundRejection {
@@ -85,14 +85,10 @@ public final class BottleCRMWebhook: InboundConnector {
 
     public func decode(_ record: InboundRecord) throws -> [CanonicalEvent] {
         let payload: JSONValue
-        if let parsed = record.parsed as? JSONValue {
-            payload = parsed
-        } else {
-            do {
-                payload = try JSONValue.parse(record.body)
-            } catch {
-                throw DecodeError("not a BottleCRM event: \(error)")
-            }
+        do {
+            payload = try JSONValue.parse(record.body)
+        } catch {
+            throw DecodeError("not a BottleCRM event: \(error)")
         }
         guard let event = payload["event"]?.string, let data = payload["data"], let id = Self.text(data["id"]) else {
             throw DecodeError("a BottleCRM event needs event and data.id")

@@ -40,15 +40,14 @@ public final class GenericWebhook: InboundConnector {
                     status: 401, code: "bad_signature", message: "X-Liaison-Signature does not match the body",
                     reason: "bad_signature"))
         }
-        let payload: GenericPayload
         do {
-            payload = try GenericPayload.decode(request.body)
+            _ = try GenericPayload.decode(request.body)
         } catch {
             return .failure(
                 InboundRejection(status: 400, code: "malformed", message: error.problem, reason: "malformed"))
         }
         let delivery = request.headers["x-liaison-delivery"].flatMap { $0.isEmpty ? nil : $0 }
-        return .success(Admission(source: source, dedupeKey: delivery, parsed: payload))
+        return .success(Admission(source: source, dedupeKey: delivery))
     }
 
     /// Whether the signature header matches the body; nil without one. A static function of
@@ -76,14 +75,10 @@ public final class GenericWebhook: InboundConnector {
 
     public func decode(_ record: InboundRecord) throws -> [CanonicalEvent] {
         let payload: GenericPayload
-        if let parsed = record.parsed as? GenericPayload {
-            payload = parsed
-        } else {
-            do {
-                payload = try GenericPayload.decode(record.body)
-            } catch {
-                throw DecodeError(error.problem)
-            }
+        do {
+            payload = try GenericPayload.decode(record.body)
+        } catch {
+            throw DecodeError(error.problem)
         }
         let conversation = ConversationID(system: source, id: payload.conversation)
         let sentAt = payload.sentAt ?? record.receivedAt

@@ -28,9 +28,8 @@ public final class MatrixAppService: InboundConnector {
                 InboundRejection(
                     status: 404, code: "M_UNRECOGNIZED", message: "Unrecognized request", reason: "unknown_route"))
         }
-        let transaction: MatrixTransaction
         do {
-            transaction = try JSONDecoder().decode(MatrixTransaction.self, from: Data(request.body))
+            _ = try JSONDecoder().decode(MatrixTransaction.self, from: Data(request.body))
         } catch {
             return .failure(
                 InboundRejection(
@@ -38,7 +37,7 @@ public final class MatrixAppService: InboundConnector {
                     message: "Body is not a transaction: an object with an events array", reason: "malformed")
             )
         }
-        return .success(Admission(source: source, dedupeKey: txnID, parsed: transaction))
+        return .success(Admission(source: source, dedupeKey: txnID))
     }
 
     /// The homeserver proves itself with the `hs_token` from the registration file, as
@@ -56,14 +55,10 @@ public final class MatrixAppService: InboundConnector {
 
     public func decode(_ record: InboundRecord) throws -> [CanonicalEvent] {
         let transaction: MatrixTransaction
-        if let parsed = record.parsed as? MatrixTransaction {
-            transaction = parsed
-        } else {
-            do {
-                transaction = try JSONDecoder().decode(MatrixTransaction.self, from: Data(record.body))
-            } catch {
-                throw DecodeError("not a Matrix transaction: \(error)")
-            }
+        do {
+            transaction = try JSONDecoder().decode(MatrixTransaction.self, from: Data(record.body))
+        } catch {
+            throw DecodeError("not a Matrix transaction: \(error)")
         }
         return transaction.events.flatMap(events(from:))
     }

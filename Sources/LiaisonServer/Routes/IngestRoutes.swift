@@ -97,8 +97,7 @@ final class IngestRoutes: Sendable {
         case .success(let admitted): admission = admitted
         }
         let record = InboundRecord(
-            source: admission.source, dedupeKey: admission.dedupeKey, receivedAt: receivedAt, body: request.body,
-            parsed: admission.parsed)
+            source: admission.source, dedupeKey: admission.dedupeKey, receivedAt: receivedAt, body: request.body)
         store.append(record) { [metrics] result in
             switch result {
             case .success(.stored(let sequence)):

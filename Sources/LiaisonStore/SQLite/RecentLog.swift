@@ -31,7 +31,7 @@ final class RecentLog: Sendable {
 
     /// - Parameters:
     ///   - maxRecords: the most records held (the pipeline's backlog limit is 65,536).
-    ///   - maxBytes: the most body bytes held (a body with its connector's parse counts twice).
+    ///   - maxBytes: the most body bytes held.
     init(maxRecords: Int = 65_536, maxBytes: Int = 32 << 20) {
         self.maxRecords = maxRecords
         self.maxBytes = maxBytes
@@ -44,8 +44,7 @@ final class RecentLog: Sendable {
         var bytes = 0
         for (index, record) in records.enumerated() {
             consecutive = consecutive && record.sequence == first.sequence + Int64(index)
-            // A connector's parse (`parsed`) holds the body's strings again: counted as much again.
-            bytes += record.parsed == nil ? record.body.count : 2 * record.body.count
+            bytes += record.body.count
         }
         let batch = Batch(records: records, bytes: bytes)
         // Released once the lock is let go, on this thread: no reader waits on the frees.
