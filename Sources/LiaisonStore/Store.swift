@@ -159,7 +159,9 @@ public struct ApplyResult: Sendable, Equatable {
     public static func == (lhs: ApplyResult, rhs: ApplyResult) -> Bool {
         lhs.newMessages == rhs.newMessages && lhs.unusable == rhs.unusable
             && lhs.touchedConversations == rhs.touchedConversations && lhs.effects == rhs.effects
-            && lhs.participants.elementsEqual(rhs.participants) { $0.sequence == $1.sequence && $0.participant == $1.participant }
+            && lhs.participants.elementsEqual(rhs.participants) {
+                $0.sequence == $1.sequence && $0.participant == $1.participant
+            }
     }
 
     public init(

@@ -129,7 +129,8 @@ extension SQLiteStore {
             if insertMessage == nil {
                 insertMessage = try db.statement(
                     """
-                    INSERT OR IGNORE INTO messages (conversation, message_id, sender, sent_at, text, received_at, inbound_seq)
+                    INSERT OR IGNORE INTO messages
+                        (conversation, message_id, sender, sent_at, text, received_at, inbound_seq)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     """)
             }
