@@ -115,6 +115,41 @@ struct HTTPServerTests {
         late(.text(200, "too late"))  // dropped: the connection is gone, nothing crashes
     }
 
+    @Test(
+        "once shutdown begins, a request on a kept-alive connection is answered 503 at once and the connection closed; new connections are refused"
+    )
+    func keepAliveDuringShutdown() async throws {
+        let handled = Mutex<[String]>([])
+        let responders = Mutex<[String: HTTPResponder]>([:])
+        // Answers later, from another thread, as ingest does after a commit: the connection parks.
+        let server = HTTPServer(host: "::1", port: 0, threads: 2, maxBodyBytes: 1024) { request, respond in
+            handled.withLock { $0.append(request.path) }
+            if request.path == "/held" {
+                responders.withLock { $0[request.path] = respond }
+            } else {
+                DispatchQueue.global().asyncAfter(deadline: .now() + 0.02) { respond(.text(200, "ok")) }
+            }
+        }
+        try server.start()
+        let sender = try KeepAliveConnection(port: server.port)
+        #expect(try sender.get("/before").status == 200)
+        // In flight when the stop begins, and answered by its handler within the grace.
+        let held = try KeepAliveConnection(port: server.port)
+        try held.send("/held")
+        let answer = try await Self.responder("/held", in: responders)
+        let stopping = Task { await server.stop(grace: .seconds(5)) }
+        _ = await eventually(timeout: .seconds(2), every: .milliseconds(5)) { server.isStopping }
+        // Sent after it: not handed to the handler, not parked.
+        let refused = try sender.get("/after")
+        #expect(refused.status == 503 && refused.body.contains("shutting_down"), "\(refused)")
+        #expect(refused.headers["connection"]?.lowercased() == "close")
+        #expect(throws: POSIXError.self) { _ = try KeepAliveConnection(port: server.port) }
+        answer(.text(200, "held"))
+        #expect(try held.receive().body == "held")
+        await stopping.value
+        #expect(handled.withLock { $0 } == ["/before", "/held"])
+    }
+
     /// The responder the handler kept for `path`, once the request has reached it.
     static func responder(_ path: String, in responders: borrowing Mutex<[String: HTTPResponder]>) async throws
         -> HTTPResponder

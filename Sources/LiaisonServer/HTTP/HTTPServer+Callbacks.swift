@@ -200,6 +200,9 @@ private func handle(
     if let ready = context.takeResponse() { return queue(ready, on: connection) }
     guard !context.handled else { return .YES }
     context.handled = true
+    // Shutting down: the handler would park the connection until an answer that may come
+    // after the daemon stops.
+    if server.isStopping { return queue(HTTPServer.shuttingDown, on: connection) }
 
     let ticket = context.awaitAnswer()
     // Moved out, not copied: the context keeps nothing of the request it handed over.

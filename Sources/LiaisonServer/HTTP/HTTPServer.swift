@@ -29,6 +29,19 @@ public final class HTTPServer: Sendable {
     private let requestedPort: Int
     private let threads: Int
     private let boundPort = Atomic<Int>(0)
+    /// Set when `stop` begins: a request that arrives after it, on a connection kept alive,
+    /// is answered 503 at once instead of going to the handler and parking (libmicrohttpd
+    /// aborts the process if stopped while a connection is parked).
+    private let stopping = Atomic<Bool>(false)
+    public var isStopping: Bool { stopping.load(ordering: .acquiring) }
+
+    /// What a request gets once shutdown has begun; the connection closes after it, so that
+    /// the sender reconnects, to another instance or to this one restarted.
+    static var shuttingDown: HTTPResponse {
+        var response = HTTPResponse.error(503, code: "shutting_down", message: "the server is shutting down; retry")
+        response.headers["Connection"] = "close"
+        return response
+    }
 
     public init(
         host: String, port: Int, threads: Int, maxBodyBytes: Int,
@@ -115,23 +128,27 @@ public final class HTTPServer: Sendable {
     private var openConnections: [ConnectionContext] { connections.withLock { Array($0.values) } }
 
     /// Stops accepting, waits (up to `grace`) for answers still owed, answers 503 to
-    /// whatever is left, then closes.
+    /// whatever is left and to any request that arrives meanwhile, then closes.
     public func stop(grace: Duration = .seconds(10)) async {
         guard let running = OpaquePointer(bitPattern: daemonAddress.load(ordering: .acquiring)) else { return }
-        _ = MHD_quiesce_daemon(running)
+        stopping.store(true, ordering: .releasing)
+        let listener = MHD_quiesce_daemon(running)
+        // Refuse connections from now on (a quiesced socket still completes them into its
+        // backlog); it is closed only after the daemon, whose threads may still hold it.
+        if listener >= 0 { _ = Glibc.shutdown(listener, Int32(SHUT_RDWR)) }
+        defer { if listener >= 0 { _ = Glibc.close(listener) } }
         let deadline = ContinuousClock.now + grace
         while openConnections.contains(where: \.isAwaited) && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(5))
         }
-        for context in openConnections {
-            context.respondIfAwaited(.error(503, code: "shutting_down", message: "the server is shutting down; retry"))
-        }
-        // Let MHD send what was answered, so that no connection is still parked and no answer
-        // is cut off by the daemon closing its connection.
+        // Answer what is still owed, then let MHD send it, so that no connection is still
+        // parked and no answer is cut off by the daemon closing its connection. Again while
+        // a request that passed the check above just before it was set is still owed one.
         let flushDeadline = ContinuousClock.now + .seconds(2)
-        while openConnections.contains(where: \.owesDelivery) && ContinuousClock.now < flushDeadline {
+        repeat {
+            for context in openConnections { context.respondIfAwaited(Self.shuttingDown) }
             try? await Task.sleep(for: .milliseconds(5))
-        }
+        } while openConnections.contains(where: \.owesDelivery) && ContinuousClock.now < flushDeadline
         guard let daemon = OpaquePointer(bitPattern: daemonAddress.exchange(0, ordering: .acquiringAndReleasing)) else {
             return
         }
