@@ -34,6 +34,16 @@ static inline void cmhd_log(void *target, const char *format, va_list arguments)
     log->refused(log->cls, va_arg(arguments, unsigned int));
 }
 
+/// Leaves %HH escapes in the path and the query as they came (MHD_OPTION_UNESCAPE_CALLBACK).
+/// libmicrohttpd would decode the whole path before the handler sees it: an encoded '/' in
+/// a segment would split it, and the router, which decodes each segment, would decode
+/// '%2541' twice. Liaison decodes each segment and each query value once, itself.
+static inline size_t cmhd_keep_escapes(void *cls, struct MHD_Connection *connection, char *s) {
+    (void)cls;
+    (void)connection;
+    return strlen(s);
+}
+
 /// MHD_start_daemon is variadic; this fixes the options Liaison uses. The connection
 /// notification (MHD_OPTION_NOTIFY_CONNECTION) keeps state per connection, not per request.
 /// `log` must outlive the daemon.
@@ -50,6 +60,7 @@ static inline struct MHD_Daemon *cmhd_start(unsigned int flags, const struct soc
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory,
                             MHD_OPTION_NOTIFY_COMPLETED, completed, cls,
                             MHD_OPTION_NOTIFY_CONNECTION, notify, cls,
+                            MHD_OPTION_UNESCAPE_CALLBACK, cmhd_keep_escapes, NULL,
                             MHD_OPTION_END);
 }
 

@@ -199,6 +199,29 @@ struct HubTests {
         await crm.stop()
     }
 
+    @Test(
+        "a path or query is percent-decoded once: `a%2541` and `aA` are two transactions, an encoded slash belongs to its id, an encoded token is the token"
+    )
+    func decodedOnce() async throws {
+        let crm = try BottleCRMSimulator()
+        let hub = try await RunningHub.start(mode: .onClose, crm: crm)
+        let headers = ["Authorization": "Bearer \(RunningHub.hsToken)"]
+        for id in ["a%2541", "aA", "a%2Fb"] {
+            let reply = try await hub.client.json(
+                "PUT", "/_matrix/app/v1/transactions/\(id)", headers: headers, ["events": [[String: Any]]()])
+            #expect(reply.status == 200, "\(id): \(reply.text)")
+        }
+        #expect(try hub.status.inboundRecords == 3, "three distinct transaction ids")
+        // Every byte of the token escaped: the query value is decoded, once.
+        let escaped = RunningHub.hsToken.utf8.map { String(format: "%%%02X", $0) }.joined()
+        let byQuery = try await hub.client.json(
+            "PUT", "/_matrix/app/v1/transactions/q1?access_token=\(escaped)", ["events": [[String: Any]]()])
+        #expect(byQuery.status == 200, "\(byQuery.text)")
+        #expect(try hub.status.inboundRecords == 4)
+        await hub.stop()
+        await crm.stop()
+    }
+
     @Test("realtime mode: each message reaches the CRM as it arrives, once")
     func realtime() async throws {
         let crm = try BottleCRMSimulator()

@@ -270,7 +270,12 @@ private func collectValueKeepingCase(
     cls: UnsafeMutableRawPointer?, kind: MHD_ValueKind, key: UnsafePointer<CChar>?, value: UnsafePointer<CChar>?
 ) -> MHD_Result {
     guard let cls, let key else { return .YES }
+    // libmicrohttpd has turned '+' into ' ' and left the %HH escapes (`cmhd_keep_escapes`).
+    func decoded(_ text: UnsafePointer<CChar>) -> String {
+        let raw = String(cString: text)
+        return raw.contains("%") ? raw.removingPercentEncoding ?? raw : raw
+    }
     let values = cls.assumingMemoryBound(to: [String: String].self)
-    values.pointee[String(cString: key)] = value.map { String(cString: $0) } ?? ""
+    values.pointee[decoded(key)] = value.map(decoded) ?? ""
     return .YES
 }
