@@ -31,6 +31,22 @@ struct MatrixAppServiceTests {
         #expect(rejection.code == "M_FORBIDDEN")
     }
 
+    @Test(
+        "the Bearer scheme is matched whatever its case; another scheme is not a token",
+        arguments: [
+            ("Bearer hs-secret", true), ("bearer hs-secret", true), ("BEARER  hs-secret", true),
+            ("Basic hs-secret", false), ("Bearer", false), ("Bearerhs-secret", false), ("hs-secret", false),
+        ])
+    func bearer(header: String, admitted: Bool) {
+        var request = request(#"{"events":[]}"#, token: nil)
+        request.headers = ["authorization": header]
+        if case .success = service.admit(request) {
+            #expect(admitted, "\(header)")
+        } else {
+            #expect(!admitted, "\(header)")
+        }
+    }
+
     @Test("older homeservers may send the token as ?access_token=")
     func queryToken() throws {
         var request = request(#"{"events":[]}"#, token: nil)
