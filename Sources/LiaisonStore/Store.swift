@@ -127,6 +127,12 @@ public struct DecodedRecord: Sendable {
         self.effects = effects
         self.digest = digest
     }
+
+    /// Whether applying it must be on disk before the commit returns. What a batch derives
+    /// is redone after a power cut, but an outbox entry (or a digest line) may be sent the
+    /// moment it is committed: lost and derived again, it would be a new delivery, sent
+    /// again without the look before writing that an interrupted one gets.
+    public var isDurableEffect: Bool { !effects.isEmpty || !digest.isEmpty }
 }
 
 /// One line waiting for a recipient's next digest.

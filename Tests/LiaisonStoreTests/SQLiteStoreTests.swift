@@ -35,6 +35,22 @@ func message(_ id: String, from sender: Participant, at offset: TimeInterval, _ 
 
 @Suite("SQLite store")
 struct SQLiteStoreTests {
+    @Test("a record that queues something to send is applied with the fsync; one that only derives state, without")
+    func durableEffects() {
+        let plain = DecodedRecord(sequence: 1, meaning: .events([], channel: "Matrix"))
+        #expect(!plain.isDurableEffect)
+        var notice = plain
+        notice.effects = [
+            NewDelivery(
+                target: "matrix", operation: "notice", partition: "p", idempotencyKey: IdempotencyKey("n1"),
+                payload: [1])
+        ]
+        #expect(notice.isDurableEffect)
+        var digest = plain
+        digest.digest = [DigestItem(key: "d1", recipient: "room:!team:x", line: "Li Na: email a → b")]
+        #expect(digest.isDurableEffect)
+    }
+
     @Test("appends are durable, ordered, and deduplicated by source and key")
     func appendAndDedupe() async throws {
         try await withStore { store in

@@ -3,36 +3,44 @@ import LiaisonCore
 
 extension SQLiteStore {
     public func apply(_ batch: [DecodedRecord], cursor: String?, now: Date) throws -> ApplyResult {
-        // Messages and conversation counters derive from the log: replayed after a crash.
-        try derivedWrite { db in
-            var result = ApplyResult()
-            var work = BatchWork(now: now)
-            for record in batch {
-                switch record.meaning {
-                case let .events(events, channel):
-                    for event in events {
-                        try work.apply(event, channel: channel, inbound: record.sequence, into: &result, in: db)
-                    }
-                    for delivery in record.effects { try Self.enqueue(delivery, now: now, in: db) }
-                    for item in record.digest {
-                        try db.statement(
-                            "INSERT OR IGNORE INTO digest_items (key, recipient, line, created_at) VALUES (?, ?, ?, ?)"
-                        ).run([
-                            .text(item.key), .text(item.recipient), .text(item.line), .real(now.timeIntervalSince1970),
-                        ])
-                    }
-                case let .unusable(problem):
-                    try db.statement(
-                        "INSERT OR REPLACE INTO inbound_rejections (seq, problem, rejected_at) VALUES (?, ?, ?)"
-                    )
-                    .run([.integer(record.sequence), .text(problem), .real(now.timeIntervalSince1970)])
-                    result.unusable += 1
-                }
-            }
-            try work.flush(in: db)
-            if let cursor, let last = batch.last { try Self.advance(cursor, to: last.sequence, in: db) }
-            return result
+        // Messages and conversation counters derive from the log: replayed after a crash,
+        // so written without the fsync, unless the batch queues something to send.
+        if batch.contains(where: \.isDurableEffect) {
+            return try write { db in try apply(batch, cursor: cursor, now: now, in: db) }
         }
+        return try derivedWrite { db in try apply(batch, cursor: cursor, now: now, in: db) }
+    }
+
+    private func apply(_ batch: [DecodedRecord], cursor: String?, now: Date, in db: SQLiteDatabase) throws
+        -> ApplyResult
+    {
+        var result = ApplyResult()
+        var work = BatchWork(now: now)
+        for record in batch {
+            switch record.meaning {
+            case let .events(events, channel):
+                for event in events {
+                    try work.apply(event, channel: channel, inbound: record.sequence, into: &result, in: db)
+                }
+                for delivery in record.effects { try Self.enqueue(delivery, now: now, in: db) }
+                for item in record.digest {
+                    try db.statement(
+                        "INSERT OR IGNORE INTO digest_items (key, recipient, line, created_at) VALUES (?, ?, ?, ?)"
+                    ).run([
+                        .text(item.key), .text(item.recipient), .text(item.line), .real(now.timeIntervalSince1970),
+                    ])
+                }
+            case let .unusable(problem):
+                try db.statement(
+                    "INSERT OR REPLACE INTO inbound_rejections (seq, problem, rejected_at) VALUES (?, ?, ?)"
+                )
+                .run([.integer(record.sequence), .text(problem), .real(now.timeIntervalSince1970)])
+                result.unusable += 1
+            }
+        }
+        try work.flush(in: db)
+        if let cursor, let last = batch.last { try Self.advance(cursor, to: last.sequence, in: db) }
+        return result
     }
 
     /// One batch's writes, with what repeats within the batch done once: a participant
