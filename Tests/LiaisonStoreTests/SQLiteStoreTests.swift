@@ -403,6 +403,29 @@ struct SQLiteStoreTests {
         }
     }
 
+    @Test("a close replayed from the log covers the messages before it in its own record, not those after it")
+    func replayedCloseWithinRecord() async throws {
+        try await withStore { store in
+            // One transaction: a message, the close, and a message after the close.
+            let record = DecodedRecord(
+                sequence: 1,
+                meaning: .events(
+                    [.participant(agent, conversation: room)] + message("$1", from: alice, at: 0)
+                        + [.close(room, at: t0)] + message("$2", from: alice, at: 5),
+                    channel: "Matrix"))
+            _ = try store.apply([record], cursor: nil, now: t0)
+            let first = try #require(try store.conversationsWithPendingMessages().first)
+            let through = try #require(first.closedThrough)
+            #expect(first.pendingMessages == 2)
+            try store.scheduleArchive(of: room, throughMessage: through, delivery: nil, now: t0)
+            #expect(try store.pendingTranscript(for: room, through: nil)?.entries.map(\.message.id) == ["$2"])
+            _ = try store.apply([record], cursor: nil, now: t0)
+            let state = try #require(try store.conversationsWithPendingMessages().first)
+            #expect(state.closedThrough == nil, "the message after the close waits for its own trigger")
+            #expect(state.pendingMessages == 1)
+        }
+    }
+
     @Test("an agent's opening lines wait for the customer, then are filed with the customer's reply")
     func openingLinesWaitForCustomer() async throws {
         let stranger = Participant(

@@ -64,6 +64,9 @@ extension SQLiteStore {
         var pendingCounts: [ConversationID: Int] = [:]
         /// The statement that runs for every message, looked up once a batch.
         private var insertMessage: SQLiteStatement?
+        /// The log record being applied and its messages so far: a close in it covers these.
+        private var recordInbound: Int64 = 0
+        private var recordMessages: [(conversation: ConversationID, id: String)] = []
 
         init(now: Date) { self.now = now }
 
@@ -84,6 +87,11 @@ extension SQLiteStore {
                 case .other: break
                 }
             case let .message(message):
+                if recordInbound != inbound {
+                    recordInbound = inbound
+                    recordMessages.removeAll(keepingCapacity: true)
+                }
+                recordMessages.append((message.conversation, message.id))
                 guard try insert(message, inbound: inbound, in: db) else { return }
                 let role =
                     try participants.role(of: message.sender) ?? SQLiteStore.participant(message.sender, in: db)?.role
@@ -100,11 +108,20 @@ extension SQLiteStore {
             case let .close(conversation, _):
                 try flush(conversation, in: db)
                 // The close covers the messages logged before it, not what arrives after
-                // (the next stretch). Replayed, an old close covers only what is archived.
-                let through =
+                // (the next stretch): those of earlier records, and those its own record
+                // carries before it (found by id: replayed, the record's later messages are
+                // stored too). Replayed, an old close covers only what is archived.
+                var through =
                     try db.statement(
-                        "SELECT coalesce(max(seq), 0) FROM messages WHERE conversation = ? AND inbound_seq <= ?"
+                        "SELECT coalesce(max(seq), 0) FROM messages WHERE conversation = ? AND inbound_seq < ?"
                     ).first([.text(conversation.rawValue), .integer(inbound)]) { $0.int(0) } ?? 0
+                if recordInbound == inbound {
+                    for (of, id) in recordMessages where of == conversation {
+                        let seq = try db.statement("SELECT seq FROM messages WHERE conversation = ? AND message_id = ?")
+                            .first([.text(conversation.rawValue), .text(id)]) { $0.int(0) }
+                        through = max(through, seq ?? 0)
+                    }
+                }
                 try db.statement(
                     """
                     UPDATE conversations SET close_through = max(close_through, ?1)
