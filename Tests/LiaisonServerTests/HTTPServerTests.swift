@@ -259,6 +259,22 @@ struct HTTPServerTests {
         return String(decoding: answer, as: UTF8.self)
     }
 
+    @Test("a body far beyond what is reserved for it up front arrives whole")
+    func largeBody() async throws {
+        let server = HTTPServer(host: "::1", port: 0, threads: 1, maxBodyBytes: 1 << 20) { request, respond in
+            let sum = request.body.reduce(0) { ($0 &* 31 &+ Int($1)) & 0xFFFF_FFFF }
+            respond(.text(200, "\(request.body.count) \(sum)"))
+        }
+        try server.start()
+        let body = (0..<700_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let expected = body.reduce(0) { ($0 &* 31 &+ Int($1)) & 0xFFFF_FFFF }
+        let head = Array("POST /big HTTP/1.0\r\nHost: [::1]\r\nContent-Length: \(body.count)\r\n\r\n".utf8)
+        let reply = try Self.send(head + body, port: server.port)
+        #expect(reply.hasPrefix("HTTP/1.0 200") || reply.hasPrefix("HTTP/1.1 200"), "\(reply.prefix(40))")
+        #expect(reply.hasSuffix("\r\n\r\n700000 \(expected)"), "\(reply.suffix(40))")
+        await server.stop()
+    }
+
     @Test("a host that is not an address is refused before anything listens")
     func notAnAddress() {
         let server = HTTPServer(host: "example.com", port: 0, threads: 1, maxBodyBytes: 1024) { _, respond in

@@ -168,7 +168,9 @@ private func headers(
         if length > maxBodyBytes {
             request.bodyTooLarge = true
         } else {
-            request.body.reserveCapacity(length)
+            // Room for what is announced, up to 64 KiB: a sender that announces a body it
+            // does not send holds no more than that of memory per connection.
+            request.body.reserveCapacity(min(length, 64 << 10))
         }
     }
     return request
