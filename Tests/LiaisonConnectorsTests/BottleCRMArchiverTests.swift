@@ -305,6 +305,38 @@ struct BottleCRMArchiverTests {
 @Suite("BottleCRM transcript parts")
 struct BottleCRMPartsTests {
     @Test(
+        "a single line longer than a part is carried over as many parts as it needs, nothing cut",
+        arguments: [9_990, 25_000])
+    func longLine(length: Int) {
+        let pasted = (0..<length).map { Character(UnicodeScalar(UInt8(ascii: "a") + UInt8($0 % 26))) }
+        let transcript = Transcript(
+            conversation: ConversationID("generic.acme:t1"), channel: "Web", customer: BottleCRMArchiverTests.customer,
+            trigger: .closed,
+            lines: [
+                Transcript.Line(
+                    sentAt: Date(timeIntervalSince1970: 1_795_514_400), speaker: "Li Na", role: .customer, text: "hi"),
+                Transcript.Line(
+                    sentAt: Date(timeIntervalSince1970: 1_795_514_401), speaker: "Li Na", role: .customer,
+                    text: String(pasted)),
+            ],
+            key: IdempotencyKey("archive:paste"))
+        let parts = BottleCRMArchiver.parts(of: transcript)
+        #expect(parts.count >= 2)
+        #expect(parts.allSatisfy { $0.body.unicodeScalars.count <= 10_000 })
+        // Each part's text without its marker, put back together, is the transcript's text.
+        let texts = parts.map { part in
+            let lines = part.body.components(separatedBy: "\n")
+            #expect(lines.last == part.marker)
+            return lines.dropLast(2)
+        }
+        let whole = transcript.body.components(separatedBy: "\n").dropLast(2).joined()
+        let rejoined = texts.map { $0.joined() }.joined()
+        let same = rejoined == whole  // compared apart: a failure would print both, tens of KB each
+        #expect(same, "the parts hold \(rejoined.unicodeScalars.count) characters of \(whole.unicodeScalars.count)")
+        #expect(Set(parts.map(\.key)).count == parts.count)
+    }
+
+    @Test(
         "a transcript over BottleCRM's 10,000-character body limit is split at lines, each part marked, and written once"
     )
     func split() async throws {

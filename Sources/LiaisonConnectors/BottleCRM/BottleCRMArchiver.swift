@@ -98,23 +98,25 @@ public struct BottleCRMArchiver: OutboundConnector {
     }
 
     /// Splits a transcript into interactions that fit BottleCRM's body limit, at line
-    /// boundaries (a single overlong line is cut). Each part carries its own marker.
+    /// boundaries; a single line longer than a part (a pasted log, say) is carried on over
+    /// as many as it needs, nothing of it cut. Each part carries its own marker.
     public static func parts(of transcript: Transcript) -> [Part] {
         let lines = transcript.body.components(separatedBy: "\n").dropLast(2)  // the blank line and the marker
         let budget = maxBody - 200
         var chunks: [[String]] = [[]]
         var size = 0
-        for var line in lines {
-            if line.unicodeScalars.count > budget {
-                line = String(String.UnicodeScalarView(line.unicodeScalars.prefix(budget - 1))) + "…"
-            }
-            let cost = line.unicodeScalars.count + 1
-            if size + cost > budget, !chunks[chunks.count - 1].isEmpty {
-                chunks.append([])
-                size = 0
-            }
-            chunks[chunks.count - 1].append(line)
-            size += cost
+        for line in lines {
+            var rest = Substring.UnicodeScalarView(line.unicodeScalars)
+            repeat {
+                if size > 0, size + min(rest.count, budget) + 1 > budget {
+                    chunks.append([])
+                    size = 0
+                }
+                let piece = rest.prefix(budget - size)
+                rest = rest.dropFirst(piece.count)
+                chunks[chunks.count - 1].append(String(String.UnicodeScalarView(piece)))
+                size += piece.count + 1
+            } while !rest.isEmpty
         }
         let subject = String(String.UnicodeScalarView(transcript.subject.unicodeScalars.prefix(maxSubject - 12)))
         if chunks.count == 1 {
