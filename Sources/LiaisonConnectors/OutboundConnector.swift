@@ -12,9 +12,9 @@ public protocol DeliveryLedger: Sendable {
     /// Notes, durably, that a write under `key` is about to be sent: if the process dies
     /// before `record`, the next attempt knows the write may have landed.
     func intend(_ key: IdempotencyKey) async throws
-    /// Whether a write under `key` was sent before without its outcome being recorded:
-    /// look for it in the remote system before writing again.
-    func wasIntended(_ key: IdempotencyKey) async throws -> Bool
+    /// When a write under `key` was last sent without its outcome being recorded, if one
+    /// was: look for it in the remote system before writing again (`wasIntended`).
+    func intendedAt(_ key: IdempotencyKey) async throws -> Date?
     /// Drops what is recorded under `key` (the remote record is gone).
     func forget(_ key: IdempotencyKey) async throws
     /// Notes that a record about to be created will come back as a change event
@@ -27,6 +27,36 @@ public protocol DeliveryLedger: Sendable {
 
 extension DeliveryLedger {
     public func sameCustomer(as ref: String) async throws -> [String] { [] }
+
+    /// Whether a write under `key` was sent before without its outcome being recorded: look
+    /// for it in the remote system before writing again.
+    ///
+    /// An intent dated after `due` (when the attempt now under way was due) was made by an
+    /// attempt whose outcome the outbox never recorded: the process died with its request
+    /// under way. While that request is younger than `window` (its timeout) it may still be
+    /// landing, and a look now could miss it and write it again: this throws `StillLanding`,
+    /// and the attempt is retried once the window is over. (After an outcome the outbox
+    /// recorded, it has already waited that long if the outcome was unknown.)
+    public func wasIntended(
+        _ key: IdempotencyKey, settling window: TimeInterval, due: Date, now: Date
+    ) async throws -> Bool {
+        guard let intended = try await intendedAt(key) else { return false }
+        let left = window - now.timeIntervalSince(intended)
+        if intended > due, left > 0 {
+            throw StillLanding(key: key, retryAfter: .milliseconds(Int64((left * 1000).rounded(.up))))
+        }
+        return true
+    }
+}
+
+/// A write under `key` was sent too recently to look for it yet (`wasIntended`).
+public struct StillLanding: Error, CustomStringConvertible {
+    public var key: IdempotencyKey
+    public var retryAfter: Duration
+    public var description: String {
+        "a write under \(key.rawValue) was sent moments before the last attempt ended without its outcome; "
+            + "it is looked for once it has had the time to land"
+    }
 }
 
 /// How a record is recognised when it comes back as a change event.

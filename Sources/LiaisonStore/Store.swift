@@ -67,8 +67,8 @@ public protocol Store: AnyObject, Sendable {
     /// Notes, durably, that a write under `key` is about to be sent. Until `recordLedger`
     /// follows, nobody knows whether it landed (the process may die in between).
     func recordIntent(_ key: IdempotencyKey, target: String, now: Date) throws
-    /// Whether a write under `key` was sent without its outcome being recorded.
-    func hasIntent(_ key: IdempotencyKey) throws -> Bool
+    /// When a write under `key` was last sent without its outcome being recorded, if one was.
+    func intentTime(_ key: IdempotencyKey) throws -> Date?
     /// Drops a ledger entry whose remote record no longer exists.
     func forgetLedger(_ key: IdempotencyKey) throws
 

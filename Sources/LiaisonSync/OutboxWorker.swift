@@ -160,7 +160,7 @@ struct StoreLedger: DeliveryLedger {
 
     func intend(_ key: IdempotencyKey) async throws { try store.recordIntent(key, target: target, now: now()) }
 
-    func wasIntended(_ key: IdempotencyKey) async throws -> Bool { try store.hasIntent(key) }
+    func intendedAt(_ key: IdempotencyKey) async throws -> Date? { try store.intentTime(key) }
 
     func forget(_ key: IdempotencyKey) async throws { try store.forgetLedger(key) }
 

@@ -44,7 +44,11 @@ struct BottleCRMLedgerTests {
             guard case .retryable = await archiver.perform(try delivery(key, customer: customer), ledger: ledger, now: Date())
             else { Issue.record("the lost ledger line was not reported"); return false }
             ledger.crashAfterWrites.withLock { $0 = false }
-            guard case .delivered = await archiver.perform(try delivery(key, customer: customer), ledger: ledger, now: Date())
+            // Retried once the request's timeout has passed (before, the write may still be landing).
+            let later = Date().addingTimeInterval(11)
+            guard
+                case .delivered = await archiver.perform(
+                    try delivery(key, customer: customer), ledger: ledger, now: later)
             else { Issue.record("not delivered after the restart"); return false }
             return true
         }
@@ -69,7 +73,9 @@ struct BottleCRMLedgerTests {
         let third = "archive:\(tag)-3"
         guard case .retryable = await archiver.perform(try delivery(third, customer: customer), ledger: ledger, now: Date())
         else { Issue.record("filing to a deleted contact was not retryable"); return }
-        guard case .delivered = await archiver.perform(try delivery(third, customer: customer), ledger: ledger, now: Date())
+        guard
+            case .delivered = await archiver.perform(
+                try delivery(third, customer: customer), ledger: ledger, now: Date().addingTimeInterval(11))
         else { Issue.record("not delivered after the contact was deleted"); return }
         let now = try await crm.contacts(name: String(tag))
         #expect(now.count == 1 && now.first?["id"] as? String != contact, "\(now)")

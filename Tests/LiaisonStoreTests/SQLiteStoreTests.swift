@@ -51,6 +51,21 @@ struct SQLiteStoreTests {
         #expect(digest.isDurableEffect)
     }
 
+    @Test("an intent is dated by its last sending, and cleared by the ledger line that records its outcome")
+    func intents() async throws {
+        try await withStore { store in
+            let key = IdempotencyKey("bottlecrm:contact:matrix:user:@li.na:corp")
+            #expect(try store.intentTime(key) == nil)
+            try store.recordIntent(key, target: "bottlecrm", now: t0)
+            #expect(try store.intentTime(key) == t0)
+            try store.recordIntent(key, target: "bottlecrm", now: t0.addingTimeInterval(30))
+            #expect(try store.intentTime(key) == t0.addingTimeInterval(30))
+            try store.recordLedger(key, target: "bottlecrm", remoteID: "c-1", now: t0.addingTimeInterval(31))
+            #expect(try store.intentTime(key) == nil)
+            #expect(try store.ledgerEntry(key) == "c-1")
+        }
+    }
+
     @Test("appends are durable, ordered, and deduplicated by source and key")
     func appendAndDedupe() async throws {
         try await withStore { store in

@@ -7,7 +7,7 @@ import Synchronization
 /// makes `record` fail, as if the process died between a remote write and its ledger line.
 public final class MemoryLedger: DeliveryLedger {
     private let entries = Mutex<[IdempotencyKey: String]>([:])
-    private let intents = Mutex<Set<IdempotencyKey>>([])
+    private let intents = Mutex<[IdempotencyKey: Date]>([:])
     private let echoes = Mutex<[String]>([])
     public let crashAfterWrites = Mutex(false)
     /// What identity resolution would say: ref → the other refs of its customer.
@@ -22,12 +22,14 @@ public final class MemoryLedger: DeliveryLedger {
     public func record(_ key: IdempotencyKey, remoteID: String) async throws {
         if crashAfterWrites.withLock({ $0 }) { throw Crashed() }
         entries.withLock { $0[key] = remoteID }
-        intents.withLock { _ = $0.remove(key) }
+        intents.withLock { $0[key] = nil }
     }
 
-    public func intend(_ key: IdempotencyKey) async throws { intents.withLock { _ = $0.insert(key) } }
+    /// Intents are dated by the wall clock: a test that retries at once after a "crash"
+    /// passes a later `now`, as the outbox would retry (`DeliveryLedger.wasIntended`).
+    public func intend(_ key: IdempotencyKey) async throws { intents.withLock { $0[key] = Date() } }
 
-    public func wasIntended(_ key: IdempotencyKey) async throws -> Bool { intents.withLock { $0.contains(key) } }
+    public func intendedAt(_ key: IdempotencyKey) async throws -> Date? { intents.withLock { $0[key] } }
 
     public func forget(_ key: IdempotencyKey) async throws { entries.withLock { $0[key] = nil } }
 

@@ -42,7 +42,9 @@ public struct BottleCRMArchiver: OutboundConnector {
         do {
             if let done = try await ledger.remoteID(for: delivery.idempotencyKey) { return .delivered(remoteID: done) }
             let contact: String
-            switch try await contactID(for: transcript.customer, ledger: ledger) {
+            let found = try await contactID(
+                for: transcript.customer, ledger: ledger, due: delivery.nextAttemptAt, now: now)
+            switch found {
             case .ok(let id): contact = id
             case .failed(let outcome): return Self.classify(outcome, step: "find or create contact", now: now)
             }
@@ -54,7 +56,11 @@ public struct BottleCRMArchiver: OutboundConnector {
                     firstID = firstID ?? written
                     continue
                 }
-                let unsure = delivery.uncertain ? true : try await ledger.wasIntended(part.key)
+                var unsure = delivery.uncertain
+                if !unsure {
+                    unsure = try await ledger.wasIntended(
+                        part.key, settling: timeout, due: delivery.nextAttemptAt, now: now)
+                }
                 if unsure, let found = try await existing(part.marker, contact: contact) {
                     try await ledger.record(part.key, remoteID: found)
                     firstID = firstID ?? found
@@ -84,6 +90,8 @@ public struct BottleCRMArchiver: OutboundConnector {
             let remoteID = firstID ?? ""
             try await ledger.record(delivery.idempotencyKey, remoteID: remoteID)
             return .delivered(remoteID: remoteID)
+        } catch let landing as StillLanding {
+            return .retryable(reason: "\(landing)", after: landing.retryAfter, uncertain: true)
         } catch {
             return .retryable(reason: "ledger or look-up: \(error)", after: nil, uncertain: true)
         }
@@ -144,7 +152,8 @@ public struct BottleCRMArchiver: OutboundConnector {
 
     /// The customer's contact, found or created. Throws when the ledger cannot be read or
     /// written: going on would forget a contact and create it again next time.
-    private func contactID(for customer: Participant, ledger: any DeliveryLedger) async throws
+    private func contactID(for customer: Participant, ledger: any DeliveryLedger, due: Date, now: Date)
+        async throws
         -> BottleCRMClient.Reply<String>
     {
         let key = Self.contactKey(customer)
@@ -166,7 +175,7 @@ public struct BottleCRMArchiver: OutboundConnector {
         // customer's ref. BottleCRM cannot filter on it, so the contacts by that name are read
         // and compared. Only then: a contact some other store created for the same IM user
         // is not taken when the customer's e-mail and phone say otherwise.
-        if try await ledger.wasIntended(key) {
+        if try await ledger.wasIntended(key, settling: timeout, due: due, now: now) {
             searches.append(["name": first])
         }
         for query in searches {

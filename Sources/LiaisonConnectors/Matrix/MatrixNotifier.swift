@@ -15,9 +15,12 @@ public struct MatrixNotifier: OutboundConnector {
     public var target: String { "matrix" }
     private let settings: MatrixSettings
     private let http: HTTPClient
+    /// How long a request may take: the window in which a room being created may still appear.
+    private let timeout: TimeInterval
 
     public init(settings: MatrixSettings, timeout: TimeInterval) {
         self.settings = settings
+        self.timeout = timeout
         http = HTTPClient(timeout: timeout)
     }
 
@@ -69,11 +72,13 @@ public struct MatrixNotifier: OutboundConnector {
             room = id
         case .user(let user):
             do {
-                switch try await directRoom(with: user, ledger: ledger) {
+                switch try await directRoom(with: user, ledger: ledger, due: delivery.nextAttemptAt, now: now) {
                 case .open(let id): room = id
                 case .failed(let outcome):
                     return Self.classify(outcome, step: "open a direct room with \(user)", now: now)
                 }
+            } catch let landing as StillLanding {
+                return .retryable(reason: "\(landing)", after: landing.retryAfter, uncertain: false)
             } catch {
                 return .retryable(reason: "ledger: \(error)", after: nil, uncertain: false)
             }
@@ -110,10 +115,12 @@ public struct MatrixNotifier: OutboundConnector {
     /// Creating a room has no idempotency key: the create is noted as intended first, and
     /// one whose answer was lost (the process died, the request timed out) is looked for
     /// among the bot's rooms before another is created.
-    private func directRoom(with user: String, ledger: any DeliveryLedger) async throws -> DirectRoom {
+    private func directRoom(with user: String, ledger: any DeliveryLedger, due: Date, now: Date) async throws
+        -> DirectRoom
+    {
         let key = IdempotencyKey("matrix:dm:\(settings.botUser):\(user)")
         if let known = try await ledger.remoteID(for: key) { return .open(known) }
-        if try await ledger.wasIntended(key) {
+        if try await ledger.wasIntended(key, settling: timeout, due: due, now: now) {
             switch await existingDirectRoom(with: user) {
             case .open(let room)?:
                 try await ledger.record(key, remoteID: room)

@@ -187,9 +187,12 @@ extension SQLiteStore {
 
     public func recordIntent(_ key: IdempotencyKey, target: String, now: Date) throws {
         try write { db in
-            // The first intent's time is kept: it says since when the outcome is unknown.
+            // The last intent's time: a write sent then may still be landing until a timeout later.
             try db.statement(
-                "INSERT OR IGNORE INTO ledger_intents (idempotency_key, target, intended_at) VALUES (?, ?, ?)"
+                """
+                INSERT INTO ledger_intents (idempotency_key, target, intended_at) VALUES (?, ?, ?)
+                ON CONFLICT(idempotency_key) DO UPDATE SET intended_at = excluded.intended_at
+                """
             ).run([.text(key.rawValue), .text(target), .real(now.timeIntervalSince1970)])
         }
     }
@@ -200,11 +203,10 @@ extension SQLiteStore {
         }
     }
 
-    public func hasIntent(_ key: IdempotencyKey) throws -> Bool {
+    public func intentTime(_ key: IdempotencyKey) throws -> Date? {
         try read { db in
-            try db.statement("SELECT 1 FROM ledger_intents WHERE idempotency_key = ?").first([.text(key.rawValue)]) {
-                _ in true
-            } ?? false
+            try db.statement("SELECT intended_at FROM ledger_intents WHERE idempotency_key = ?")
+                .first([.text(key.rawValue)]) { $0.date(0) } ?? nil
         }
     }
 
