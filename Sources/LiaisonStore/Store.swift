@@ -45,8 +45,9 @@ public protocol Store: AnyObject, Sendable {
     func markDelivered(_ id: Int64, remoteID: String, now: Date) throws
     func markRetry(_ id: Int64, error: String, uncertain: Bool, nextAttemptAt: Date, now: Date) throws
     func markDead(_ id: Int64, error: String, now: Date) throws
-    /// When the earliest pending delivery is due, if any.
-    func nextDeliveryDue() throws -> Date?
+    /// When the next delivery that can run is due, if any: the earliest partition head
+    /// outside `excludingPartitions` (those with an attempt in flight).
+    func nextDeliveryDue(excludingPartitions: Set<String>) throws -> Date?
     func delivery(id: Int64) throws -> Delivery?
     func deliveries(status: DeliveryStatus, limit: Int) throws -> [Delivery]
     /// Puts dead deliveries (all, or the given ids) back in the queue with a fresh budget.

@@ -67,7 +67,7 @@ public struct OutboxWorker: Service {
                 if !due.isEmpty && busy.count < concurrency { continue }
                 // Polls at least every second: `liaison replay` in another process
                 // requeues dead letters without a way to wake this one.
-                let next = (try? store.nextDeliveryDue()) ?? nil
+                let next = (try? store.nextDeliveryDue(excludingPartitions: busy.snapshot)) ?? nil
                 let wait = next.map { min(max($0.timeIntervalSince(now()), 0.005), 1) } ?? 1
                 await wakeup.wait(until: .now + .milliseconds(Int64(wait * 1000)))
             }

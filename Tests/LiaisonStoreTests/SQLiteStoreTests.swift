@@ -513,6 +513,12 @@ struct SQLiteStoreTests {
                 ])
             let retried = try #require(try store.delivery(id: a1.id))
             #expect(retried.attempts == 1 && retried.uncertain && retried.lastError == "503")
+            // What the worker waits for: the next head that can run, not a2 behind the backing-off
+            // a1, nor a head whose partition has an attempt in flight.
+            let b1 = try #require(try store.dueDeliveries(now: t0, limit: 1, excludingPartitions: []).first)
+            #expect(try store.nextDeliveryDue(excludingPartitions: []) == b1.nextAttemptAt)
+            #expect(try store.nextDeliveryDue(excludingPartitions: ["B"]) == t0.addingTimeInterval(60))
+            #expect(try store.nextDeliveryDue(excludingPartitions: ["A", "B"]) == nil)
             try store.markDelivered(a1.id, remoteID: "r1", now: t0)
             #expect(
                 try store.dueDeliveries(now: t0, limit: 10, excludingPartitions: []).map(\.idempotencyKey.rawValue) == [

@@ -82,12 +82,20 @@ extension SQLiteStore {
         }
     }
 
-    public func nextDeliveryDue() throws -> Date? {
+    public func nextDeliveryDue(excludingPartitions busy: Set<String>) throws -> Date? {
         try read { db in
-            try db.statement("SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'").first {
-                $0.date(0)
-            }
-                ?? nil
+            // Only a partition's head can run next: one waiting behind a head that backs off,
+            // or behind an attempt in flight, is not due whatever its own time says.
+            try db.statement(
+                """
+                SELECT d.partition_key, d.next_attempt_at FROM deliveries d
+                WHERE d.status = 'pending'
+                  AND NOT EXISTS (SELECT 1 FROM deliveries e
+                                  WHERE e.partition_key = d.partition_key AND e.status = 'pending' AND e.id < d.id)
+                ORDER BY d.next_attempt_at, d.id LIMIT ?
+                """
+            ).rows([.integer(Int64(busy.count + 1))]) { row in (row.text(0) ?? "", row.date(1)) }
+            .first { !busy.contains($0.0) }?.1 ?? nil
         }
     }
 
