@@ -86,7 +86,7 @@ extension SQLiteStore {
         try read { db in
             // Only a partition's head can run next: one waiting behind a head that backs off,
             // or behind an attempt in flight, is not due whatever its own time says.
-            try db.statement(
+            let heads = try db.statement(
                 """
                 SELECT d.partition_key, d.next_attempt_at FROM deliveries d
                 WHERE d.status = 'pending'
@@ -94,8 +94,8 @@ extension SQLiteStore {
                                   WHERE e.partition_key = d.partition_key AND e.status = 'pending' AND e.id < d.id)
                 ORDER BY d.next_attempt_at, d.id LIMIT ?
                 """
-            ).rows([.integer(Int64(busy.count + 1))]) { row in (row.text(0) ?? "", row.date(1)) }
-            .first { !busy.contains($0.0) }?.1 ?? nil
+            ).rows([.integer(Int64(busy.count + 1))]) { row in (partition: row.text(0) ?? "", due: row.date(1)) }
+            return heads.first { !busy.contains($0.partition) }?.due ?? nil
         }
     }
 
