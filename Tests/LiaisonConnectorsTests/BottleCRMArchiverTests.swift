@@ -219,6 +219,30 @@ struct BottleCRMArchiverTests {
         await simulator.stop()
     }
 
+    @Test("a write replayed days later is found below hundreds of newer interactions, not written again")
+    func lookupPages() async throws {
+        let simulator = try BottleCRMSimulator()
+        let ledger = MemoryLedger()
+        let archiver = archiver(simulator)
+        _ = await archiver.perform(try delivery(key: "archive:warm"), ledger: ledger, now: Date())  // contact exists
+        ledger.crashAfterWrites.withLock { $0 = true }
+        guard case .retryable = await archiver.perform(try delivery(), ledger: ledger, now: Date()) else {
+            Issue.record("the lost ledger line was not reported"); return
+        }
+        ledger.crashAfterWrites.withLock { $0 = false }
+        // The customer goes on talking: 250 transcripts filed since, newest first above it.
+        for index in 0..<250 {
+            let filed = await archiver.perform(try delivery(key: "archive:n\(index)"), ledger: ledger, now: Date())
+            guard case .delivered = filed else { Issue.record("transcript \(index): \(filed)"); return }
+        }
+        let retry = await archiver.perform(
+            try delivery(uncertain: true), ledger: ledger, now: Date().addingTimeInterval(3))
+        guard case .delivered(let id) = retry else { Issue.record("\(retry)"); return }
+        #expect(simulator.interactions.filter { $0.body.contains("archive:k1") }.map(\.id) == [id])
+        #expect(simulator.interactions.count == 252)
+        await simulator.stop()
+    }
+
     @Test("a contact created for a customer with no e-mail or phone, its answer lost, is found again by the customer's ref")
     func lostContactWithoutKeys() async throws {
         let simulator = try BottleCRMSimulator()

@@ -158,13 +158,17 @@ public final class BottleCRMSimulator: Sendable {
                         "non_field_errors": ["Name exactly one record: lead, contact, account, opportunity or case."]
                     ]))
             }
-            // Newest first, at most 200, as the real server answers.
-            let found = interactions.filter { $0.contact == contact }.reversed().prefix(200)
+            // Newest first, `limit` (50 unless given, at most 200) from `offset`, with the
+            // count of all, as the real server answers.
+            let all = Array(interactions.filter { $0.contact == contact }.reversed())
+            let limit = min(request.query["limit"].flatMap(Int.init) ?? 50, 200)
+            let offset = request.query["offset"].flatMap(Int.init) ?? 0
+            let page = all.dropFirst(offset).prefix(max(limit, 0))
             return .json(
                 200,
                 InteractionPage(
-                    interactions: found.map { InteractionJSON(id: $0.id, body: $0.body, subject: $0.subject) },
-                    count: found.count))
+                    interactions: page.map { InteractionJSON(id: $0.id, body: $0.body, subject: $0.subject) },
+                    count: all.count))
         default:
             return .json(404, ["detail": "Not found."])
         }

@@ -140,13 +140,27 @@ public struct BottleCRMArchiver: OutboundConnector {
         }
     }
 
-    /// The interaction holding `marker`, if an earlier attempt wrote it.
+    /// The interaction holding `marker`, if an earlier attempt wrote it: read page by page,
+    /// newest first, through the contact's interactions (a dead letter replayed days later
+    /// may have hundreds of newer ones above it), up to `lookupLimit`.
     private func existing(_ marker: String, contact: String) async throws -> String? {
-        switch await client.interactions(contact: contact) {
-        case .ok(let list): return list.first { $0.body?.hasSuffix(marker) == true }?.id
-        case .failed: throw LookupFailed()
+        var offset = 0
+        while offset < Self.lookupLimit {
+            switch await client.interactions(contact: contact, offset: offset) {
+            case .ok(let page):
+                if let found = page.interactions.first(where: { $0.body?.hasSuffix(marker) == true }) {
+                    return found.id
+                }
+                offset += page.interactions.count
+                if page.interactions.isEmpty || offset >= (page.count ?? offset) { return nil }
+            case .failed: throw LookupFailed()
+            }
         }
+        return nil
     }
+
+    /// How far back a look for an earlier write reads a contact's interactions.
+    static let lookupLimit = 10_000
 
     private struct LookupFailed: Error {}
 

@@ -97,12 +97,17 @@ struct BottleCRMClient: Sendable {
     }
 
     /// The contact's most recent interactions (newest first; BottleCRM allows at most 200).
-    func interactions(contact: String) async -> Reply<[Interaction]> {
-        struct Page: Decodable { var interactions: [Interaction] }
-        let outcome = await http.send(
-            "GET", url("api/interactions/", query: ["contact": contact, "limit": "200"]), headers: headers
-        )
-        return decode(outcome, as: Page.self).map(\.interactions)
+    /// One page of a contact's interactions, newest first, from `offset` (at most 200, the
+    /// server's limit), with how many the contact has in all.
+    struct InteractionPage: Decodable, Sendable {
+        var interactions: [Interaction]
+        var count: Int?
+    }
+
+    func interactions(contact: String, offset: Int = 0) async -> Reply<InteractionPage> {
+        let query = ["contact": contact, "limit": "200", "offset": String(offset)]
+        let outcome = await http.send("GET", url("api/interactions/", query: query), headers: headers)
+        return decode(outcome, as: InteractionPage.self)
     }
 
     private func decode<T: Decodable & Sendable>(_ outcome: HTTPOutcome, as type: T.Type) -> Reply<T> {
