@@ -4,7 +4,8 @@ struct UsageError: Error, CustomStringConvertible {
 }
 
 /// Flags of one command: `--name value`, `--name=value` and boolean `--name`.
-/// Unknown flags are usage errors, so a typo never silently changes behaviour.
+/// Unknown flags, a flag given twice (unless `repeatable`) and words beyond the command's
+/// `positional` ones are usage errors, so a typo never silently changes behaviour.
 struct Arguments {
     private var values: [String: [String]] = [:]
     private(set) var positional: [String] = []
@@ -12,7 +13,12 @@ struct Arguments {
     /// - Parameters:
     ///   - valued: flags that take a value.
     ///   - switches: flags that take none.
-    init(_ arguments: [String], valued: Set<String>, switches: Set<String>) throws {
+    ///   - repeatable: valued flags that may be given more than once (`--column`, `--id`).
+    ///   - positional: how many words that are not flags the command takes (an action, an id).
+    init(
+        _ arguments: [String], valued: Set<String>, switches: Set<String>, repeatable: Set<String> = [],
+        positional accepted: ClosedRange<Int> = 0...0
+    ) throws {
         var index = 0
         while index < arguments.count {
             let argument = arguments[index]
@@ -27,6 +33,9 @@ struct Arguments {
                 value = String(name[name.index(after: equals)...])
                 name = String(name[..<equals])
             }
+            if values[name] != nil, !repeatable.contains(name) {
+                throw UsageError(description: "--\(name) is given twice")
+            }
             if switches.contains(name) {
                 guard value == nil else { throw UsageError(description: "--\(name) takes no value") }
                 values[name, default: []].append("true")
@@ -40,6 +49,11 @@ struct Arguments {
             } else {
                 throw UsageError(description: "unknown flag --\(name)")
             }
+        }
+        if let extra = positional.dropFirst(accepted.upperBound).first {
+            throw UsageError(
+                description: extra.hasPrefix("-")
+                    ? "unknown flag \(extra) (flags are written --name)" : "unexpected argument '\(extra)'")
         }
     }
 

@@ -48,7 +48,7 @@ enum Audit {
         if CLI.help(arguments, help) { return 0 }
         let flags = try Arguments(
             arguments, valued: ["input", "json", "html", "region", "stale-days", "column", "config"],
-            switches: ["skip-bad"])
+            switches: ["skip-bad"], repeatable: ["column"])
         let identity = try IdentityOptions(flags)
         let columns = try PeopleColumns(flags.all("column"))
         let path = try flags.required("input")

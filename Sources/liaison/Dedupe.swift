@@ -18,7 +18,8 @@ enum Dedupe {
     static func run(_ arguments: [String]) throws -> Int32 {
         if CLI.help(arguments, help) { return 0 }
         let flags = try Arguments(
-            arguments, valued: ["input", "out", "region", "column", "config"], switches: ["skip-bad"])
+            arguments, valued: ["input", "out", "region", "column", "config"], switches: ["skip-bad"],
+            repeatable: ["column"])
         let identity = try IdentityOptions(flags)
         let path = try flags.required("out")
         let progress = Progress()

@@ -31,7 +31,7 @@ enum Link {
         if CLI.help(arguments, help) { return 0 }
         let flags = try Arguments(
             arguments, valued: ["left", "right", "out", "region", "column", "config"],
-            switches: ["skip-bad", "explain"])
+            switches: ["skip-bad", "explain"], repeatable: ["column"])
         let columns = try PeopleColumns(flags.all("column"))
         let identity = try IdentityOptions(flags)
         let region = identity.region

@@ -22,10 +22,19 @@ enum Replay {
     static func run(_ arguments: [String]) async throws -> Int32 {
         if CLI.help(arguments, help) { return 0 }
         let flags = try Arguments(
-            arguments, valued: ["config", "id", "since", "until", "output"], switches: ["dead", "events"])
+            arguments, valued: ["config", "id", "since", "until", "output"], switches: ["dead", "events"],
+            repeatable: ["id"])
         let format = try OutputFormat.parse(flags.value("output"))
         guard flags.flag("dead") != flags.flag("events") else {
             throw UsageError(description: "give exactly one of --dead or --events")
+        }
+        // A flag of the other mode would be ignored: the user would not get what they asked for.
+        if flags.flag("dead"), let time = ["since", "until"].first(where: flags.flag) {
+            throw UsageError(
+                description: "--\(time) is for --events; --dead replays dead letters, all of them or those given by --id")
+        }
+        if flags.flag("events"), flags.flag("id") {
+            throw UsageError(description: "--id is for --dead; --events replays the log between --since and --until")
         }
         let ids = try flags.all("id").map { text -> Int64 in
             guard let id = Int64(text) else {
@@ -66,6 +75,7 @@ enum Replay {
                     description: "--until is not an ISO 8601 time (2026-11-24T10:00:00Z) or date (2026-11-24)")
             }
             end = parsed
+            guard end > start else { throw UsageError(description: "--until must be later than --since") }
         } else {
             end = .distantFuture
         }

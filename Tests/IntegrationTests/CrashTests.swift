@@ -153,6 +153,20 @@ struct BinaryTests {
         #expect(byDate.output.contains("re-applied 0 events"), "\(byDate.output)")
         let badDate = try LiaisonProcess.run(["replay", "--config", configURL.path, "--events", "--since", "2000-13"])
         #expect(badDate.code == 2)
+        // A flag of the other mode, or a range that ends before it starts, is refused, not ignored.
+        let refusals: [([String], String)] = [
+            (["--dead", "--since", "2000-01-01"], "--since is for --events"),
+            (["--events", "--since", "2000-01-01", "--id", "3"], "--id is for --dead"),
+            (["--events", "--since", "2000-01-02", "--until", "2000-01-01"], "--until must be later than --since"),
+            (["--dead", "extra"], "unexpected argument 'extra'"),
+            (["--dead", "--config", configURL.path], "--config is given twice"),
+        ]
+        for (arguments, message) in refusals {
+            let refused = try LiaisonProcess.run(["replay", "--config", configURL.path] + arguments)
+            #expect(refused.code == 2 && refused.output.contains(message), "\(arguments): \(refused.output)")
+        }
+        let status = try LiaisonProcess.run(["status", "--config", configURL.path, "-x"])
+        #expect(status.code == 2 && status.output.contains("unknown flag -x"), "\(status.output)")
     }
 
     @Test("a bad configuration is refused with exit code 2 and the key path")
@@ -177,6 +191,19 @@ struct BinaryTests {
             #expect(result.code == 2)
             #expect(result.output.contains("config error: nothing to receive"), "\(result.output)")
         }
+        // A directory the store cannot be made in is named with its setting.
+        let unusable = directory.appendingPathComponent("unusable.yaml")
+        try """
+            store: {directory: /proc/liaison-nowhere/data}
+            generic_webhooks: {acme: {secret: 0123456789abcdef}}
+            bottlecrm: {base_url: "http://127.0.0.1:9", token: unused}
+
+            """.write(to: unusable, atomically: true, encoding: .utf8)
+        let refused = try LiaisonProcess.run(["serve", "--config", unusable.path])
+        #expect(refused.code != 0)
+        #expect(
+            refused.output.contains("the store directory /proc/liaison-nowhere/data (store.directory) cannot be created"),
+            "\(refused.output)")
         #expect(try LiaisonProcess.run(["serve", "--bogus"]).code == 2)
         #expect(try LiaisonProcess.run(["frobnicate"]).code == 2)
         let commands = [

@@ -190,6 +190,35 @@ struct ConfigurationTests {
         #expect(generic.servingProblems.isEmpty)
     }
 
+    @Test(
+        "what would be accepted and then do nothing, or fail later, is refused at its key: an empty customers list, an empty store directory, a short API token at its own index"
+    )
+    func acceptedThenUseless() {
+        let yaml = """
+            bottlecrm: {base_url: "http://crm", token: t}
+            store: {directory: ""}
+            api: {tokens: ["", "short"]}
+            matrix:
+              homeserver: http://127.0.0.1:8008
+              as_token: a
+              hs_token: h
+              bot_user: "@bot:x"
+              employees: {users: ["@agent:x"]}
+              customers:
+            """
+        #expect {
+            _ = try Configuration.parse(yaml: yaml)
+        } throws: { error in
+            let lines = (error as? ConfigErrors)?.errors.map(\.description) ?? []
+            return lines == [
+                "store.directory (line 2): empty: give the directory of the store",
+                "matrix.customers (line 10): empty: list the customers (users and/or pattern), or leave the key out "
+                    + "to count everyone who is not an employee as a customer",
+                "api.tokens[1] (line 3): too short: use at least 16 characters",
+            ]
+        }
+    }
+
     @Test("a bad pattern is one error, at its line; a key missing in a section points at the section's key")
     func patternAndSectionLines() {
         let yaml = """

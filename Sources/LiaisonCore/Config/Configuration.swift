@@ -300,6 +300,10 @@ extension Configuration {
 
         let store = top.section("store")
         self.store.directory = store.string("directory") ?? self.store.directory
+        if self.store.directory.trimmingCharacters(in: .whitespaces).isEmpty {
+            store.reader.fail(
+                store.keyPath("directory"), store.node("directory")?.line, "empty: give the directory of the store")
+        }
         self.store.maxBatch = store.int("max_batch", default: self.store.maxBatch, in: 1...100_000)
         store.finish()
 
@@ -391,10 +395,12 @@ extension Configuration {
         identity.finish()
 
         let api = top.section("api")
-        apiTokens = api.stringList("tokens").filter { !$0.isEmpty }
-        for (index, token) in apiTokens.enumerated() where token.utf8.count < 16 {
+        let tokens = api.stringList("tokens")
+        // An empty entry (an unset variable) is no token; a short one is refused, at its own index.
+        for (index, token) in tokens.enumerated() where !token.isEmpty && token.utf8.count < 16 {
             api.reader.fail("api.tokens[\(index)]", api.node("tokens")?.line, "too short: use at least 16 characters")
         }
+        apiTokens = tokens.filter { !$0.isEmpty }
         api.finish()
 
         let notify = top.section("notify")
@@ -535,7 +541,15 @@ extension Configuration {
                 section.keyPath("employees"), section.line, "required: list the employees (users and/or pattern)")
         }
         let customersSection = section.section("customers")
+        let before2 = section.reader.errors.count
         let customers = customersSection.present ? readMatcher(customersSection) : nil
+        // Given but empty, it would make nobody a customer: nothing would ever be archived.
+        if customersSection.present, section.reader.errors.count == before2, customers?.isEmpty ?? true {
+            section.reader.fail(
+                section.keyPath("customers"), customersSection.line ?? section.line,
+                "empty: list the customers (users and/or pattern), or leave the key out to count everyone "
+                    + "who is not an employee as a customer")
+        }
 
         var profiles: [String: ProfileOverride] = [:]
         let profileSection = section.section("profiles")

@@ -46,7 +46,11 @@ public final class SQLiteStore: Store {
                 throw StoreMissing(directory: directory)
             }
         } else {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw StoreUnusable(directory: directory, problem: "cannot be created (\(error.localizedDescription))")
+            }
         }
         lock = Mutex(access == .hub ? try StoreLock(directory: directory) : nil)
         let (logWriter, logReader) = try Self.open("\(directory)/events.db", migrations: Migrations.log)

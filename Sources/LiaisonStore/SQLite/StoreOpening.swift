@@ -28,6 +28,15 @@ public struct StoreMissing: Error, CustomStringConvertible {
 }
 
 /// Another hub holds the store.
+/// The store's directory cannot be made or used: named with the setting that chose it.
+public struct StoreUnusable: Error, CustomStringConvertible {
+    public let directory: String
+    public let problem: String
+    public var description: String {
+        "the store directory \(StoreLocation.absolute(directory)) (store.directory) \(problem)"
+    }
+}
+
 public struct StoreBusy: Error, CustomStringConvertible {
     public let directory: String
     public let holder: String?
