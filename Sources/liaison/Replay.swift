@@ -31,7 +31,8 @@ enum Replay {
         // A flag of the other mode would be ignored: the user would not get what they asked for.
         if flags.flag("dead"), let time = ["since", "until"].first(where: flags.flag) {
             throw UsageError(
-                description: "--\(time) is for --events; --dead replays dead letters, all of them or those given by --id")
+                description: "--\(time) is for --events; --dead replays dead letters, all of them or those given by "
+                    + "--id")
         }
         if flags.flag("events"), flags.flag("id") {
             throw UsageError(description: "--id is for --dead; --events replays the log between --since and --until")

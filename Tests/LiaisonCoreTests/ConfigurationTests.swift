@@ -191,7 +191,7 @@ struct ConfigurationTests {
     }
 
     @Test(
-        "what would be accepted and then do nothing, or fail later, is refused at its key: an empty customers list, an empty store directory, a short API token at its own index"
+        "what would be accepted and then do nothing, or fail later, is refused at its key, in file order: an empty customers list or close command, an empty store directory, a short API token at its own index"
     )
     func acceptedThenUseless() {
         let yaml = """
@@ -205,6 +205,7 @@ struct ConfigurationTests {
               bot_user: "@bot:x"
               employees: {users: ["@agent:x"]}
               customers:
+              close_command: ""
             """
         #expect {
             _ = try Configuration.parse(yaml: yaml)
@@ -212,9 +213,10 @@ struct ConfigurationTests {
             let lines = (error as? ConfigErrors)?.errors.map(\.description) ?? []
             return lines == [
                 "store.directory (line 2): empty: give the directory of the store",
+                "api.tokens[1] (line 3): too short: use at least 16 characters",
                 "matrix.customers (line 10): empty: list the customers (users and/or pattern), or leave the key out "
                     + "to count everyone who is not an employee as a customer",
-                "api.tokens[1] (line 3): too short: use at least 16 characters",
+                "matrix.close_command (line 11): empty: give the command that closes a conversation (!close by default)",
             ]
         }
     }

@@ -26,6 +26,12 @@ public struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
 /// Every problem found in a configuration file, in file order.
 public struct ConfigErrors: Error, Equatable, Sendable, CustomStringConvertible {
     public let errors: [ConfigError]
-    public init(_ errors: [ConfigError]) { self.errors = errors }
+    /// Ordered by line (stably: problems found on one line stay in the order found), those
+    /// without a line (the file as a whole) last.
+    public init(_ errors: [ConfigError]) {
+        self.errors = errors.enumerated().sorted { a, b in
+            (a.element.line ?? .max, a.offset) < (b.element.line ?? .max, b.offset)
+        }.map(\.element)
+    }
     public var description: String { errors.map(\.description).joined(separator: "\n") }
 }

@@ -565,6 +565,11 @@ extension Configuration {
         }
         profileSection.finish()
         let close = section.string("close_command") ?? "!close"
+        if close.trimmingCharacters(in: .whitespaces).isEmpty {
+            section.reader.fail(
+                section.keyPath("close_command"), section.node("close_command")?.line,
+                "empty: give the command that closes a conversation (!close by default)")
+        }
         let adminToken = section.string("admin_token").flatMap { $0.isEmpty ? nil : $0 }
         guard let homeserver, let asToken, let hsToken, let bot, let employees else { return nil }
         return MatrixSettings(
