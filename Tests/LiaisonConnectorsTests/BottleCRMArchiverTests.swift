@@ -125,7 +125,7 @@ struct BottleCRMArchiverTests {
         await simulator.stop()
     }
 
-    @Test("429 is retryable after the server's Retry-After; 503 too; 400 is permanent")
+    @Test("429 is retryable after the server's Retry-After, a look before writing again too; 503 too; 400 is permanent")
     func statusClassification() async throws {
         let simulator = try BottleCRMSimulator()
         let archiver = archiver(simulator)
@@ -142,6 +142,13 @@ struct BottleCRMArchiverTests {
         guard case .permanent = await archiver.perform(try delivery(), ledger: MemoryLedger(), now: Date()) else {
             Issue.record("400 not permanent"); return
         }
+        // The look before writing again, limited: its Retry-After, and still uncertain.
+        let ledger = MemoryLedger()
+        _ = await archiver.perform(try delivery(key: "archive:warm"), ledger: ledger, now: Date())  // contact known
+        simulator.injectReads([.status(429, retryAfter: 9)])
+        let look = await archiver.perform(try delivery(uncertain: true), ledger: ledger, now: Date())
+        guard case .retryable(_, let lookAfter, true) = look else { Issue.record("\(look)"); return }
+        #expect(lookAfter == .seconds(9))
         await simulator.stop()
     }
 

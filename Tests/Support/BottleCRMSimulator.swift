@@ -39,6 +39,7 @@ public final class BottleCRMSimulator: Sendable {
         var contacts: [Contact] = []
         var interactions: [Interaction] = []
         var faults: [Fault] = []
+        var readFaults: [Fault] = []
         var requests: [String] = []
         var nextID = 1
     }
@@ -67,6 +68,9 @@ public final class BottleCRMSimulator: Sendable {
     /// Faults for the next write requests (POST), in order.
     public func inject(_ faults: [Fault]) { state.withLock { $0.faults += faults } }
 
+    /// Faults for the next read requests (GET), in order.
+    public func injectReads(_ faults: [Fault]) { state.withLock { $0.readFaults += faults } }
+
     public func stop() async { await server.stop(grace: .seconds(1)) }
 
     /// Deletes a contact, as a user in BottleCRM would.
@@ -77,8 +81,13 @@ public final class BottleCRMSimulator: Sendable {
         guard request.headers["authorization"] == "Bearer \(token)" else {
             return respond(.json(403, ["detail": "Invalid token."]))
         }
-        let fault =
-            request.method == "POST" ? state.withLock { $0.faults.isEmpty ? nil : $0.faults.removeFirst() } : nil
+        let fault = state.withLock { state -> Fault? in
+            switch request.method {
+            case "POST": state.faults.isEmpty ? nil : state.faults.removeFirst()
+            case "GET": state.readFaults.isEmpty ? nil : state.readFaults.removeFirst()
+            default: nil
+            }
+        }
         if case let .status(code, retryAfter)? = fault {
             var response = HTTPResponse.json(code, ["error": true])
             if let retryAfter { response.headers["Retry-After"] = "\(retryAfter)" }

@@ -90,6 +90,14 @@ public struct BottleCRMArchiver: OutboundConnector {
             let remoteID = firstID ?? ""
             try await ledger.record(delivery.idempotencyKey, remoteID: remoteID)
             return .delivered(remoteID: remoteID)
+        } catch let failed as LookupFailed {
+            // Still uncertain, so the retry looks again: after what the server asked for
+            // (a 429's Retry-After), or as after any unknown outcome.
+            let classified = Self.classify(failed.outcome, step: "look for an earlier write", now: now)
+            guard case .retryable(let reason, let after, _) = classified else {
+                return .retryable(reason: "look for an earlier write: \(classified)", after: nil, uncertain: true)
+            }
+            return .retryable(reason: reason, after: after, uncertain: true)
         } catch let landing as StillLanding {
             return .retryable(reason: "\(landing)", after: landing.retryAfter, uncertain: true)
         } catch {
@@ -153,7 +161,7 @@ public struct BottleCRMArchiver: OutboundConnector {
                 }
                 offset += page.interactions.count
                 if page.interactions.isEmpty || offset >= (page.count ?? offset) { return nil }
-            case .failed: throw LookupFailed()
+            case .failed(let outcome): throw LookupFailed(outcome: outcome)
             }
         }
         return nil
@@ -162,7 +170,10 @@ public struct BottleCRMArchiver: OutboundConnector {
     /// How far back a look for an earlier write reads a contact's interactions.
     static let lookupLimit = 10_000
 
-    private struct LookupFailed: Error {}
+    /// The look for an earlier write could not be made: whether it landed is still unknown.
+    private struct LookupFailed: Error {
+        let outcome: HTTPOutcome
+    }
 
     /// The customer's contact, found or created. Throws when the ledger cannot be read or
     /// written: going on would forget a contact and create it again next time.
