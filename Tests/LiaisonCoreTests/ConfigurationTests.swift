@@ -166,10 +166,27 @@ struct ConfigurationTests {
         }
     }
 
-    @Test("duplicate keys are refused")
+    @Test("a key given twice is refused with its path, and the rest of the file is still checked")
     func duplicateKeys() {
-        #expect(throws: ConfigErrors.self) {
+        #expect {
             try Configuration.parse(yaml: "server: {threads: 1}\nserver: {threads: 2}\n")
+        } throws: { error in
+            (error as? ConfigErrors)?.errors.map(\.description).first == "server (line 2): given twice (first on line 1)"
+        }
+        let nested = """
+            server:
+              threads: 1
+              max_body_bytes: 0
+              threads: 2
+            archive: {mode: sometimes}
+            """
+        #expect {
+            try Configuration.parse(yaml: nested)
+        } throws: { error in
+            let lines = (error as? ConfigErrors)?.errors.map(\.description) ?? []
+            return lines.count == 3 && lines[0].hasPrefix("server.max_body_bytes (line 3)")
+                && lines[1] == "server.threads (line 4): given twice (first on line 2)"
+                && lines[2].hasPrefix("archive.mode (line 5)")
         }
     }
 

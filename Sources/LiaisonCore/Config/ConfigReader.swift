@@ -19,7 +19,20 @@ final class ConfigReader {
         switch node {
         case nil: return Section(reader: self, path: path, pairs: [], line: nil, present: false)
         case let .mapping(pairs, line)?:
-            return Section(reader: self, path: path, pairs: pairs, line: line, present: true)
+            // A key given twice: reported at its second line; the first stands, so that the
+            // rest of the file is still read and its problems reported too.
+            var seen: [String: Int] = [:]
+            var unique: [(key: String, value: YAMLNode)] = []
+            for pair in pairs {
+                if let first = seen[pair.key] {
+                    let keyPath = path.isEmpty ? pair.key : "\(path).\(pair.key)"
+                    fail(keyPath, pair.value.line, "given twice (first on line \(first))")
+                    continue
+                }
+                seen[pair.key] = pair.value.line
+                unique.append(pair)
+            }
+            return Section(reader: self, path: path, pairs: unique, line: line, present: true)
         case let .scalar(value, line, _)? where value.isEmpty || value == "~" || value == "null":
             return Section(reader: self, path: path, pairs: [], line: line, present: true)
         case let node?:

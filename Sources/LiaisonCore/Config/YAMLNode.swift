@@ -4,6 +4,8 @@ import CYAML
 /// configuration errors to point at: where it starts, or for a mapping or list under a key,
 /// the key's line. Parsing is libyaml's; this is the
 /// thin tree on top. Anchors and aliases are refused: a configuration has no use for them.
+/// A mapping keeps its pairs in file order, a key given twice twice (YAML forbids it; the
+/// reader of the mapping reports it where it knows the key's path).
 public indirect enum YAMLNode: Sendable, Equatable {
     case scalar(String, line: Int, quoted: Bool)
     case sequence([YAMLNode], line: Int)
@@ -130,9 +132,7 @@ private struct TreeBuilder {
                 guard case let .scalar(key, _, _) = node else {
                     throw YAMLError(line: line, column: column, problem: "mapping keys must be plain scalars")
                 }
-                if pairs.contains(where: { $0.key == key }) {
-                    throw YAMLError(line: line, column: column, problem: "duplicate key '\(key)'")
-                }
+                // A key given twice is kept twice: the configuration reports it with its path.
                 stack.append(.mapping(pairs, pendingKey: (key, line), line: start))
             }
         }
