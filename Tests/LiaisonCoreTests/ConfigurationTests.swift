@@ -10,7 +10,7 @@ struct ConfigurationTests {
         matrix:
           homeserver: http://127.0.0.1:8008
           as_token: ${AS_TOKEN}
-          hs_token: hs-secret
+          hs_token: hs-secret-0123456789
           bot_user: "@liaison_bot:localhost"
           employees: {users: ["@agent:localhost"], pattern: "@staff_.*:localhost"}
           profiles:
@@ -29,11 +29,11 @@ struct ConfigurationTests {
 
     @Test("a valid file yields every setting, with environment references expanded")
     func valid() throws {
-        let config = try Configuration.parse(yaml: Self.valid, environment: ["AS_TOKEN": "as-secret"])
+        let config = try Configuration.parse(yaml: Self.valid, environment: ["AS_TOKEN": "as-secret-0123456789"])
         #expect(config.server.port == 9000)
         #expect(config.server.maxBodyBytes == 2048)
         #expect(config.store.directory == "/tmp/x")
-        #expect(config.matrix?.asToken == "as-secret")
+        #expect(config.matrix?.asToken == "as-secret-0123456789")
         #expect(config.bottleCRM?.token == "fallback")
         #expect(config.archive.mode == .interval)
         #expect(config.archive.intervalSeconds == 30)
@@ -217,8 +217,8 @@ struct ConfigurationTests {
             api: {tokens: ["", "short"]}
             matrix:
               homeserver: http://127.0.0.1:8008
-              as_token: a
-              hs_token: h
+              as_token: as-token-0123456789
+              hs_token: hs-token-0123456789
               bot_user: "@bot:x"
               employees: {users: ["@agent:x"]}
               customers:
@@ -244,7 +244,7 @@ struct ConfigurationTests {
             bottlecrm: {base_url: "http://crm", token: t}
             matrix:
               homeserver: http://127.0.0.1:8008
-              as_token: a
+              as_token: as-token-0123456789
               bot_user: "@bot:x"
               employees:
                 users: ["@agent:x"]
@@ -268,11 +268,11 @@ struct NotifyConfigurationTests {
     static let base = """
         matrix:
           homeserver: http://127.0.0.1:8008
-          as_token: a
-          hs_token: h
+          as_token: as-token-0123456789
+          hs_token: hs-token-0123456789
           bot_user: "@bot:x"
           employees: {users: ["@agent:x"]}
-        bottlecrm: {base_url: "http://127.0.0.1:8000", token: t, webhook_secret: whsec_1, webhook_tolerance_seconds: 60}
+        bottlecrm: {base_url: "http://127.0.0.1:8000", token: t, webhook_secret: whsec_0123456789abcdef, webhook_tolerance_seconds: 60}
 
         """
 
@@ -306,7 +306,7 @@ struct NotifyConfigurationTests {
             yaml: Self.base
                 + "notify: {room: \"!team:x\", language: zh-CN, changes: [stage, owner], record_link: \"http://crm/{kind}s/{id}\"}\n"
         )
-        #expect(config.bottleCRM?.webhookSecret == "whsec_1")
+        #expect(config.bottleCRM?.webhookSecret == "whsec_0123456789abcdef")
         #expect(config.bottleCRM?.webhookToleranceSeconds == 60)
         #expect(
             config.notify

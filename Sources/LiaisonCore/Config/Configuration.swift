@@ -332,6 +332,11 @@ extension Configuration {
                 }
             }
             settings.webhookSecret = crm.string("webhook_secret").flatMap { $0.isEmpty ? nil : $0 }
+            if let secret = settings.webhookSecret, secret.utf8.count < 16 {
+                crm.reader.fail(
+                    crm.keyPath("webhook_secret"), crm.node("webhook_secret")?.line,
+                    "too short: use at least 16 characters")
+            }
             settings.webhookToleranceSeconds = crm.int(
                 "webhook_tolerance_seconds", default: settings.webhookToleranceSeconds, in: 1...86_400)
             if url != nil, token?.isEmpty == false { bottleCRM = settings }
@@ -527,6 +532,12 @@ extension Configuration {
         let homeserver = section.url("homeserver", required: true)
         let asToken = section.string("as_token", required: true)
         let hsToken = section.string("hs_token", required: true)
+        // The homeserver's token is all that authenticates its calls into the hub.
+        for (key, token) in [("as_token", asToken), ("hs_token", hsToken)] {
+            if let token, !token.isEmpty, token.utf8.count < 16 {
+                section.reader.fail(section.keyPath(key), section.node(key)?.line, "too short: use at least 16 characters")
+            }
+        }
         let bot = section.string("bot_user", required: true)
         if let bot, !bot.isEmpty, !Self.isMatrixUserID(bot) {
             section.reader.fail(
