@@ -166,6 +166,16 @@ struct ConfigurationTests {
         }
     }
 
+    @Test("a port out of range is said to be")
+    func portRange() {
+        #expect {
+            try Configuration.parse(yaml: "server: {listen: \"127.0.0.1:70000\"}\n")
+        } throws: { error in
+            (error as? ConfigErrors)?.errors.map(\.description).first
+                == "server.listen (line 1): port 70000 is out of range: 1 to 65535 (0 picks a free one)"
+        }
+    }
+
     @Test("a key given twice is refused with its path, and the rest of the file is still checked")
     func duplicateKeys() {
         #expect {

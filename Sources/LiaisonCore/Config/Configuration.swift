@@ -289,6 +289,10 @@ extension Configuration {
                         "'\(host)' is not an address to listen on: give an IPv4 address (127.0.0.1, 0.0.0.0), "
                             + "an IPv6 address in brackets ([::1]:8080) or localhost")
                 }
+            } else if let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) {
+                server.reader.fail(
+                    server.keyPath("listen"), server.node("listen")?.line,
+                    "port \(port) is out of range: 1 to 65535 (0 picks a free one)")
             } else {
                 server.reader.fail(
                     server.keyPath("listen"), server.node("listen")?.line, "'\(listen)' is not host:port")
