@@ -104,6 +104,12 @@ struct ConfigurationTests {
             (error as? ConfigErrors)?.errors.map(\.description)
                 == ["delivery.max_attempts (line 5): environment variable ATTEMPTS is not set"]
         }
+        #expect {
+            _ = try Configuration.parse(yaml: yaml, environment: ["MAX_BODY": "4096", "ATTEMPTS": ""])
+        } throws: { error in
+            (error as? ConfigErrors)?.errors.map(\.description)
+                == ["delivery.max_attempts (line 5): environment variable ATTEMPTS is empty"]
+        }
         // A quoted literal is still a string, not a number.
         #expect {
             _ = try Configuration.parse(yaml: "server: {threads: \"2\"}\n" + Self.minimal)

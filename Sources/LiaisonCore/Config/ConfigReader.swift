@@ -61,7 +61,10 @@ final class ConfigReader {
             } else if parts.count > 1 {
                 result += parts.dropFirst().joined(separator: ":-")
             } else {
-                fail(path, line, "environment variable \(name) is not set")
+                fail(
+                    path, line,
+                    environment[name] == nil
+                        ? "environment variable \(name) is not set" : "environment variable \(name) is empty")
             }
             rest = rest[rest.index(after: close)...]
         }
