@@ -37,6 +37,25 @@ struct IdentityMatcherTests {
         #expect(sameNameOnly.decision == .review, "a common name with nothing else is for a person to decide")
     }
 
+    @Test("namesakes at one company with their own mobiles or mailboxes, or names that only read alike, are for a person")
+    func namesakes() {
+        let twoMobiles = matcher.compare(
+            record("a", "王伟", "华为技术有限公司", phone: "13800138000"),
+            record("b", "王伟", "华为技术有限公司", phone: "13900139000"))
+        #expect(twoMobiles.decision == .review, "\(twoMobiles.score) \(twoMobiles.evidence)")
+        let twoMailboxes = matcher.compare(
+            record("a", "Wang Wei", "Huawei", email: "wang.wei@huawei.com"),
+            record("b", "Wang Wei", "Huawei", email: "wangwei2@huawei.com"))
+        #expect(twoMailboxes.decision == .review, "\(twoMailboxes.score) \(twoMailboxes.evidence)")
+        // 张伟 and 章伟 read "Zhang Wei" alike: the same reading, not the same name.
+        let readAlike = matcher.compare(record("a", "张伟", "华为技术有限公司"), record("b", "章伟", "华为技术有限公司"))
+        #expect(readAlike.decision == .review, "\(readAlike.score) \(readAlike.evidence)")
+        #expect(readAlike.evidence.first { $0.field == "name" }?.level == "similar")
+        // Written the same, or once in Pinyin: the same name.
+        let same = matcher.compare(record("a", "张伟", "华为技术有限公司"), record("b", "Zhang Wei", "华为"))
+        #expect(same.evidence.first { $0.field == "name" }?.level == "exact")
+    }
+
     func registry(
         _ id: String, _ name: String?, born: String? = nil, nationalID: String? = nil, address: String? = nil,
         postcode: String? = nil

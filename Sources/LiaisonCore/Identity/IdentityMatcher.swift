@@ -178,11 +178,13 @@ public struct IdentityMatcher: Sendable, Equatable {
         // Names that differ or are only alike ("Zhang Wei" / "Zhang Wen"), and nothing that
         // identifies one person (e-mail, phone, national id) agreeing: however much else
         // agrees (a birth date and an address are a household, or twins), a person decides.
-        if decision == .link,
-            evidence.contains(where: { $0.field == "name" && ($0.level == "different" || $0.level == "similar") }),
-            !evidence.contains(where: {
-                ["email", "phone", "national_id"].contains($0.field) && ($0.level == "exact" || $0.level == "similar")
-            })
+        // And an identifier that disagrees with none agreeing: two 王伟 at one company with
+        // two mobiles are two people as often as one with a new number.
+        let identifiers = evidence.filter { ["email", "phone", "national_id"].contains($0.field) }
+        let identified = identifiers.contains { $0.level == "exact" || $0.level == "similar" }
+        if decision == .link, !identified,
+            evidence.contains(where: { $0.field == "name" && ($0.level == "different" || $0.level == "similar") })
+                || identifiers.contains(where: { $0.level == "different" })
         {
             decision = .review
         }
@@ -223,8 +225,12 @@ public struct IdentityMatcher: Sendable, Equatable {
         let left = [a.name, a.emailName].compactMap { $0 }
         let right = [b.name, b.emailName].compactMap { $0 }
         guard !left.isEmpty, !right.isEmpty else { return FieldEvidence(field: "name", level: "missing", weight: 0) }
-        if left.contains(where: { x in right.contains { $0.key == x.key } }) {
+        if left.contains(where: { x in right.contains { $0.sameName(as: x) } }) {
             return FieldEvidence(field: "name", level: "exact", weight: name.agree)
+        }
+        // The same reading of other characters (张伟 / 章伟): alike, not the same.
+        if left.contains(where: { x in right.contains { $0.key == x.key } }) {
+            return FieldEvidence(field: "name", level: "similar", weight: nameSimilar.agree)
         }
         if left.contains(where: { x in right.contains { $0.contains(x) || x.contains($0) } }) {
             return FieldEvidence(field: "name", level: "contained", weight: nameContained.agree)

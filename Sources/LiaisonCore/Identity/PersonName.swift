@@ -7,6 +7,11 @@ import Synchronization
 public struct PersonName: Sendable, Hashable {
     public let key: String
     public let tokens: [String]
+    /// The name's Han characters as written, in order (sorted, like the tokens, when the
+    /// name was given in two parts), or nil for a name without any. Pinyin drops the tones
+    /// and the characters: 张伟 and 章伟 are both "wei zhang", 王力 and 李旺 both "li wang".
+    /// Two names written in Han characters are the same only if these are.
+    public let han: String?
 
     public init?(_ text: String) {
         let latin: String
@@ -38,14 +43,33 @@ public struct PersonName: Sendable, Hashable {
                 String(String.UnicodeScalarView($0))
             }
         }
-        self.init(words: words)
+        self.init(words: words, han: Self.hanCharacters(text))
     }
 
     /// A name from its words, already lower-case letters and digits.
-    init?(words: [String]) {
+    init?(words: [String], han: String? = nil) {
         guard !words.isEmpty else { return nil }
         tokens = words.sorted()
         key = tokens.joined(separator: " ")
+        self.han = han
+    }
+
+    /// The Han characters of `text`, each part's in order and the parts sorted ("秀英 李" and
+    /// "李 秀英" alike); nil when there are none.
+    static func hanCharacters(_ text: String) -> String? {
+        guard text.unicodeScalars.contains(where: { $0.properties.isIdeographic }) else { return nil }
+        let parts = text.compatibilityFolded.split(whereSeparator: { $0.isWhitespace }).map { part in
+            String(String.UnicodeScalarView(part.unicodeScalars.filter { $0.properties.isIdeographic }))
+        }
+        return parts.filter { !$0.isEmpty }.sorted().joined(separator: " ")
+    }
+
+    /// The same name: the same words, and, written in Han characters on both sides, the
+    /// same characters.
+    public func sameName(as other: PersonName) -> Bool {
+        guard key == other.key else { return false }
+        guard let han, let otherHan = other.han else { return true }
+        return han == otherHan
     }
 
     /// A Han name in Pinyin as people write it: the family name, then the given name's
