@@ -84,7 +84,7 @@ public protocol Store: AnyObject, Sendable {
     func save(_ participant: Participant, now: Date) throws
     func status() throws -> StoreStatus
     /// Recipients with digest lines waiting, and their lines (oldest first, with ids).
-    func pendingDigests() throws -> [String: [(id: Int64, line: String)]]
+    func pendingDigests() throws -> [String: [DigestLine]]
     /// Turns a recipient's digest lines up to `throughID` into one outbox entry, atomically.
     func flushDigest(recipient: String, throughID: Int64, delivery: NewDelivery, now: Date) throws
     /// A customer's profile gathered across systems, or nil when the hub knows nobody by that key.
@@ -137,6 +137,20 @@ public struct DecodedRecord: Sendable {
 }
 
 /// One line waiting for a recipient's next digest.
+/// A line waiting for its recipient's next digest: its row (the store's order, reused
+/// once the rows are gone), its key (unique per change and recipient, for good) and text.
+public struct DigestLine: Sendable, Equatable {
+    public var id: Int64
+    public var key: String
+    public var line: String
+
+    public init(id: Int64, key: String, line: String) {
+        self.id = id
+        self.key = key
+        self.line = line
+    }
+}
+
 public struct DigestItem: Sendable, Equatable {
     /// Unique per change and recipient: re-applying a record adds nothing twice.
     public var key: String

@@ -83,12 +83,12 @@ public struct ChangeRouter: Sendable {
     }
 
     /// A digest of waiting lines for one recipient.
-    public func digest(for recipient: String, lines: [(id: Int64, line: String)]) -> NewDelivery? {
-        guard let target = MatrixNotifier.Recipient(recipient), let first = lines.first, let last = lines.last else {
-            return nil
-        }
+    public func digest(for recipient: String, lines: [DigestLine]) -> NewDelivery? {
+        guard let target = MatrixNotifier.Recipient(recipient), !lines.isEmpty else { return nil }
         let notice = ChangeNotice.digest(lines.map(\.line), language: settings.language)
-        let key = "digest:" + SHA256Digest.hex("\(recipient)\n\(first.id)\n\(last.id)").prefix(32)
+        // Named by its lines' keys, not their rows: a row's number comes back once the
+        // table has been emptied by a flush, and a later digest would be taken for this one.
+        let key = "digest:" + SHA256Digest.hex(([recipient] + lines.map(\.key)).joined(separator: "\n")).prefix(32)
         return Self.delivery(notice, to: target, key: key, partition: "digest:\(recipient)")
     }
 

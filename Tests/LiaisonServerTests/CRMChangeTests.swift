@@ -237,6 +237,16 @@ struct CRMChangeTests {
         #expect(digests.allSatisfy { $0.body.hasPrefix("CRM changes (2)") }, "\(digests.map(\.body))")
         #expect(digests.first?.body.contains("Lead updated: Li Na (email: li.na@example.com)") == true)
         #expect(digests.first?.body.contains("(phone: +8613800138000)") == true)
+        // The next interval's digest is its own, though the emptied table numbers its lines
+        // from the start again.
+        edited["email"] = "na.li@example.com"
+        #expect(try await running.post("lead.updated", edited, delivery: "g-4").status == 200)
+        edited["phone"] = "+8613900139000"
+        #expect(try await running.post("lead.updated", edited, delivery: "g-5").status == 200)
+        #expect(await eventually { (try? running.hub.store.status().inboundUnprocessed) == 0 })
+        #expect(try digest.flush() == 2)
+        #expect(await eventually { matrix.sent.count == 6 })
+        #expect(matrix.sent.suffix(2).allSatisfy { $0.body.contains("na.li@example.com") }, "\(matrix.sent.suffix(2))")
         await running.stop()
         await matrix.stop()
     }

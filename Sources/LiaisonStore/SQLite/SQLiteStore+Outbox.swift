@@ -164,13 +164,14 @@ extension SQLiteStore {
         }
     }
 
-    public func pendingDigests() throws -> [String: [(id: Int64, line: String)]] {
+    public func pendingDigests() throws -> [String: [DigestLine]] {
         try read { db in
-            var digests: [String: [(id: Int64, line: String)]] = [:]
-            for (recipient, id, line) in try db.statement("SELECT recipient, id, line FROM digest_items ORDER BY id")
-                .rows([], { ($0.text(0) ?? "", $0.int(1), $0.text(2) ?? "") })
-            {
-                digests[recipient, default: []].append((id, line))
+            var digests: [String: [DigestLine]] = [:]
+            let rows = try db.statement("SELECT recipient, id, key, line FROM digest_items ORDER BY id").rows { row in
+                (row.text(0) ?? "", DigestLine(id: row.int(1), key: row.text(2) ?? "", line: row.text(3) ?? ""))
+            }
+            for (recipient, line) in rows {
+                digests[recipient, default: []].append(line)
             }
             return digests
         }
