@@ -42,6 +42,15 @@ public struct TrytonPoller: Service {
         }
     }
 
+    /// The log's key for a party as polled: its own time, and its mechanisms' when later
+    /// (see `Polled.ownChangedAt`). Polled again unchanged, the same key: nothing new.
+    static func logKey(_ party: TrytonParties.Polled) -> String {
+        func micros(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }
+        var key = "party.party:\(party.id):\(micros(party.ownChangedAt))"
+        if party.changedAt > party.ownChangedAt { key += ":\(micros(party.changedAt))" }
+        return key
+    }
+
     /// One poll; returns how many changes were new to the log.
     public func poll() async throws -> Int {
         let position = try store.cursor(Self.cursor)  // microseconds since 1970; 0: never polled
@@ -52,9 +61,8 @@ public struct TrytonPoller: Service {
         let changed = try await parties.changed(since: since)
         var appended = 0
         for party in changed {
-            let micros = Int64((party.changedAt.timeIntervalSince1970 * 1_000_000).rounded())
             let record = InboundRecord(
-                source: "tryton", dedupeKey: "party.party:\(party.id):\(micros)", receivedAt: now(),
+                source: "tryton", dedupeKey: Self.logKey(party), receivedAt: now(),
                 body: TrytonChanges.logBody(party, baseline: baseline, since: since))
             if case .stored = try await store.append(record) { appended += 1 }
         }

@@ -18,7 +18,12 @@ public struct TrytonParties: Sendable {
     /// One party as polled, and when it last changed.
     public struct Polled: Sendable {
         public var id: Int64
+        /// The latest change to the party or its contact mechanisms: where polling goes on from.
         public var changedAt: Date
+        /// The party's own last change (its `write_date`). A change committed late under an
+        /// earlier time (the party renamed in a long transaction, its e-mail edited and
+        /// committed meanwhile) moves this one, not the latest: the log's key names both.
+        public var ownChangedAt: Date
         /// The party as Tryton returned it (JSON), stored in the log as is.
         public var raw: JSONValue
     }
@@ -118,7 +123,7 @@ public struct TrytonParties: Sendable {
     static func polled(_ row: JSONValue) throws(PollError) -> Polled {
         guard let id = row["id"]?.number else { throw .unexpected("a party without id") }
         let changed = decodeDate(row["write_date"]) ?? decodeDate(row["create_date"]) ?? .distantPast
-        return Polled(id: Int64(id), changedAt: changed, raw: row)
+        return Polled(id: Int64(id), changedAt: changed, ownChangedAt: changed, raw: row)
     }
 
     /// Every row of `model` matching `domain`, page by page in id order, each page asking

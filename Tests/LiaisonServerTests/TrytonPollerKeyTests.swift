@@ -1,0 +1,28 @@
+import Foundation
+import LiaisonCore
+import Testing
+
+@testable import LiaisonConnectors
+@testable import LiaisonSync
+
+@Suite("Tryton poller: the log's key for a party")
+struct TrytonPollerKeyTests {
+    func polled(own: TimeInterval, latest: TimeInterval) -> TrytonParties.Polled {
+        TrytonParties.Polled(
+            id: 7, changedAt: Date(timeIntervalSince1970: latest), ownChangedAt: Date(timeIntervalSince1970: own),
+            raw: .object([]))
+    }
+
+    @Test("a party renamed in a transaction that committed after its e-mail's edit is a new log record")
+    func lateCommit() {
+        // Poll 1: the e-mail edited at T=200 is seen; the rename, written at W=100, not committed yet.
+        let first = polled(own: 50, latest: 200)
+        // Poll 2, within the overlap: the rename committed, under its earlier time.
+        let second = polled(own: 100, latest: 200)
+        #expect(TrytonPoller.logKey(first) != TrytonPoller.logKey(second))
+        // Polled again unchanged: the same key, nothing new.
+        #expect(TrytonPoller.logKey(second) == TrytonPoller.logKey(polled(own: 100, latest: 200)))
+        // Without a later mechanism change, the key is the party's time alone (as logged before).
+        #expect(TrytonPoller.logKey(polled(own: 100, latest: 100)) == "party.party:7:100000000")
+    }
+}
