@@ -68,6 +68,36 @@ struct MatrixNotifierTests {
         await matrix.stop()
     }
 
+    @Test("a notice sent by an attempt that died before its outcome was noted is found, once it had time to land, not posted twice")
+    func lostOutcome() async throws {
+        let matrix = try MatrixSimulator(asToken: "as")
+        let notifier = try notifier(matrix)
+        let created = Date()
+        let payload = try JSONEncoder().encode(
+            MatrixNotifier.Payload(recipient: .room("!team:x"), notice: ChangeNotice(body: "Lead won", html: "Lead won")))
+        let delivery = Delivery(
+            id: 1, target: "matrix", operation: MatrixNotifier.notifyOperation, partition: "bottlecrm:lead:l-1",
+            idempotencyKey: IdempotencyKey("notice:died"), payload: Array(payload), nextAttemptAt: created,
+            createdAt: created)
+        let ledger = MemoryLedger()
+        ledger.crashAfterWrites.withLock { $0 = true }  // the hub dies before noting the outcome
+        guard case .retryable = await notifier.perform(delivery, ledger: ledger, now: Date()) else {
+            Issue.record("the lost outcome was not reported"); return
+        }
+        #expect(matrix.sent.count == 1)
+        ledger.crashAfterWrites.withLock { $0 = false }
+        matrix.forgetTransactions()  // and Synapse restarted too
+        // Restarted at once: the send may still be landing; not looked for yet, not sent again.
+        guard case .retryable = await notifier.perform(delivery, ledger: ledger, now: Date()) else {
+            Issue.record("sent again at once"); return
+        }
+        #expect(matrix.sent.count == 1)
+        let later = await notifier.perform(delivery, ledger: ledger, now: Date().addingTimeInterval(6))
+        #expect(later == .delivered(remoteID: matrix.sent[0].eventID))
+        #expect(matrix.sent.count == 1)
+        await matrix.stop()
+    }
+
     @Test("the look reads back page by page, and a room the bot is not in holds nothing of its own")
     func lookupPages() async throws {
         let matrix = try MatrixSimulator(asToken: "as")

@@ -83,14 +83,32 @@ public struct MatrixNotifier: OutboundConnector {
                 return .retryable(reason: "ledger: \(error)", after: nil, uncertain: false)
             }
         }
-        if delivery.uncertain {
-            switch await existingNotice(key: delivery.idempotencyKey, in: room, since: delivery.createdAt) {
-            case .found(let eventID): return .delivered(remoteID: eventID)
-            case .absent: break
-            case .failed(let outcome): return Self.classify(outcome, step: "look for the notice in \(room)", now: now)
+        // A send whose outcome was never recorded (the hub died with it under way) may have
+        // landed, as may one that timed out: look for it before sending again. Synapse keeps
+        // transaction ids for 30 to 60 minutes only, and forgets them when it restarts.
+        let key = delivery.idempotencyKey
+        do {
+            var unsure = delivery.uncertain
+            if !unsure {
+                unsure = try await ledger.wasIntended(key, settling: timeout, due: delivery.nextAttemptAt, now: now)
             }
+            if unsure {
+                switch await existingNotice(key: key, in: room, since: delivery.createdAt) {
+                case .found(let eventID):
+                    try await ledger.record(key, remoteID: eventID)
+                    return .delivered(remoteID: eventID)
+                case .absent: break
+                case .failed(let outcome):
+                    return Self.classify(outcome, step: "look for the notice in \(room)", now: now)
+                }
+            }
+            try await ledger.intend(key)
+        } catch let landing as StillLanding {
+            return .retryable(reason: "\(landing)", after: landing.retryAfter, uncertain: false)
+        } catch {
+            return .retryable(reason: "ledger: \(error)", after: nil, uncertain: false)
         }
-        var outcome = await send(payload.notice, to: room, txn: delivery.idempotencyKey.rawValue)
+        var outcome = await send(payload.notice, to: room, txn: key.rawValue)
         if case let .response(403, _, body) = outcome, Self.errcode(body) == "M_FORBIDDEN" {
             // Not in the room yet: join (an invitation or a public room lets the bot in), then send.
             let joined = await join(room)
@@ -101,6 +119,12 @@ public struct MatrixNotifier: OutboundConnector {
         }
         if case let .response(200, _, body) = outcome {
             let eventID = (try? JSONValue.parse(Array(body)))?["event_id"]?.string ?? ""
+            do {
+                try await ledger.record(key, remoteID: eventID)
+            } catch {
+                // Sent, but not noted: the retry looks for it and finds it.
+                return .retryable(reason: "sent, but the ledger: \(error)", after: nil, uncertain: true)
+            }
             return .delivered(remoteID: eventID)
         }
         return Self.classify(outcome, step: "send to \(room)", now: now)
