@@ -76,8 +76,12 @@ enum Review {
                     }
                 }
             case "accept", "reject":
-                let merge = try store.decide(review: try id(), accept: action == "accept", actor: actor, now: Date())
-                Output.out(merge.map { "accepted: merge \($0.id) moved \($0.moves.count) record(s)" } ?? "rejected")
+                let accept = action == "accept"
+                let merge = try store.decide(review: try id(), accept: accept, actor: actor, now: Date())
+                // An accepted pair already one customer (another merge joined them) moves nothing.
+                Output.out(
+                    merge.map { "accepted: merge \($0.id) moved \($0.moves.count) record(s)" }
+                        ?? (accept ? "accepted: the records were already one customer; nothing moved" : "rejected"))
             case "unmerge":
                 let merge = try store.unmerge(try id(), actor: actor, now: Date())
                 Output.out("merge \(merge.id) undone: \(merge.moves.count) record(s) back to their customer")

@@ -56,6 +56,16 @@ struct IdentityMatcherTests {
         #expect(same.evidence.first { $0.field == "name" }?.level == "exact")
     }
 
+    @Test("overlong names are compared on their first 256 characters")
+    func overlongNames() {
+        let long = String(repeating: "Wang Wei ", count: 40_000)
+        #expect(JaroWinkler.similarity(long + "a", long + "b") == 1)
+        #expect(JaroWinkler.similarity("Zhang Wei", "Zhang Wen") < 1)
+        let pair = matcher.compare(
+            record("a", long, phone: "13800138000"), record("b", long + " Jr", phone: "13800138000"))
+        #expect(pair.decision == .link)
+    }
+
     func registry(
         _ id: String, _ name: String?, born: String? = nil, nationalID: String? = nil, address: String? = nil,
         postcode: String? = nil

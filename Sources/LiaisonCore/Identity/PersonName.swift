@@ -13,7 +13,11 @@ public struct PersonName: Sendable, Hashable {
     /// Two names written in Han characters are the same only if these are.
     public let han: String?
 
-    public init?(_ text: String) {
+    public init?(_ given: String) {
+        // No name is longer; a "name" of hundreds of kilobytes in a signed webhook must not
+        // cost the pipeline minutes of comparisons.
+        let text = given.utf8.count > JaroWinkler.compared
+            ? String(String.UnicodeScalarView(given.unicodeScalars.prefix(JaroWinkler.compared))) : given
         let latin: String
         if text.utf8.allSatisfy({ $0 < 0x80 }) {
             latin = text  // most names in CRMs: no transform needed (ICU costs ~100 µs a name)
@@ -121,11 +125,15 @@ public struct PersonName: Sendable, Hashable {
     }
 }
 
-/// The Jaro-Winkler string similarity (1 = equal).
+/// The Jaro-Winkler string similarity (1 = equal), of the first `compared` scalars of each:
+/// no name or street address is longer, and the cost grows with the product of the lengths
+/// (a signed webhook may carry a "name" of hundreds of kilobytes).
 public enum JaroWinkler {
+    public static let compared = 256
+
     public static func similarity(_ a: String, _ b: String) -> Double {
-        let s = Array(a.unicodeScalars)
-        let t = Array(b.unicodeScalars)
+        let s = Array(a.unicodeScalars.prefix(compared))
+        let t = Array(b.unicodeScalars.prefix(compared))
         if s.isEmpty && t.isEmpty { return 1 }
         guard !s.isEmpty, !t.isEmpty else { return 0 }
         let window = max(max(s.count, t.count) / 2 - 1, 0)
