@@ -37,7 +37,8 @@ struct IdentityMatcherTests {
         #expect(sameNameOnly.decision == .review, "a common name with nothing else is for a person to decide")
     }
 
-    @Test("namesakes at one company with their own mobiles or mailboxes, or names that only read alike, are for a person")
+    @Test(
+        "namesakes at one company with their own mobiles or mailboxes, or names that only read alike, are for a person")
     func namesakes() {
         let twoMobiles = matcher.compare(
             record("a", "王伟", "华为技术有限公司", phone: "13800138000"),

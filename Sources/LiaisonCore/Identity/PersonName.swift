@@ -16,7 +16,8 @@ public struct PersonName: Sendable, Hashable {
     public init?(_ given: String) {
         // No name is longer; a "name" of hundreds of kilobytes in a signed webhook must not
         // cost the pipeline minutes of comparisons.
-        let text = given.utf8.count > JaroWinkler.compared
+        let text =
+            given.utf8.count > JaroWinkler.compared
             ? String(String.UnicodeScalarView(given.unicodeScalars.prefix(JaroWinkler.compared))) : given
         let latin: String
         if text.utf8.allSatisfy({ $0 < 0x80 }) {
