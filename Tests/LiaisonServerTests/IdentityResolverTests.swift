@@ -94,6 +94,38 @@ struct IdentityResolverTests {
         }
     }
 
+    @Test("a review whose record changed since it was scored is not accepted on the old evidence; scored again, it is")
+    func staleReview() throws {
+        try withResolver { store, resolver in
+            _ = try resolver.resolve(
+                ref: "crm:contact:1", name: "Wang Jianhua", company: nil, phone: nil, email: "jianhua@example.com",
+                now: now)
+            _ = try resolver.resolve(
+                ref: "im:user:jh", name: "王建华", company: nil, phone: "13800138000", email: nil, now: now)
+            let review = try #require(try store.reviews(status: .open, limit: 10).first)
+            // The CRM contact is edited afterwards (its e-mail now another person's), outside
+            // the pair's scoring: the review no longer says what the records say.
+            let later = now.addingTimeInterval(60)
+            try store.save(
+                KnownPerson(
+                    ref: "crm:contact:1", name: "Wang Jianhua", email: "someone.else@example.com",
+                    customer: try #require(try store.person("crm:contact:1")).customer),
+                reviews: [], now: later)
+            #expect(throws: IdentityError.self) {
+                try store.decide(review: review.id, accept: true, actor: "ops", now: later)
+            }
+            #expect(try store.review(id: review.id)?.status == .open, "refused, nothing decided")
+            // The IM record seen again, the pair is scored again: current evidence, acceptable.
+            _ = try resolver.resolve(
+                ref: "im:user:jh", name: "王建华", company: nil, phone: "13900139000", email: nil,
+                now: later.addingTimeInterval(1))
+            let rescored = try #require(try store.review(id: review.id))
+            #expect(rescored.status == .open && rescored.createdAt > later)
+            let accepted = try store.decide(review: review.id, accept: true, actor: "ops", now: later.addingTimeInterval(2))
+            #expect(accepted != nil)
+        }
+    }
+
     @Test("the index is rebuilt from the store at start")
     func rebuild() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-id-\(UUID().uuidString)")

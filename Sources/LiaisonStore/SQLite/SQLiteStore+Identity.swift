@@ -39,10 +39,15 @@ extension SQLiteStore {
                 Self.optional(person.phone), Self.optional(person.email), .text(person.customer),
                 .real(now.timeIntervalSince1970), Self.optional(linkedTo),
             ])
+            // An open review scored again (a record of it changed) shows the new score and
+            // evidence; a decided one stays decided.
             let insert = try db.statement(
                 """
-                INSERT OR IGNORE INTO identity_reviews (left_ref, right_ref, score, evidence, status, created_at)
+                INSERT INTO identity_reviews (left_ref, right_ref, score, evidence, status, created_at)
                 VALUES (?, ?, ?, ?, 'open', ?)
+                ON CONFLICT (left_ref, right_ref) DO UPDATE SET score = excluded.score,
+                    evidence = excluded.evidence, created_at = excluded.created_at
+                WHERE identity_reviews.status = 'open'
                 """)
             for review in reviews {
                 let (left, right) = review.other < person.ref ? (review.other, person.ref) : (person.ref, review.other)
@@ -89,6 +94,15 @@ extension SQLiteStore {
             if accept {
                 guard let left = try Self.person(review.left, in: db), let right = try Self.person(review.right, in: db)
                 else { throw IdentityError("review \(id) names a record the hub no longer knows") }
+                // Its evidence must still hold: a record changed since it was scored (and not
+                // scored again into this review) is looked at again, not merged on old data.
+                let latest = try db.statement("SELECT max(updated_at) FROM people WHERE ref IN (?, ?)")
+                let changed = try latest.first([.text(review.left), .text(review.right)]) { $0.date(0) } ?? nil
+                if let changed, changed > review.createdAt {
+                    throw IdentityError(
+                        "review \(id) was scored before its records last changed: its evidence may no longer "
+                            + "hold; it is scored again when the record is next seen, or reject it")
+                }
                 // Already one customer (another merge joined them): accepted, nothing to move.
                 if left.customer != right.customer {
                     merge = try Self.merge(from: right.customer, into: left.customer, actor: actor, now: now, in: db)
