@@ -143,12 +143,6 @@ public struct DigestLine: Sendable, Equatable {
     public var id: Int64
     public var key: String
     public var line: String
-
-    public init(id: Int64, key: String, line: String) {
-        self.id = id
-        self.key = key
-        self.line = line
-    }
 }
 
 public struct DigestItem: Sendable, Equatable {

@@ -231,26 +231,28 @@ struct ConfigurationTests {
             bottlecrm: {base_url: "http://crm", token: t}
             store: {directory: ""}
             api: {tokens: ["", "short"]}
-            matrix:
-              homeserver: http://127.0.0.1:8008
-              as_token: as-token-0123456789
-              hs_token: hs-token-0123456789
-              bot_user: "@bot:x"
-              employees: {users: ["@agent:x"]}
+
+            """ + NotifyConfigurationTests.matrix + """
               customers:
               close_command: ""
             """
-        #expect {
-            _ = try Configuration.parse(yaml: yaml)
-        } throws: { error in
-            let lines = (error as? ConfigErrors)?.errors.map(\.description) ?? []
-            return lines == [
+        #expect(
+            Self.problems(yaml) == [
                 "store.directory (line 2): empty: give the directory of the store",
                 "api.tokens[1] (line 3): too short: use at least 16 characters",
                 "matrix.customers (line 10): empty: list the customers (users and/or pattern), or leave the key out "
                     + "to count everyone who is not an employee as a customer",
                 "matrix.close_command (line 11): empty: give the command that closes a conversation (!close by default)",
-            ]
+            ])
+    }
+
+    /// What parsing `yaml` refuses, line by line (nothing if it parses).
+    static func problems(_ yaml: String) -> [String] {
+        do {
+            _ = try Configuration.parse(yaml: yaml)
+            return []
+        } catch {
+            return error.errors.map(\.description)
         }
     }
 
@@ -266,28 +268,28 @@ struct ConfigurationTests {
                 users: ["@agent:x"]
                 pattern: "@staff_(.*:x"
             """
-        #expect {
-            _ = try Configuration.parse(yaml: yaml)
-        } throws: { error in
-            let lines = (error as? ConfigErrors)?.errors.map(\.description) ?? []
-            return lines == [
+        #expect(
+            Self.problems(yaml) == [
                 "matrix.hs_token (line 2): required, a non-empty string",
                 "matrix.employees.pattern (line 8): '@staff_(.*:x' is not a valid regular expression (ICU syntax, "
                     + "matched against the whole id: check its parentheses, brackets and escapes)",
-            ]
-        }
+            ])
     }
 }
 
 @Suite("Configuration: CRM changes")
 struct NotifyConfigurationTests {
-    static let base = """
+    /// A matrix section that passes, ending with its employees.
+    static let matrix = """
         matrix:
           homeserver: http://127.0.0.1:8008
           as_token: as-token-0123456789
           hs_token: hs-token-0123456789
           bot_user: "@bot:x"
           employees: {users: ["@agent:x"]}
+
+        """
+    static let base = matrix + """
         bottlecrm: {base_url: "http://127.0.0.1:8000", token: t, webhook_secret: whsec_0123456789abcdef, webhook_tolerance_seconds: 60}
 
         """
