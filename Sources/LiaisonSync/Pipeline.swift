@@ -116,9 +116,12 @@ public struct Pipeline: Service {
     private func announce(_ decoded: inout DecodedRecord, cause: InboundRecord, snapshots: inout SnapshotCache) throws {
         guard case .events(let events, _) = decoded.meaning else { return }
         for case let .record(record, created) in events {
-            let (previous, since, fromBatch) = try snapshots.state(of: record.ref)
+            let (previous, since, fromBatch, observedAt) = try snapshots.state(of: record.ref)
             // Older than what is stored (a replay of an earlier time range): history, not news.
             guard fromBatch || cause.sequence > since else { continue }
+            // A state the CRM had before the one known (an event redelivered after a later
+            // one): history too, and the snapshot keeps the later state.
+            if let observed = record.observedAt, let known = observedAt, observed < known { continue }
             snapshots.remember(record, sequence: cause.sequence)
             guard let changes, let change = ChangeDetector.detect(previous: previous, created: created, record: record)
             else { continue }
@@ -195,9 +198,10 @@ public struct Pipeline: Service {
 /// store's (as of the last applied batch) otherwise.
 private struct SnapshotCache {
     let store: any Store
-    typealias State = (fields: [String: String]?, sequence: Int64, fromBatch: Bool)
-    /// The fields (nil: unknown or deleted), the log record they come from, and whether
-    /// that record is in this batch (then it is earlier in the log than the one at hand).
+    typealias State = (fields: [String: String]?, sequence: Int64, fromBatch: Bool, observedAt: Date?)
+    /// The fields (nil: unknown or deleted), the log record they come from, whether that
+    /// record is in this batch (then it is earlier in the log than the one at hand), and
+    /// when the CRM said the state was current.
     private var known: [SystemRef: State] = [:]
 
     init(store: any Store) { self.store = store }
@@ -205,12 +209,18 @@ private struct SnapshotCache {
     mutating func state(of ref: SystemRef) throws -> State {
         if let cached = known[ref] { return cached }
         let stored = try store.snapshot(ref)
-        let state = (stored.flatMap { $0.record.deleted ? nil : $0.record.fields }, stored?.sequence ?? 0, false)
+        let state = (
+            stored.flatMap { $0.record.deleted ? nil : $0.record.fields }, stored?.sequence ?? 0, false,
+            stored?.record.observedAt
+        )
         known[ref] = state
         return state
     }
 
     mutating func remember(_ record: CRMRecord, sequence: Int64) {
-        known[record.ref] = (record.deleted ? nil : record.fields, sequence, true)
+        let observedAt = max(record.observedAt ?? .distantPast, known[record.ref]?.observedAt ?? .distantPast)
+        known[record.ref] = (
+            record.deleted ? nil : record.fields, sequence, true, observedAt == .distantPast ? nil : observedAt
+        )
     }
 }

@@ -100,7 +100,9 @@ struct BottleCRMWebhookTests {
             fields: [
                 "name": "Li Na", "email": "li.na@example.com", "company": "Acme", "status": "in process",
                 "amount": "50000.00 CNY", "close_date": "2026-12-31", "owner": "u-1, u-2",
-            ])
+            ],
+            // The event's time (its `created_at`), as BottleCRM writes it with each delivery.
+            observedAt: ISO8601.parse("2026-11-24T10:00:00Z"))
         #expect(events == [.record(expected, created: false)])
         let deleted = #"{"event":"contact.deleted","data":{"id":"c-1","first_name":"A","last_name":"B"}}"#
         guard

@@ -21,13 +21,14 @@ struct CRMChangeTests {
 
         func post(
             _ event: String, _ data: [String: Any], delivery: String, eventID: String? = nil,
-            signedAt: Date = Date(), secret: String = CRMChangeTests.secret
+            signedAt: Date = Date(), secret: String = CRMChangeTests.secret, happenedAt: Date? = nil
         )
             async throws -> HTTPTestClient.Reply
         {
-            // BottleCRM sends the same event id on every delivery of an event.
-            let body = try JSONSerialization.data(
-                withJSONObject: ["id": eventID ?? "evt-\(delivery)", "event": event, "data": data], options: .sortedKeys)
+            // BottleCRM sends the same event id, and the event's time, on every delivery of an event.
+            var envelope: [String: Any] = ["id": eventID ?? "evt-\(delivery)", "event": event, "data": data]
+            if let happenedAt { envelope["created_at"] = ISO8601.format(happenedAt) }
+            let body = try JSONSerialization.data(withJSONObject: envelope, options: .sortedKeys)
             let signature = BottleCRMWebhook.sign(
                 body: Array(body), secret: secret, timestamp: Int64(signedAt.timeIntervalSince1970))
             return try await client.send(
@@ -101,6 +102,33 @@ struct CRMChangeTests {
         #expect(matrix.sent[1].html?.contains("<strong>Lead moved</strong>") == true)
         #expect(await eventually { (try? running.hub.store.status().inboundUnprocessed) == 0 })
         #expect(await holds(for: .milliseconds(500)) { matrix.sent.count == 2 })
+        await running.stop()
+        await matrix.stop()
+    }
+
+    @Test("an earlier event delivered after a later one (BottleCRM retrying it) is history: not announced, no rollback")
+    func lateRedelivery() async throws {
+        let matrix = try MatrixSimulator(asToken: Self.asToken)
+        let running = try await start(matrix: matrix)
+        let t0 = Date().addingTimeInterval(-120)
+        #expect(try await running.post("lead.created", Self.lead, delivery: "r-1", happenedAt: t0).status == 200)
+        var qualified = Self.lead
+        qualified["status"] = "in process"
+        var won = Self.lead
+        won["status"] = "converted"
+        // "in process" happened first, but its delivery failed; "converted" arrives, then the retry.
+        #expect(
+            try await running.post("lead.updated", won, delivery: "r-3", happenedAt: t0.addingTimeInterval(60))
+                .status == 200)
+        #expect(
+            try await running.post("lead.updated", qualified, delivery: "r-2", happenedAt: t0.addingTimeInterval(30))
+                .status == 200)
+        #expect(await eventually { (try? running.hub.store.status().inboundUnprocessed) == 0 })
+        #expect(await eventually { matrix.sent.count == 2 })
+        #expect(await holds(for: .milliseconds(300)) { matrix.sent.count == 2 })
+        #expect(matrix.sent[1].body.contains("assigned → converted"), "\(matrix.sent.map(\.body))")
+        let snapshot = try running.hub.store.snapshot(SystemRef(system: "bottlecrm", kind: "lead", id: "l-1"))
+        #expect(snapshot?.record.fields["status"] == "converted")
         await running.stop()
         await matrix.stop()
     }

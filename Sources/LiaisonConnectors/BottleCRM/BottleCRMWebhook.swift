@@ -97,9 +97,11 @@ public final class BottleCRMWebhook: InboundConnector {
         guard parts.count == 2 else { throw DecodeError("'\(event)' is not a record event") }
         let (kind, action) = (parts[0], parts[1])
         guard ["lead", "contact", "account", "deal", "ticket"].contains(kind) else { return [] }
+        // `created_at` is the event's time, kept with the payload for every retry: a
+        // delivery retried after a later event's carries the earlier state.
         let record = CRMRecord(
             ref: SystemRef(system: source, kind: kind, id: id), fields: Self.canonicalFields(data),
-            deleted: action == "deleted"
+            deleted: action == "deleted", observedAt: payload["created_at"]?.string.flatMap(ISO8601.parse)
         )
         return [.record(record, created: action == "created")]
     }

@@ -11,11 +11,15 @@ public struct CRMRecord: Sendable, Hashable {
     public var ref: SystemRef
     public var fields: [String: String]
     public var deleted: Bool
+    /// When the CRM says the record was in this state (its event's time), if it says: a
+    /// redelivery that comes late carries an older state, which is history, not news.
+    public var observedAt: Date?
 
-    public init(ref: SystemRef, fields: [String: String], deleted: Bool = false) {
+    public init(ref: SystemRef, fields: [String: String], deleted: Bool = false, observedAt: Date? = nil) {
         self.ref = ref
         self.fields = fields.filter { !$0.value.isEmpty }
         self.deleted = deleted
+        self.observedAt = observedAt
     }
 
     /// How people call the record in a notice.

@@ -208,6 +208,9 @@ enum Migrations {
                 ALTER TABLE people ADD COLUMN linked_at REAL;
                 """
         ),
+        // When the CRM says a snapshot's state was current: a late redelivery of an earlier
+        // event neither rolls it back nor is announced.
+        Migration(id: "0011_snapshot_observed", sql: "ALTER TABLE crm_snapshots ADD COLUMN observed_at REAL;"),
     ]
 
     /// Applies the steps `database` has not seen yet; returns their ids.

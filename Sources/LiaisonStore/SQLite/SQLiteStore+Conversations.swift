@@ -295,12 +295,13 @@ extension SQLiteStore {
 
     public func snapshot(_ ref: SystemRef) throws -> (record: CRMRecord, sequence: Int64)? {
         try read { db in
-            try db.statement("SELECT fields, deleted, inbound_seq FROM crm_snapshots WHERE ref = ?").first([
-                .text(ref.description)
-            ]) { row in
+            let select = try db.statement(
+                "SELECT fields, deleted, inbound_seq, observed_at FROM crm_snapshots WHERE ref = ?")
+            return try select.first([.text(ref.description)]) { row in
                 let data = Data((row.text(0) ?? "{}").utf8)
                 let fields = (try? JSONDecoder().decode([String: String].self, from: data)) ?? [:]
-                return (CRMRecord(ref: ref, fields: fields, deleted: row.int(1) != 0), row.int(2))
+                let record = CRMRecord(ref: ref, fields: fields, deleted: row.int(1) != 0, observedAt: row.date(3))
+                return (record, row.int(2))
             }
         }
     }
@@ -328,16 +329,20 @@ extension SQLiteStore {
         let fields = String(decoding: try encoder.encode(record.fields), as: UTF8.self)
         try db.statement(
             """
-            INSERT INTO crm_snapshots (ref, fields, deleted, updated_at, inbound_seq) VALUES (?, ?, ?, ?, ?)
+            INSERT INTO crm_snapshots (ref, fields, deleted, updated_at, inbound_seq, observed_at)
+            VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT(ref) DO UPDATE SET deleted = excluded.deleted, updated_at = excluded.updated_at,
                 -- A deletion that says nothing but the id keeps what was last known.
                 fields = CASE WHEN excluded.deleted = 1 AND excluded.fields = '{}' THEN fields ELSE excluded.fields END,
-                inbound_seq = excluded.inbound_seq
+                inbound_seq = excluded.inbound_seq, observed_at = coalesce(excluded.observed_at, observed_at)
             WHERE excluded.inbound_seq >= crm_snapshots.inbound_seq
+              AND (excluded.observed_at IS NULL OR crm_snapshots.observed_at IS NULL
+                   OR excluded.observed_at >= crm_snapshots.observed_at)
             """
         ).run([
             .text(record.ref.description), .text(fields), .integer(record.deleted ? 1 : 0),
             .real(now.timeIntervalSince1970), .integer(inbound),
+            record.observedAt.map { .real($0.timeIntervalSince1970) } ?? .null,
         ])
     }
 
