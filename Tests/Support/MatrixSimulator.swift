@@ -31,6 +31,10 @@ public final class MatrixSimulator: Sendable {
         var failLookups = 0
         /// Direct rooms created: room → invited users.
         var created: [String: [String]] = [:]
+        /// What each created room's creation event holds (`creation_content`).
+        var creation: [String: [String: String]] = [:]
+        /// "room user" for invitees who joined.
+        var userJoined: Set<String> = []
         /// Display names served by the profile API.
         var profiles: [String: String] = [:]
         var profileLookups = 0
@@ -56,6 +60,8 @@ public final class MatrixSimulator: Sendable {
     public var refusals: Int { state.withLock { $0.refusals } }
     /// Rooms the bot created, with whom it invited.
     public var createdRooms: [String: [String]] { state.withLock { $0.created } }
+    /// An invitee joins a created room, as a person accepting the invitation does.
+    public func join(_ user: String, to room: String) { state.withLock { _ = $0.userJoined.insert("\(room) \(user)") } }
     public func rateLimitNext(_ count: Int) { state.withLock { $0.rateLimits += count } }
     /// The next send is stored, but answered only after `delay`.
     public func answerNextSendAfter(_ delay: Duration) { state.withLock { $0.slowSends.append(delay) } }
@@ -84,10 +90,23 @@ public final class MatrixSimulator: Sendable {
             let room = state.withLock { state -> String in
                 let room = "!dm\(state.created.count + 1):x"
                 state.created[room] = invited
+                var content: [String: String] = ["creator": request.query["user_id"] ?? ""]
+                if case .object(let pairs)? = body["creation_content"] {
+                    for (key, value) in pairs { content[key] = value.string }
+                }
+                state.creation[room] = content
                 state.joined.insert(room)
                 return room
             }
             return respond(.json(200, ["room_id": room]))
+        }
+        // /_matrix/client/v3/rooms/{room}/state/m.room.create: the creation content given.
+        if request.method == "GET", parts.count == 7, parts[3] == "rooms", parts[5] == "state",
+            parts[6] == "m.room.create"
+        {
+            let content = state.withLock { $0.creation[parts[4]] }
+            return respond(
+                content.map { .json(200, $0) } ?? .json(404, ["errcode": "M_NOT_FOUND", "error": "Event not found"]))
         }
         // /_matrix/client/v3/profile/{user}: 404 M_NOT_FOUND for a user without a profile.
         if request.method == "GET", parts.count == 5, parts[3] == "profile" {
@@ -107,10 +126,16 @@ public final class MatrixSimulator: Sendable {
         if request.method == "GET", parts.count == 8, parts[3] == "rooms", parts[5] == "state",
             parts[6] == "m.room.member"
         {
-            let invited = state.withLock { $0.created[parts[4]]?.contains(parts[7]) ?? false }
-            struct Member: Encodable { var membership = "invite"; var is_direct = true }
+            let (invited, joined) = state.withLock {
+                ($0.created[parts[4]]?.contains(parts[7]) ?? false, $0.userJoined.contains("\(parts[4]) \(parts[7])"))
+            }
+            // A member who joined has their own member event: the invitation's is_direct is gone.
+            struct Invited: Encodable { var membership = "invite"; var is_direct = true }
+            struct Joined: Encodable { var membership = "join" }
             return respond(
-                invited ? .json(200, Member()) : .json(404, ["errcode": "M_NOT_FOUND", "error": "Event not found"]))
+                !invited
+                    ? .json(404, ["errcode": "M_NOT_FOUND", "error": "Event not found"])
+                    : joined ? .json(200, Joined()) : .json(200, Invited()))
         }
         // /_matrix/client/v3/rooms/{room}/messages?dir=b&limit=&from=&filter=: the bot's own
         // messages, newest first; `from`/`end` are positions in the room's list.

@@ -162,8 +162,12 @@ public struct MatrixNotifier: OutboundConnector {
             var is_direct = true
             var preset = "trusted_private_chat"
             var name = "Liaison"
+            /// Who the room is for, in its creation event: found again whatever the user
+            /// did since (the invitation's `is_direct` is gone from a member who joined).
+            var creation_content: [String: String]
         }
-        let outcome = await http.send("POST", url, headers: settings.botAuthorization, json: Create(invite: [user]))
+        let create = Create(invite: [user], creation_content: [Self.directWithField: user])
+        let outcome = await http.send("POST", url, headers: settings.botAuthorization, json: create)
         guard case let .response(200, _, body) = outcome,
             let room = (try? JSONValue.parse(Array(body)))?["room_id"]?.string
         else { return .failed(outcome) }
@@ -172,6 +176,9 @@ public struct MatrixNotifier: OutboundConnector {
     }
 
     /// A room the bot is in where `user` is invited or joined as to a direct chat.
+    /// The field of a direct room's creation event that names the user it was made for.
+    static let directWithField = "io.liaison.direct_with"
+
     private func existingDirectRoom(with user: String) async -> DirectRoom? {
         guard let joinedRooms = settings.botURL("/_matrix/client/v3/joined_rooms") else { return nil }
         let outcome = await http.send("GET", joinedRooms, headers: settings.botAuthorization)
@@ -179,6 +186,16 @@ public struct MatrixNotifier: OutboundConnector {
         guard case .array(let rooms)? = (try? JSONValue.parse(Array(body)))?["joined_rooms"] else { return nil }
         for case .string(let room) in rooms {
             let (roomSegment, userSegment) = (MatrixSettings.pathSegment(room), MatrixSettings.pathSegment(user))
+            // Made for this user (its creation event says so), whether they joined or not.
+            if let createURL = settings.botURL("/_matrix/client/v3/rooms/\(roomSegment)/state/m.room.create") {
+                let created = await http.send("GET", createURL, headers: settings.botAuthorization)
+                if case let .response(200, _, body) = created,
+                    (try? JSONValue.parse(Array(body)))?[Self.directWithField]?.string == user
+                {
+                    return .open(room)
+                }
+            }
+            // Else, a room made before that field: the user invited to it as direct.
             guard
                 let membershipURL = settings.botURL(
                     "/_matrix/client/v3/rooms/\(roomSegment)/state/m.room.member/\(userSegment)")
