@@ -59,9 +59,9 @@ public protocol Store: AnyObject, Sendable {
     func ledgerEntry(_ key: IdempotencyKey) throws -> String?
     /// Before the hub creates a record in a system, it notes how the record will look
     /// (`email:…`, `phone:…`), so that the system's change event about it is recognised
-    /// as an echo of our own write and not announced.
-    func expectEcho(system: String, kind: String, keys: [String], until: Date) throws
-    /// Whether a change event matches an expected echo (kept until it expires).
+    /// as an echo of our own write and not announced: from `from` until `until`.
+    func expectEcho(system: String, kind: String, keys: [String], from: Date, until: Date) throws
+    /// Whether a change event received at `now` matches an echo expected then (kept until it expires).
     func isExpectedEcho(system: String, kind: String, keys: [String], now: Date) throws -> Bool
     /// Records where an effect landed, and clears its intent.
     func recordLedger(_ key: IdempotencyKey, target: String, remoteID: String, now: Date) throws

@@ -165,7 +165,9 @@ struct StoreLedger: DeliveryLedger {
     func forget(_ key: IdempotencyKey) async throws { try store.forgetLedger(key) }
 
     func expectEcho(kind: String, keys: [String], for duration: Duration) async throws {
-        try store.expectEcho(system: target, kind: kind, keys: keys, until: now().addingTimeInterval(duration.seconds))
+        let from = now()
+        try store.expectEcho(
+            system: target, kind: kind, keys: keys, from: from, until: from.addingTimeInterval(duration.seconds))
     }
 
     func sameCustomer(as ref: String) async throws -> [String] { try store.sameCustomer(as: ref) }

@@ -174,7 +174,7 @@ struct CRMChangeTests {
         let running = try await start(matrix: matrix)
         // What the archiver does before creating a contact in BottleCRM.
         try running.hub.store.expectEcho(
-            system: "bottlecrm", kind: "contact", keys: ["email:li.na@example.com"],
+            system: "bottlecrm", kind: "contact", keys: ["email:li.na@example.com"], from: Date(),
             until: Date().addingTimeInterval(60))
         let ours = ["id": "c-1", "first_name": "Li", "last_name": "Na", "email": "Li.Na@example.com"]
         #expect(try await running.post("contact.created", ours, delivery: "e-1").status == 200)
@@ -197,15 +197,17 @@ struct CRMChangeTests {
         // What the archiver does around creating 李娜 (first 娜, last 李) with no e-mail or phone:
         // her name while the create is under way, the new contact's id once it answered.
         try store.expectEcho(
-            system: "bottlecrm", kind: "contact", keys: EchoKeys.of(name: "李娜"), until: Date().addingTimeInterval(60))
+            system: "bottlecrm", kind: "contact", keys: EchoKeys.of(name: "李娜"), from: Date(),
+            until: Date().addingTimeInterval(60))
         // And a contact created earlier, whose webhook failed and is retried later, by then
         // with the name someone gave it meanwhile.
         try store.expectEcho(
-            system: "bottlecrm", kind: "contact", keys: EchoKeys.of(id: "c-3"), until: Date().addingTimeInterval(60))
+            system: "bottlecrm", kind: "contact", keys: EchoKeys.of(id: "c-3"), from: Date(),
+            until: Date().addingTimeInterval(60))
         // A namesake created after such a window closed is news.
         try store.expectEcho(
             system: "bottlecrm", kind: "contact", keys: EchoKeys.of(name: "Zhang Wei"),
-            until: Date().addingTimeInterval(-1))
+            from: Date().addingTimeInterval(-61), until: Date().addingTimeInterval(-1))
         let ours = ["id": "c-1", "first_name": "娜", "last_name": "李"]
         #expect(try await running.post("contact.created", ours, delivery: "n-1").status == 200)
         let retried = ["id": "c-3", "first_name": "Jie", "last_name": "Chen"]

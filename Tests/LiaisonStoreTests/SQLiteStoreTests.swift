@@ -550,7 +550,7 @@ struct SQLiteStoreTests {
         try await withStore { store in
             try store.expectEcho(
                 system: "bottlecrm", kind: "contact", keys: ["email:li.na@example.com", "phone:+8613800138000"],
-                until: t0.addingTimeInterval(600))
+                from: t0, until: t0.addingTimeInterval(600))
             #expect(
                 try store.isExpectedEcho(
                     system: "bottlecrm", kind: "contact", keys: ["email:li.na@example.com"], now: t0))
@@ -567,6 +567,16 @@ struct SQLiteStoreTests {
                 try !store.isExpectedEcho(
                     system: "bottlecrm", kind: "contact", keys: ["phone:+8613800138000"],
                     now: t0.addingTimeInterval(601)))
+            // Expected from a later time: a change received before it is someone else's.
+            try store.expectEcho(
+                system: "bottlecrm", kind: "contact", keys: ["name:wang wei"], from: t0.addingTimeInterval(100),
+                until: t0.addingTimeInterval(700))
+            #expect(
+                try !store.isExpectedEcho(
+                    system: "bottlecrm", kind: "contact", keys: ["name:wang wei"], now: t0.addingTimeInterval(50)))
+            #expect(
+                try store.isExpectedEcho(
+                    system: "bottlecrm", kind: "contact", keys: ["name:wang wei"], now: t0.addingTimeInterval(150)))
         }
     }
 

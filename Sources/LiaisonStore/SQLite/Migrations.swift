@@ -211,6 +211,8 @@ enum Migrations {
         // When the CRM says a snapshot's state was current: a late redelivery of an earlier
         // event neither rolls it back nor is announced.
         Migration(id: "0011_snapshot_observed", sql: "ALTER TABLE crm_snapshots ADD COLUMN observed_at REAL;"),
+        // Since when an echo is expected: a change received before it is not our write.
+        Migration(id: "0012_echo_since", sql: "ALTER TABLE echoes ADD COLUMN since REAL;"),
     ]
 
     /// Applies the steps `database` has not seen yet; returns their ids.

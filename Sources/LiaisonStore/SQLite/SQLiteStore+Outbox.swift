@@ -139,11 +139,21 @@ extension SQLiteStore {
         }
     }
 
-    public func expectEcho(system: String, kind: String, keys: [String], until: Date) throws {
+    public func expectEcho(system: String, kind: String, keys: [String], from: Date, until: Date) throws {
         try write { db in
+            // Expected again while it stands: since the first time, until the later end.
+            let insert = try db.statement(
+                """
+                INSERT INTO echoes (system, kind, key, since, expires_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (system, kind, key) DO UPDATE SET
+                    since = CASE WHEN echoes.expires_at < excluded.since THEN excluded.since ELSE echoes.since END,
+                    expires_at = max(echoes.expires_at, excluded.expires_at)
+                """)
             for key in keys {
-                try db.statement("INSERT OR REPLACE INTO echoes (system, kind, key, expires_at) VALUES (?, ?, ?, ?)")
-                    .run([.text(system), .text(kind), .text(key), .real(until.timeIntervalSince1970)])
+                try insert.run([
+                    .text(system), .text(kind), .text(key), .real(from.timeIntervalSince1970),
+                    .real(until.timeIntervalSince1970),
+                ])
             }
         }
     }
@@ -155,9 +165,16 @@ extension SQLiteStore {
             // Kept until it expires, not taken: the pipeline applies the event in a later
             // transaction, and a crash in between must find the echo again.
             for key in keys {
+                // Standing when the event came: a record someone else made before our create
+                // began is theirs (an echo expected from before migration 0012 has no start).
                 let known =
-                    try db.statement("SELECT 1 FROM echoes WHERE system = ? AND kind = ? AND key = ?")
-                    .first([.text(system), .text(kind), .text(key)]) { _ in true } ?? false
+                    try db.statement(
+                        "SELECT 1 FROM echoes WHERE system = ? AND kind = ? AND key = ? AND coalesce(since, ?) <= ?"
+                    )
+                    .first([
+                        .text(system), .text(kind), .text(key), .real(now.timeIntervalSince1970),
+                        .real(now.timeIntervalSince1970),
+                    ]) { _ in true } ?? false
                 if known { return true }
             }
             return false
