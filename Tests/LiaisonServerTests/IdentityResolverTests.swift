@@ -126,6 +126,29 @@ struct IdentityResolverTests {
         }
     }
 
+    @Test("a record linked while a merge lands is filed under its link's customer as it is then, and an unmerge takes it along")
+    func linkDuringMerge() throws {
+        try withResolver { store, resolver in
+            let a = try resolver.resolve(
+                ref: "crm:contact:1", name: "Wang Jianhua", company: nil, phone: nil, email: "jianhua@example.com",
+                now: now)
+            let b = try resolver.resolve(
+                ref: "im:user:jh", name: "王建华", company: nil, phone: "13800138000", email: nil, now: now)
+            let review = try #require(try store.reviews(status: .open, limit: 10).first)
+            // The resolver read im:user:jh's customer (b) for a new record linked to it ...
+            let stale = KnownPerson(ref: "im:user:jh2", phone: "13800138000", customer: b.customer)
+            // ... then an operator's merge moved im:user:jh to a's customer, before the save.
+            let later = now.addingTimeInterval(10)
+            let merge = try #require(try store.decide(review: review.id, accept: true, actor: "ops", now: later))
+            try store.save(stale, linkedTo: "im:user:jh", reviews: [], now: now.addingTimeInterval(5))
+            #expect(try store.person("im:user:jh2")?.customer == a.customer, "filed where its link is now")
+            // Undoing the merge takes it back with the record it was linked to.
+            _ = try store.unmerge(merge.id, actor: "ops", now: later.addingTimeInterval(10))
+            #expect(try store.person("im:user:jh")?.customer == b.customer)
+            #expect(try store.person("im:user:jh2")?.customer == b.customer)
+        }
+    }
+
     @Test("the index is rebuilt from the store at start")
     func rebuild() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-id-\(UUID().uuidString)")

@@ -26,10 +26,17 @@ extension SQLiteStore {
     ) throws {
         let evidence = JSONEncoder()
         try write { db in
+            // A new record linked to a known one takes that one's customer as it is now, in
+            // this transaction: a merge or an unmerge may have moved it since the resolver
+            // read it. And it counts as linked no earlier than the last merge or unmerge, so
+            // that undoing a merge it was filed under takes it along.
             try db.statement(
                 """
                 INSERT INTO people (ref, name, company, phone, email, customer, updated_at, linked_to, linked_at)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, CASE WHEN ?8 IS NULL THEN NULL ELSE ?7 END)
+                VALUES (?1, ?2, ?3, ?4, ?5,
+                    coalesce((SELECT customer FROM people WHERE ref = ?8), ?6), ?7, ?8,
+                    CASE WHEN ?8 IS NULL THEN NULL ELSE max(?7,
+                        coalesce((SELECT max(max(at), coalesce(max(undone_at), 0)) FROM identity_merges), 0)) END)
                 ON CONFLICT (ref) DO UPDATE SET name = excluded.name, company = excluded.company,
                     phone = excluded.phone, email = excluded.email, updated_at = excluded.updated_at
                 -- The customer of a known record is changed by merges and unmerges only.
