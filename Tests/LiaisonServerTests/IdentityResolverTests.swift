@@ -18,6 +18,19 @@ struct IdentityResolverTests {
 
     let now = Date(timeIntervalSince1970: 1_800_000_000)
 
+    /// A CRM contact and an IM user with one name (in Pinyin and in Han characters) and
+    /// nothing else in common: two customers, and a review between them.
+    static func namesakes(_ resolver: IdentityResolver, now: Date) throws -> (
+        IdentityResolver.Resolution, IdentityResolver.Resolution
+    ) {
+        let a = try resolver.resolve(
+            ref: "crm:contact:1", name: "Wang Jianhua", company: nil, phone: nil, email: "jianhua@example.com",
+            now: now)
+        let b = try resolver.resolve(
+            ref: "im:user:jh", name: "王建华", company: nil, phone: "13800138000", email: nil, now: now)
+        return (a, b)
+    }
+
     @Test("the same person from IM and CRM is one customer; a namesake elsewhere is another")
     func links() throws {
         try withResolver { store, resolver in
@@ -40,11 +53,7 @@ struct IdentityResolverTests {
     @Test("an uncertain pair waits for review; accepting merges, unmerge restores, decisions are final")
     func review() throws {
         try withResolver { store, resolver in
-            let a = try resolver.resolve(
-                ref: "crm:contact:1", name: "Wang Jianhua", company: nil, phone: nil, email: "jianhua@example.com",
-                now: now)
-            let b = try resolver.resolve(
-                ref: "im:user:jh", name: "王建华", company: nil, phone: "13800138000", email: nil, now: now)
+            let (a, b) = try Self.namesakes(resolver, now: now)
             #expect(a.customer != b.customer)  // a name alone never links
             #expect(b.reviews == ["crm:contact:1"])
             let queued = try store.reviews(status: .open, limit: 10)
@@ -97,11 +106,7 @@ struct IdentityResolverTests {
     @Test("a review whose record changed since it was scored is not accepted on the old evidence; scored again, it is")
     func staleReview() throws {
         try withResolver { store, resolver in
-            _ = try resolver.resolve(
-                ref: "crm:contact:1", name: "Wang Jianhua", company: nil, phone: nil, email: "jianhua@example.com",
-                now: now)
-            _ = try resolver.resolve(
-                ref: "im:user:jh", name: "王建华", company: nil, phone: "13800138000", email: nil, now: now)
+            _ = try Self.namesakes(resolver, now: now)
             let review = try #require(try store.reviews(status: .open, limit: 10).first)
             // The CRM contact is edited afterwards (its e-mail now another person's), outside
             // the pair's scoring: the review no longer says what the records say.
@@ -129,11 +134,7 @@ struct IdentityResolverTests {
     @Test("a record linked while a merge lands is filed under its link's customer as it is then, and an unmerge takes it along")
     func linkDuringMerge() throws {
         try withResolver { store, resolver in
-            let a = try resolver.resolve(
-                ref: "crm:contact:1", name: "Wang Jianhua", company: nil, phone: nil, email: "jianhua@example.com",
-                now: now)
-            let b = try resolver.resolve(
-                ref: "im:user:jh", name: "王建华", company: nil, phone: "13800138000", email: nil, now: now)
+            let (a, b) = try Self.namesakes(resolver, now: now)
             let review = try #require(try store.reviews(status: .open, limit: 10).first)
             // The resolver read im:user:jh's customer (b) for a new record linked to it ...
             let stale = KnownPerson(ref: "im:user:jh2", phone: "13800138000", customer: b.customer)
