@@ -136,7 +136,6 @@ public struct DecodedRecord: Sendable {
     public var isDurableEffect: Bool { !effects.isEmpty || !digest.isEmpty }
 }
 
-/// One line waiting for a recipient's next digest.
 /// A line waiting for its recipient's next digest: its row (the store's order, reused
 /// once the rows are gone), its key (unique per change and recipient, for good) and text.
 public struct DigestLine: Sendable, Equatable {
@@ -145,6 +144,7 @@ public struct DigestLine: Sendable, Equatable {
     public var line: String
 }
 
+/// One line waiting for a recipient's next digest.
 public struct DigestItem: Sendable, Equatable {
     /// Unique per change and recipient: re-applying a record adds nothing twice.
     public var key: String
@@ -166,17 +166,14 @@ public struct ApplyResult: Sendable, Equatable {
     public var touchedConversations: Set<ConversationID>
     /// Outbox entries enqueued (or found already there) for the records.
     public var effects: Int
-    /// The participants the batch wrote, in log order, with the log record that said it:
-    /// each time what was said of one changed (said again, unchanged, a participant is not
-    /// written, nor listed, again).
-    public var participants: [(sequence: Int64, participant: Participant)] = []
+    /// The participants the batch wrote, in log order: each time what was said of one
+    /// changed (said again, unchanged, a participant is not written, nor listed, again).
+    public var participants: [WrittenParticipant] = []
 
-    public static func == (lhs: ApplyResult, rhs: ApplyResult) -> Bool {
-        lhs.newMessages == rhs.newMessages && lhs.unusable == rhs.unusable
-            && lhs.touchedConversations == rhs.touchedConversations && lhs.effects == rhs.effects
-            && lhs.participants.elementsEqual(rhs.participants) {
-                $0.sequence == $1.sequence && $0.participant == $1.participant
-            }
+    /// A participant as a batch wrote it, with the log record that said it.
+    public struct WrittenParticipant: Sendable, Equatable {
+        public var sequence: Int64
+        public var participant: Participant
     }
 
     public init(

@@ -146,7 +146,7 @@ public struct Pipeline: Service {
     /// - Parameter participants: the batch's participants as the store wrote them: a customer
     ///   speaks many times in a batch, mostly saying the same about themselves, and what
     ///   was just observed is not observed again.
-    private func resolve(_ batch: [DecodedRecord], participants: [(sequence: Int64, participant: Participant)]) {
+    private func resolve(_ batch: [DecodedRecord], participants: [ApplyResult.WrittenParticipant]) {
         guard let identity else { return }
         func observing(_ observe: () throws -> Void) {
             do { try observe() } catch { logger.warning("identity resolution failed", ["problem": "\(error)"]) }
@@ -154,8 +154,9 @@ public struct Pipeline: Service {
         var written = participants[...]
         for record in batch {
             // What the record said of its customers (a record's participants are listed together).
-            while let (sequence, person) = written.first, sequence <= record.sequence {
+            while let said = written.first, said.sequence <= record.sequence {
                 written.removeFirst()
+                let person = said.participant
                 guard person.role == .customer else { continue }
                 observing {
                     try identity.observe(

@@ -14,10 +14,11 @@ struct Arguments {
     ///   - valued: flags that take a value.
     ///   - switches: flags that take none.
     ///   - repeatable: valued flags that may be given more than once (`--column`, `--id`).
-    ///   - positional: how many words that are not flags the command takes (an action, an id).
+    ///   - positional: how many words that are not flags the command takes at most (an action,
+    ///     an id); the command checks what it needs of them.
     init(
         _ arguments: [String], valued: Set<String>, switches: Set<String>, repeatable: Set<String> = [],
-        positional accepted: ClosedRange<Int> = 0...0
+        positional accepted: Int = 0
     ) throws {
         var index = 0
         while index < arguments.count {
@@ -50,7 +51,7 @@ struct Arguments {
                 throw UsageError(description: "unknown flag --\(name)")
             }
         }
-        if let extra = positional.dropFirst(accepted.upperBound).first {
+        if let extra = positional.dropFirst(accepted).first {
             throw UsageError(
                 description: extra.hasPrefix("-")
                     ? "unknown flag \(extra) (flags are written --name)" : "unexpected argument '\(extra)'")

@@ -45,7 +45,7 @@ enum Bench {
         if CLI.help(arguments, help) { return 0 }
         let flags = try Arguments(
             arguments, valued: ["people", "queries", "seed", "rounds", "records", "distinct"], switches: [],
-            positional: 0...1)
+            positional: 1)
         if flags.positional == ["admission"] {
             let text = flags.value("rounds") ?? "200"
             guard let rounds = Int(text), (1...1_000_000).contains(rounds) else {

@@ -21,7 +21,7 @@ enum Review {
     static func run(_ arguments: [String]) throws -> Int32 {
         if CLI.help(arguments, help) { return 0 }
         let flags = try Arguments(
-            arguments, valued: ["config", "status", "output", "by"], switches: [], positional: 0...2)
+            arguments, valued: ["config", "status", "output", "by"], switches: [], positional: 2)
         guard let action = flags.positional.first else {
             throw UsageError(description: "review needs an action: list, show, accept, reject or unmerge")
         }

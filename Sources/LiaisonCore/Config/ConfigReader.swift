@@ -93,6 +93,15 @@ final class ConfigReader {
 
         func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
+        /// A secret or token: a string, refused when set but shorter than 16 bytes.
+        func secret(_ key: String, required: Bool = false) -> String? {
+            let value = string(key, required: required)
+            if let value, !value.isEmpty, value.utf8.count < 16 {
+                reader.fail(keyPath(key), node(key)?.line, "too short: use at least 16 characters")
+            }
+            return value
+        }
+
         func node(_ key: String) -> YAMLNode? {
             used.insert(key)
             return pairs.first { $0.key == key }?.value

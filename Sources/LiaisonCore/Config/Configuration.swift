@@ -335,12 +335,7 @@ extension Configuration {
                     )
                 }
             }
-            settings.webhookSecret = crm.string("webhook_secret").flatMap { $0.isEmpty ? nil : $0 }
-            if let secret = settings.webhookSecret, secret.utf8.count < 16 {
-                crm.reader.fail(
-                    crm.keyPath("webhook_secret"), crm.node("webhook_secret")?.line,
-                    "too short: use at least 16 characters")
-            }
+            settings.webhookSecret = crm.secret("webhook_secret").flatMap { $0.isEmpty ? nil : $0 }
             settings.webhookToleranceSeconds = crm.int(
                 "webhook_tolerance_seconds", default: settings.webhookToleranceSeconds, in: 1...86_400)
             if url != nil, token?.isEmpty == false { bottleCRM = settings }
@@ -514,11 +509,7 @@ extension Configuration {
             if name.isEmpty || !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
                 source.reader.fail(source.path, source.line, "source names may hold only letters, digits, - and _")
             }
-            let secret = source.string("secret", required: true) ?? ""
-            if !secret.isEmpty && secret.utf8.count < 16 {
-                source.reader.fail(
-                    source.keyPath("secret"), source.node("secret")?.line, "too short: use at least 16 characters")
-            }
+            let secret = source.secret("secret", required: true) ?? ""
             let employees = Self.readMatcher(source.section("employees"))
             genericSources[name] = GenericSourceSettings(secret: secret, employees: employees ?? .none)
             source.finish()
@@ -534,14 +525,9 @@ extension Configuration {
 
     private static func readMatrix(_ section: ConfigReader.Section) -> MatrixSettings? {
         let homeserver = section.url("homeserver", required: true)
-        let asToken = section.string("as_token", required: true)
-        let hsToken = section.string("hs_token", required: true)
         // The homeserver's token is all that authenticates its calls into the hub.
-        for (key, token) in [("as_token", asToken), ("hs_token", hsToken)] {
-            if let token, !token.isEmpty, token.utf8.count < 16 {
-                section.reader.fail(section.keyPath(key), section.node(key)?.line, "too short: use at least 16 characters")
-            }
-        }
+        let asToken = section.secret("as_token", required: true)
+        let hsToken = section.secret("hs_token", required: true)
         let bot = section.string("bot_user", required: true)
         if let bot, !bot.isEmpty, !Self.isMatrixUserID(bot) {
             section.reader.fail(
@@ -556,10 +542,10 @@ extension Configuration {
                 section.keyPath("employees"), section.line, "required: list the employees (users and/or pattern)")
         }
         let customersSection = section.section("customers")
-        let before2 = section.reader.errors.count
+        let beforeCustomers = section.reader.errors.count
         let customers = customersSection.present ? readMatcher(customersSection) : nil
         // Given but empty, it would make nobody a customer: nothing would ever be archived.
-        if customersSection.present, section.reader.errors.count == before2, customers?.isEmpty ?? true {
+        if customersSection.present, section.reader.errors.count == beforeCustomers, customers?.isEmpty ?? true {
             section.reader.fail(
                 section.keyPath("customers"), customersSection.line ?? section.line,
                 "empty: list the customers (users and/or pattern), or leave the key out to count everyone "

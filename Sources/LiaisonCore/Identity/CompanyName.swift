@@ -12,9 +12,7 @@ public struct CompanyName: Sendable, Hashable {
     /// Nil when nothing identifying is left (an empty name, or only a legal form).
     public init?(_ text: String) {
         // Its first 256 characters, as a person's name (see `PersonName`).
-        let text =
-            text.utf8.count > JaroWinkler.compared
-            ? String(String.UnicodeScalarView(text.unicodeScalars.prefix(JaroWinkler.compared))) : text
+        let text = JaroWinkler.comparedPart(of: text)
         // Unicode scalars, not Characters: after NFKC the names compare the same, at a
         // fraction of the cost (this runs for every record of a million-row file).
         var name = Self.withoutBrackets(

@@ -16,9 +16,7 @@ public struct PersonName: Sendable, Hashable {
     public init?(_ given: String) {
         // No name is longer; a "name" of hundreds of kilobytes in a signed webhook must not
         // cost the pipeline minutes of comparisons.
-        let text =
-            given.utf8.count > JaroWinkler.compared
-            ? String(String.UnicodeScalarView(given.unicodeScalars.prefix(JaroWinkler.compared))) : given
+        let text = JaroWinkler.comparedPart(of: given)
         let latin: String
         if text.utf8.allSatisfy({ $0 < 0x80 }) {
             latin = text  // most names in CRMs: no transform needed (ICU costs ~100 µs a name)
@@ -131,6 +129,11 @@ public struct PersonName: Sendable, Hashable {
 /// (a signed webhook may carry a "name" of hundreds of kilobytes).
 public enum JaroWinkler {
     public static let compared = 256
+
+    /// The part of `text` that comparisons read: its first `compared` scalars.
+    public static func comparedPart(of text: String) -> String {
+        text.utf8.count > compared ? String(String.UnicodeScalarView(text.unicodeScalars.prefix(compared))) : text
+    }
 
     public static func similarity(_ a: String, _ b: String) -> Double {
         let s = Array(a.unicodeScalars.prefix(compared))

@@ -19,8 +19,10 @@ extension SQLiteStore {
         for record in batch {
             switch record.meaning {
             case let .events(events, channel):
-                for event in events {
-                    try work.apply(event, channel: channel, inbound: record.sequence, into: &result, in: db)
+                for index in events.indices {
+                    try work.apply(
+                        events[index], earlier: events[..<index], channel: channel, inbound: record.sequence,
+                        into: &result, in: db)
                 }
                 for delivery in record.effects { try Self.enqueue(delivery, now: now, in: db) }
                 for item in record.digest {
@@ -64,21 +66,19 @@ extension SQLiteStore {
         var pendingCounts: [ConversationID: Int] = [:]
         /// The statement that runs for every message, looked up once a batch.
         private var insertMessage: SQLiteStatement?
-        /// The log record being applied and its messages so far: a close in it covers these.
-        private var recordInbound: Int64 = 0
-        private var recordMessages: [(conversation: ConversationID, id: String)] = []
 
         init(now: Date) { self.now = now }
 
+        /// - Parameter earlier: the events before this one in its log record (read by a close only).
         mutating func apply(
-            _ event: CanonicalEvent, channel: String, inbound: Int64, into result: inout ApplyResult,
-            in db: SQLiteDatabase
+            _ event: CanonicalEvent, earlier: @autoclosure () -> ArraySlice<CanonicalEvent>, channel: String,
+            inbound: Int64, into result: inout ApplyResult, in db: SQLiteDatabase
         ) throws {
             switch event {
             case let .participant(participant, conversation):
                 if participants.update(participant) {
                     try SQLiteStore.upsert(participant, now: now, in: db)
-                    result.participants.append((inbound, participant))
+                    result.participants.append(.init(sequence: inbound, participant: participant))
                 }
                 guard let conversation else { return }
                 switch participant.role {
@@ -87,11 +87,6 @@ extension SQLiteStore {
                 case .other: break
                 }
             case let .message(message):
-                if recordInbound != inbound {
-                    recordInbound = inbound
-                    recordMessages.removeAll(keepingCapacity: true)
-                }
-                recordMessages.append((message.conversation, message.id))
                 guard try insert(message, inbound: inbound, in: db) else { return }
                 let role =
                     try participants.role(of: message.sender) ?? SQLiteStore.participant(message.sender, in: db)?.role
@@ -115,12 +110,10 @@ extension SQLiteStore {
                     try db.statement(
                         "SELECT coalesce(max(seq), 0) FROM messages WHERE conversation = ? AND inbound_seq < ?"
                     ).first([.text(conversation.rawValue), .integer(inbound)]) { $0.int(0) } ?? 0
-                if recordInbound == inbound {
-                    for (of, id) in recordMessages where of == conversation {
-                        let seq = try db.statement("SELECT seq FROM messages WHERE conversation = ? AND message_id = ?")
-                            .first([.text(conversation.rawValue), .text(id)]) { $0.int(0) }
-                        through = max(through, seq ?? 0)
-                    }
+                for case .message(let message) in earlier() where message.conversation == conversation {
+                    let seq = try db.statement("SELECT seq FROM messages WHERE conversation = ? AND message_id = ?")
+                        .first([.text(conversation.rawValue), .text(message.id)]) { $0.int(0) }
+                    through = max(through, seq ?? 0)
                 }
                 try db.statement(
                     """

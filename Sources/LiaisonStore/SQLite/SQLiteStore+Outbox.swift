@@ -31,15 +31,20 @@ extension SQLiteStore {
         )
     }
 
+    /// `d` is the head of its partition: its oldest pending delivery, the only one that may run.
+    private static let partitionHead = """
+        d.status = 'pending'
+          AND NOT EXISTS (SELECT 1 FROM deliveries e
+                          WHERE e.partition_key = d.partition_key AND e.status = 'pending' AND e.id < d.id)
+        """
+
     public func dueDeliveries(now: Date, limit: Int, excludingPartitions: Set<String>) throws -> [Delivery] {
         try read { db in
-            // The head of each partition: its oldest pending delivery. Only a due head may run.
+            // Only a due head may run.
             let heads = try db.statement(
                 """
                 SELECT \(Self.deliveryColumns) FROM deliveries d
-                WHERE d.status = 'pending' AND d.next_attempt_at <= ?
-                  AND NOT EXISTS (SELECT 1 FROM deliveries e
-                                  WHERE e.partition_key = d.partition_key AND e.status = 'pending' AND e.id < d.id)
+                WHERE \(Self.partitionHead) AND d.next_attempt_at <= ?
                 ORDER BY d.next_attempt_at, d.id LIMIT ?
                 """
             ).rows(
@@ -88,10 +93,7 @@ extension SQLiteStore {
             // or behind an attempt in flight, is not due whatever its own time says.
             let heads = try db.statement(
                 """
-                SELECT d.partition_key, d.next_attempt_at FROM deliveries d
-                WHERE d.status = 'pending'
-                  AND NOT EXISTS (SELECT 1 FROM deliveries e
-                                  WHERE e.partition_key = d.partition_key AND e.status = 'pending' AND e.id < d.id)
+                SELECT d.partition_key, d.next_attempt_at FROM deliveries d WHERE \(Self.partitionHead)
                 ORDER BY d.next_attempt_at, d.id LIMIT ?
                 """
             ).rows([.integer(Int64(busy.count + 1))]) { row in (partition: row.text(0) ?? "", due: row.date(1)) }
@@ -169,12 +171,10 @@ extension SQLiteStore {
                 // began is theirs (an echo expected from before migration 0012 has no start).
                 let known =
                     try db.statement(
-                        "SELECT 1 FROM echoes WHERE system = ? AND kind = ? AND key = ? AND coalesce(since, ?) <= ?"
+                        "SELECT 1 FROM echoes WHERE system = ? AND kind = ? AND key = ? AND (since IS NULL OR since <= ?)"
                     )
-                    .first([
-                        .text(system), .text(kind), .text(key), .real(now.timeIntervalSince1970),
-                        .real(now.timeIntervalSince1970),
-                    ]) { _ in true } ?? false
+                    .first([.text(system), .text(kind), .text(key), .real(now.timeIntervalSince1970)]) { _ in true }
+                    ?? false
                 if known { return true }
             }
             return false

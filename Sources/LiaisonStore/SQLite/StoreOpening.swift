@@ -27,7 +27,6 @@ public struct StoreMissing: Error, CustomStringConvertible {
     }
 }
 
-/// Another hub holds the store.
 /// The store's directory cannot be made or used: named with the setting that chose it.
 public struct StoreUnusable: Error, CustomStringConvertible {
     public let directory: String
@@ -37,6 +36,7 @@ public struct StoreUnusable: Error, CustomStringConvertible {
     }
 }
 
+/// Another hub holds the store.
 public struct StoreBusy: Error, CustomStringConvertible {
     public let directory: String
     public let holder: String?
