@@ -47,5 +47,6 @@ bench-lookup:
 	$(SWIFT) build -c release --product liaison
 	$$($(SWIFT) build -c release --show-bin-path)/liaison bench lookup --people $${PEOPLE:-1000000}
 
+# The build only: `data/` is the store (the event log and the hub's state), never removed here.
 clean:
-	rm -rf .build data
+	rm -rf .build

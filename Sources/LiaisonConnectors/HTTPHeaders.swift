@@ -28,8 +28,13 @@ public struct HTTPHeaders: Sendable, ExpressibleByDictionaryLiteral, CustomStrin
     }
 
     /// Adds a header from raw bytes (libmicrohttpd's, for instance); names longer than
-    /// 65,535 bytes are cut there, which no server lets through anyway.
+    /// 65,535 bytes are cut there, which no server lets through anyway. Spaces and tabs
+    /// around the value are not part of it (RFC 9110 §5.5); libmicrohttpd drops only the
+    /// leading ones.
     public mutating func add(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
+        var value = value[...]
+        while let last = value.last, last == 0x20 || last == 0x09 { value.removeLast() }
+        while let first = value.first, first == 0x20 || first == 0x09 { value.removeFirst() }
         let nameCount = min(name.count, Int(UInt16.max))
         let valueCount = min(value.count, Int(UInt32.max))
         withUnsafeBytes(of: UInt16(nameCount).littleEndian) { bytes.append(contentsOf: $0) }

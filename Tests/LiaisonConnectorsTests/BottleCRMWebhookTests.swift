@@ -83,6 +83,27 @@ struct BottleCRMWebhookTests {
         #expect(stale.status == 401 && stale.reason == "stale_signature")
     }
 
+    @Test(
+        "a signed body the pipeline could not decode is refused with 400, not stored",
+        arguments: [
+            #"{"event":"contact.updated","data":{"id":null}}"#, #"{"event":"contact.updated","data":{}}"#,
+            #"{"event":"contact.updated","data":{"id":"  "}}"#, #"{"event":"ping","data":{"id":"x"}}"#,
+            #"{"event":"contact.","data":{"id":"x"}}"#, #"{"data":{"id":"x"}}"#, "[]",
+        ])
+    func undecodable(body: String) {
+        let hook = BottleCRMWebhook(secret: Self.secret, tolerance: 300)
+        let bytes = Array(body.utf8)
+        let signature = BottleCRMWebhook.sign(body: bytes, secret: Self.secret, timestamp: 1_795_514_400)
+        let request = InboundRequest(
+            method: "POST", path: "/hooks/bottlecrm", headers: ["x-bottlecrm-signature": signature], body: bytes,
+            receivedAt: Self.signedAt)
+        guard case .failure(let rejection) = hook.admit(request) else { Issue.record("admitted \(body)"); return }
+        #expect(rejection.status == 400 && rejection.reason == "malformed", "\(rejection)")
+        #expect(throws: DecodeError.self) {
+            try hook.decode(InboundRecord(source: "bottlecrm", dedupeKey: nil, receivedAt: Date(), body: bytes))
+        }
+    }
+
     @Test("a lead event becomes a record in canonical fields")
     func decode() throws {
         let payload = #"""

@@ -71,6 +71,11 @@ struct GenericWebhookTests {
             ),
             (#"{"id":"m","conversation":"t1","text":"x","sender":{"id":"a","role":"boss"}}"#, "sender.role"),
             (#"{"id":"m","conversation":"t1","text":5,"sender":{"id":"a"}}"#, "text: must be a string, not a number"),
+            (#"{"id":"m","conversation":"t1","text":" \n","sender":{"id":"a"}}"#, "text: empty"),
+            // A time no transcript can write (it stopped the hub at delivery), or seconds for milliseconds.
+            (#"{"id":"m","conversation":"t1","text":"x","sender":{"id":"a"},"sent_at":-1e19}"#, "sent_at: Unix milliseconds out of range"),
+            (#"{"id":"m","conversation":"t1","text":"x","sender":{"id":"a"},"sent_at":1e300}"#, "sent_at: Unix milliseconds out of range"),
+            (#"{"id":"m","conversation":"t1","text":"x","sender":{"id":"a"},"sent_at":1795514400}"#, "sent_at: Unix milliseconds expected"),
         ])
     func malformed(body: String, problem: String) {
         guard case .failure(let rejection) = hook.admit(request(body)) else {

@@ -68,6 +68,22 @@ struct MatrixNotifierTests {
         await matrix.stop()
     }
 
+    @Test("a 429's retry_after_ms is followed, and one no clock could mean is read without a trap")
+    func rateLimitHint() async throws {
+        let matrix = try MatrixSimulator(asToken: "as")
+        let notifier = try notifier(matrix)
+        matrix.rateLimitNext(1, retryAfterMs: "2500")
+        let limited = await notifier.perform(try notice("notice:0", to: .room("!team:x")), ledger: MemoryLedger(), now: Date())
+        guard case .retryable(_, after: .some(let after), uncertain: false) = limited else { Issue.record("\(limited)"); return }
+        #expect(after == .milliseconds(2500))
+        matrix.rateLimitNext(1, retryAfterMs: "1e30")
+        let absurd = await notifier.perform(try notice("notice:1", to: .room("!team:x")), ledger: MemoryLedger(), now: Date())
+        guard case .retryable(_, after: .some(let far), uncertain: false) = absurd else { Issue.record("\(absurd)"); return }
+        #expect(far >= RetryPolicy.longestHonouredWait)
+        #expect(matrix.sent.isEmpty)
+        await matrix.stop()
+    }
+
     @Test("a notice sent by an attempt that died before its outcome was noted is found, once it had time to land, not posted twice")
     func lostOutcome() async throws {
         let matrix = try MatrixSimulator(asToken: "as")

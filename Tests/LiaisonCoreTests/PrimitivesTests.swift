@@ -110,6 +110,9 @@ struct ISO8601Tests {
         let date = Date(timeIntervalSince1970: 1_795_514_400.123)
         #expect(ISO8601.format(date) == "2026-11-24T10:00:00.123Z")
         #expect(ISO8601.format(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
+        // A remote clock's nonsense is written as the nearest writable time, never a trap.
+        #expect(ISO8601.format(Date(timeIntervalSince1970: -1e16)) == "0001-01-01T00:00:00.000Z")
+        #expect(ISO8601.format(Date(timeIntervalSince1970: 9.3e15)) == "9999-12-31T23:59:59.999Z")
         #expect(ISO8601.parse(ISO8601.format(date)).map { abs($0.timeIntervalSince(date)) < 0.001 } == true)
     }
 }
@@ -128,11 +131,12 @@ struct RetryPolicyTests {
         }
     }
 
-    @Test("Retry-After is honoured even above the cap")
+    @Test("Retry-After is honoured even above the cap, up to a day")
     func retryAfter() {
         let policy = RetryPolicy(maxAttempts: 5, base: .milliseconds(100), cap: .seconds(1))
         var random = SplitMix64(seed: 1)
         #expect(policy.delay(afterAttempts: 1, retryAfter: .seconds(30), using: &random) == .seconds(30))
+        #expect(policy.delay(afterAttempts: 1, retryAfter: .seconds(Int.max), using: &random) == .seconds(86_400))
     }
 
     @Test("the budget runs out at maxAttempts")

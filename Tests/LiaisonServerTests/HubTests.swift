@@ -140,6 +140,13 @@ struct HubTests {
             "PUT", "/_matrix/app/v1/transactions/1", headers: ["Authorization": "Bearer nope"], ["events": []]
         )
         #expect(wrongToken.status == 403)
+        // The homeserver's queries are refused alike without the token, and counted as received.
+        #expect(try await hub.client.send("GET", "/_matrix/app/v1/users/@x:y").status == 403)
+        #expect(try await hub.client.send("POST", "/_matrix/app/v1/ping", headers: ["Authorization": "Bearer nope"]).status == 403)
+        // A time no transcript can write: it stopped the hub once the transcript was delivered.
+        var ancient = message
+        ancient["sent_at"] = -1e19
+        #expect(try await hub.post(ancient).status == 400)
         // Headers beyond the connection's memory: libmicrohttpd answers by itself, and it is counted.
         let padded = try await hub.client.send(
             "POST", "/hooks/generic/acme", headers: ["X-Padding": String(repeating: "a", count: 12_000)],
@@ -149,14 +156,15 @@ struct HubTests {
         #expect(try hub.status.inboundRecords == 0)
         let metrics = try await hub.client.send("GET", "/metrics").text
         for (reason, count) in [
-            ("unsigned", 1), ("bad_signature", 1), ("malformed", 2), ("too_large", 1),
-            ("unknown_source", 1), ("unknown_route", 1), ("method_not_allowed", 1), ("unauthenticated", 2),
+            ("unsigned", 1), ("bad_signature", 1), ("malformed", 3), ("too_large", 1),
+            ("unknown_source", 1), ("unknown_route", 1), ("method_not_allowed", 1), ("unauthenticated", 4),
             ("headers_too_large", 1),
         ] {
             #expect(
                 metrics.contains("liaison_events_rejected_total{reason=\"\(reason)\"} \(count)\n"),
                 "\(reason) ≠ \(count)")
         }
+        #expect(metrics.contains("liaison_events_received_total 14\n"), "every refusal was received")
         #expect(metrics.contains("liaison_events_stored_total 0\n"))
         // Refused before the log: not even an empty group commit ran.
         #expect(metrics.contains("liaison_commit_batch_records_count 0\n"))

@@ -24,6 +24,7 @@ public final class MatrixSimulator: Sendable {
         var events: [String: String] = [:]  // txnId → event id
         var sent: [Sent] = []
         var rateLimits = 0
+        var retryAfterMs = "10"
         var refusals = 0
         /// Sends whose answer comes only after this delay (the client gives up first).
         var slowSends: [Duration] = []
@@ -62,7 +63,13 @@ public final class MatrixSimulator: Sendable {
     public var createdRooms: [String: [String]] { state.withLock { $0.created } }
     /// An invitee joins a created room, as a person accepting the invitation does.
     public func join(_ user: String, to room: String) { state.withLock { _ = $0.userJoined.insert("\(room) \(user)") } }
-    public func rateLimitNext(_ count: Int) { state.withLock { $0.rateLimits += count } }
+    /// The next `count` sends are answered 429 with `retry_after_ms` (a JSON number, as written).
+    public func rateLimitNext(_ count: Int, retryAfterMs: String = "10") {
+        state.withLock {
+            $0.rateLimits += count
+            $0.retryAfterMs = retryAfterMs
+        }
+    }
     /// The next send is stored, but answered only after `delay`.
     public func answerNextSendAfter(_ delay: Duration) { state.withLock { $0.slowSends.append(delay) } }
     /// What a homeserver restart does to transaction ids: a repeated one posts again.
@@ -204,7 +211,9 @@ public final class MatrixSimulator: Sendable {
                 state.refusals += 1
                 return HTTPResponse(
                     status: 429, contentType: HTTPResponse.jsonType,
-                    body: Array(#"{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":10}"#.utf8)
+                    body: Array(
+                        (#"{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":"#
+                            + state.retryAfterMs + "}").utf8)
                 )
             }
             guard state.joined.contains(room) else {

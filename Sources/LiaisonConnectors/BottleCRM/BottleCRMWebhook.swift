@@ -30,16 +30,13 @@ public final class BottleCRMWebhook: InboundConnector {
         case .stale: return .failure(refusal("stale_signature", "signature timestamp is outside the tolerance"))
         case .invalid: return .failure(refusal("bad_signature", "X-BottleCRM-Signature does not match the body"))
         }
+        // What the pipeline could not decode is refused here, before it is stored and answered.
         let payload: JSONValue
         do {
             payload = try JSONValue.parse(request.body)
+            _ = try Self.event(of: payload)
         } catch {
             return .failure(InboundRejection(status: 400, code: "malformed", message: "\(error)", reason: "malformed"))
-        }
-        guard payload["event"]?.string != nil, payload["data"]?["id"] != nil else {
-            return .failure(
-                InboundRejection(
-                    status: 400, code: "malformed", message: "event and data.id are required", reason: "malformed"))
         }
         // The event id is signed and the same on every delivery of the event (a redelivery is a
         // new delivery id carrying the same event): it is what makes a repeat a repeat.
@@ -90,12 +87,7 @@ public final class BottleCRMWebhook: InboundConnector {
         } catch {
             throw DecodeError("not a BottleCRM event: \(error)")
         }
-        guard let event = payload["event"]?.string, let data = payload["data"], let id = Self.text(data["id"]) else {
-            throw DecodeError("a BottleCRM event needs event and data.id")
-        }
-        let parts = event.split(separator: ".", maxSplits: 1).map(String.init)
-        guard parts.count == 2 else { throw DecodeError("'\(event)' is not a record event") }
-        let (kind, action) = (parts[0], parts[1])
+        let (kind, action, id, data) = try Self.event(of: payload)
         guard ["lead", "contact", "account", "deal", "ticket"].contains(kind) else { return [] }
         // `created_at` is the event's time, kept with the payload for every retry: a
         // delivery retried after a later event's carries the earlier state.
@@ -104,6 +96,22 @@ public final class BottleCRMWebhook: InboundConnector {
             deleted: action == "deleted", observedAt: payload["created_at"]?.string.flatMap(ISO8601.parse)
         )
         return [.record(record, created: action == "created")]
+    }
+
+    /// The record kind, the action and the record's id an event names (`contact.updated`, `data.id`).
+    static func event(of payload: JSONValue) throws(DecodeError)
+        -> (kind: String, action: String, id: String, data: JSONValue)
+    {
+        guard let event = payload["event"]?.string, let data = payload["data"], let id = Self.text(data["id"]),
+            !id.isEmpty
+        else {
+            throw DecodeError("a BottleCRM event needs event and data.id (a non-empty string or number)")
+        }
+        let parts = event.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+            throw DecodeError("'\(event)' is not a record event (kind.action)")
+        }
+        return (parts[0], parts[1], id, data)
     }
 
     /// BottleCRM's payload fields mapped to canonical ones.

@@ -62,6 +62,13 @@ struct GenericPayload {
         var sentAt: Date?
         if let value = root["sent_at"], !value.isNull {
             if let millis = value.number {
+                // Below 10^11 ms (1973) a number is seconds sent for milliseconds, not a message's time.
+                guard millis >= 1e11, ISO8601.writable.contains(millis / 1000) else {
+                    throw Problem(
+                        problem: millis >= 0 && millis < 1e11
+                            ? "sent_at: Unix milliseconds expected; this reads as 1970–1973 (seconds?)"
+                            : "sent_at: Unix milliseconds out of range (years 1973 to 9999)")
+                }
                 sentAt = Date(timeIntervalSince1970: millis / 1000)
             } else if let text = value.string {
                 guard let date = ISO8601.parse(text) else {
@@ -76,8 +83,8 @@ struct GenericPayload {
         if type == .message, sender == nil {
             throw Problem(problem: "sender: a message needs a sender")
         }
-        if type == .message, text == nil {
-            throw Problem(problem: "text: a message needs text")
+        if type == .message, text?.contains(where: { !$0.isWhitespace }) != true {
+            throw Problem(problem: text == nil ? "text: a message needs text" : "text: empty")
         }
         return GenericPayload(
             id: id, conversation: conversation, type: type, sender: sender, text: text, sentAt: sentAt)

@@ -289,7 +289,8 @@ public struct MatrixNotifier: OutboundConnector {
             let reason = "\(step): HTTP \(status) \(String(decoding: body.prefix(300), as: UTF8.self))"
             if status == 429 {
                 let millis = (try? JSONValue.parse(Array(body)))?["retry_after_ms"]?.number
-                let after = millis.map { Duration.milliseconds(Int64($0)) } ?? outcome.retryAfter(now: now)
+                // Read as a Double: a homeserver's 1e30 must not trap the conversion (the policy caps it).
+                let after = millis.map { Duration.milliseconds(min(max($0, 0), 1e12)) } ?? outcome.retryAfter(now: now)
                 return .retryable(reason: reason, after: after, uncertain: false)
             }
             // A 5xx may come after the event was stored (a proxy's timeout): look before retrying.

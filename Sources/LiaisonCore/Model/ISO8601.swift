@@ -61,9 +61,14 @@ public enum ISO8601 {
         return Date(timeIntervalSince1970: seconds)
     }
 
-    /// `2026-11-24T10:00:00.123Z`.
+    /// The times RFC 3339 can write: years 0001 to 9999 (Unix seconds).
+    public static let writable: ClosedRange<Double> = -62_135_596_800...253_402_300_799.999
+
+    /// `2026-11-24T10:00:00.123Z`. A time outside `writable` (a remote clock's nonsense) is
+    /// written as the nearest one inside it.
     public static func format(_ date: Date) -> String {
-        let totalMillis = Int((date.timeIntervalSince1970 * 1000).rounded())
+        let unix = min(max(date.timeIntervalSince1970, writable.lowerBound), writable.upperBound)
+        let totalMillis = Int((unix * 1000).rounded())
         let millis = ((totalMillis % 1000) + 1000) % 1000
         var seconds = (totalMillis - millis) / 1000
         let days = Int((Double(seconds) / 86_400).rounded(.down))

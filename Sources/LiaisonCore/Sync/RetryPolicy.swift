@@ -21,7 +21,8 @@ public struct RetryPolicy: Sendable, Equatable {
     /// The wait before the next attempt, or nil when `attempts` used up the budget.
     /// - Parameters:
     ///   - attempts: attempts made so far, including the one that just failed.
-    ///   - retryAfter: the remote side's own hint; honoured even above the cap.
+    ///   - retryAfter: the remote side's own hint; honoured even above the cap, up to a day
+    ///     (`longestHonouredWait`): a hint of years is a fault, not a plan.
     public func delay(
         afterAttempts attempts: Int, retryAfter: Duration?, using random: inout some RandomNumberGenerator
     ) -> Duration? {
@@ -34,6 +35,9 @@ public struct RetryPolicy: Sendable, Equatable {
         let jittered = Duration.milliseconds(
             Int64.random(in: (ceilingMilliseconds / 2)...ceilingMilliseconds, using: &random))
         guard let retryAfter else { return jittered }
-        return max(jittered, retryAfter)
+        return max(jittered, min(retryAfter, Self.longestHonouredWait))
     }
+
+    /// The longest `Retry-After` followed as given.
+    public static let longestHonouredWait = Duration.seconds(86_400)
 }

@@ -40,6 +40,7 @@ final class IngestRoutes: Sendable {
             for path in ["/_matrix/app/v1/users/{userId}", "/_matrix/app/v1/rooms/{alias}"] {
                 router.on("GET", path) { [self] request, _, respond in
                     if let refusal = matrix.authenticate(request.headers, query: request.query) {
+                        metrics.eventsReceived.increment()  // as every refusal is: rejected ≤ received
                         metrics.rejected(refusal.reason)
                         return respond(Self.matrixError(refusal))
                     }
@@ -49,6 +50,7 @@ final class IngestRoutes: Sendable {
             }
             router.on("POST", "/_matrix/app/v1/ping") { [self] request, _, respond in
                 if let refusal = matrix.authenticate(request.headers, query: request.query) {
+                    metrics.eventsReceived.increment()
                     metrics.rejected(refusal.reason)
                     return respond(Self.matrixError(refusal))
                 }
