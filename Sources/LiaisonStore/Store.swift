@@ -13,7 +13,9 @@ public protocol Store: AnyObject, Sendable {
     func append(_ record: InboundRecord, completion: @escaping @Sendable (Result<AppendOutcome, any Error>) -> Void)
     /// Records after `sequence`, in log order.
     func inbound(after sequence: Int64, limit: Int) throws -> [InboundRecord]
-    func inbound(receivedFrom start: Date, to end: Date) throws -> [InboundRecord]
+    /// The records received in `start..<end` after sequence `after`, at most `limit` of them,
+    /// in log order: a time range is read page by page, however long.
+    func inbound(receivedFrom start: Date, to end: Date, after: Int64, limit: Int) throws -> [InboundRecord]
     func cursor(_ name: String) throws -> Int64
     /// Moves a named cursor forward (never back).
     func moveCursor(_ name: String, to position: Int64) throws
@@ -83,6 +85,9 @@ public protocol Store: AnyObject, Sendable {
     /// Records what became known of a participant (fields it lacks keep what is stored).
     func save(_ participant: Participant, now: Date) throws
     func status() throws -> StoreStatus
+    /// What the queue gauges show, read from indexes only: every scrape of `/metrics` asks,
+    /// so it must cost the same on a log of a thousand records as on one of a billion.
+    func queueDepths() throws -> QueueDepths
     /// Recipients with digest lines waiting, and their lines (oldest first, with ids).
     func pendingDigests() throws -> [String: [DigestLine]]
     /// Turns a recipient's digest lines up to `throughID` into one outbox entry, atomically.
@@ -219,6 +224,23 @@ public struct NewDelivery: Sendable, Equatable {
 }
 
 /// Counts for `liaison status` and the metrics gauges.
+/// Work waiting, by queue.
+public struct QueueDepths: Sendable, Equatable {
+    /// Log records the pipeline has not applied yet.
+    public var pipeline: Int
+    /// Deliveries not yet made (first attempts and retries).
+    public var outbox: Int
+    public var deadLetters: Int
+    public var conversationsWithPending: Int
+
+    public init(pipeline: Int, outbox: Int, deadLetters: Int, conversationsWithPending: Int) {
+        self.pipeline = pipeline
+        self.outbox = outbox
+        self.deadLetters = deadLetters
+        self.conversationsWithPending = conversationsWithPending
+    }
+}
+
 public struct StoreStatus: Sendable, Equatable, Codable {
     public var inboundRecords: Int
     public var inboundRejected: Int

@@ -80,37 +80,36 @@ public final class HubMetrics: Sendable {
         (rejections[reason] ?? rejections["malformed"])?.increment()
     }
 
-    /// Queue depths, read from the store when scraped (one read serves every gauge of a scrape).
+    /// Queue depths, read from the store when scraped (one read serves every gauge of a
+    /// scrape). A read that fails shows as NaN, never as an empty queue.
     public func registerGauges(store: any Store) {
-        let cache = StatusCache(store: store)
-        registry.gauge("liaison_queue_depth", help: "Work waiting, by queue.", labels: "queue=\"pipeline\"") {
-            Double(cache.current?.inboundUnprocessed ?? 0)
+        let cache = DepthsCache(store: store)
+        func gauge(_ labels: String, _ value: @escaping @Sendable (QueueDepths) -> Int) {
+            registry.gauge("liaison_queue_depth", help: "Work waiting, by queue.", labels: labels) {
+                cache.current.map { Double(value($0)) } ?? .nan
+            }
         }
-        registry.gauge("liaison_queue_depth", help: "Work waiting, by queue.", labels: "queue=\"outbox\"") {
-            let status = cache.current
-            return Double((status?.deliveriesPending ?? 0) + (status?.deliveriesRetrying ?? 0))
-        }
-        registry.gauge("liaison_queue_depth", help: "Work waiting, by queue.", labels: "queue=\"dead_letter\"") {
-            Double(cache.current?.deliveriesDead ?? 0)
-        }
+        gauge("queue=\"pipeline\"", \.pipeline)
+        gauge("queue=\"outbox\"", \.outbox)
+        gauge("queue=\"dead_letter\"", \.deadLetters)
         registry.gauge("liaison_conversations_pending", help: "Conversations with messages not yet archived.") {
-            Double(cache.current?.conversationsWithPending ?? 0)
+            cache.current.map { Double($0.conversationsWithPending) } ?? .nan
         }
     }
 }
 
-/// The store's counts, read at most once per second.
-private final class StatusCache: Sendable {
+/// The store's queue depths, read at most once per second.
+private final class DepthsCache: Sendable {
     private let store: any Store
-    private let cached = Mutex<(at: ContinuousClock.Instant, status: StoreStatus?)?>(nil)
+    private let cached = Mutex<(at: ContinuousClock.Instant, depths: QueueDepths?)?>(nil)
 
     init(store: any Store) { self.store = store }
 
-    var current: StoreStatus? {
+    var current: QueueDepths? {
         let now = ContinuousClock.now
-        if let entry = cached.withLock({ $0 }), now - entry.at < .seconds(1) { return entry.status }
-        let status = try? store.status()
-        cached.withLock { $0 = (now, status) }
-        return status
+        if let entry = cached.withLock({ $0 }), now - entry.at < .seconds(1) { return entry.depths }
+        let depths = try? store.queueDepths()
+        cached.withLock { $0 = (now, depths) }
+        return depths
     }
 }

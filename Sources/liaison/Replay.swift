@@ -14,8 +14,9 @@ enum Replay {
                   fresh attempt budget. The delivery ledger makes this safe: an effect that did
                   happen is not repeated.
         --events  re-applies logged events received in [since, until): ISO 8601 times, or dates
-                  meaning midnight UTC. Events already applied change nothing; events refused
-                  before are tried again.
+                  meaning midnight UTC, read page by page. Events already applied change nothing;
+                  events refused before are tried again, and the command exits 1 if some are
+                  still unusable.
         A running 'liaison serve' picks the work up; otherwise the next start does.
         """
 
@@ -80,19 +81,36 @@ enum Replay {
         } else {
             end = .distantFuture
         }
-        let records = try store.inbound(receivedFrom: start, to: end)
+        // As the hub's pipeline applies them: identity resolution included, so that people a
+        // failed resolution missed are resolved now.
+        let identity =
+            configuration.identity.enabled
+            ? try IdentityResolver(
+                store: store, matcher: configuration.identity.matcher, region: configuration.identity.defaultRegion)
+            : nil
         let pipeline = Pipeline(
             store: store, connectors: Connectors(configuration).inbound,
-            changes: configuration.notify.map(ChangeRouter.init),
+            changes: configuration.notify.map(ChangeRouter.init), identity: identity,
             metrics: HubMetrics(), logger: Output.logger(configuration.log)
         ) { _ in }
-        let result = try pipeline.replay(records)
-        if format == .json {
-            Output.json(["events": records.count, "new_messages": result.newMessages])
-        } else {
-            Output.out("re-applied \(records.count) events: \(result.newMessages) new messages")
+        // Page by page: a range of months is not held in memory at once.
+        var (events, newMessages, unusable) = (0, 0, 0)
+        var last: Int64 = 0
+        while case let page = try store.inbound(receivedFrom: start, to: end, after: last, limit: 512), !page.isEmpty {
+            let result = try pipeline.replay(page)
+            events += page.count
+            newMessages += result.newMessages
+            unusable += result.unusable
+            last = page[page.count - 1].sequence
         }
-        return 0
+        if format == .json {
+            Output.json(["events": events, "new_messages": newMessages, "unusable": unusable])
+        } else {
+            Output.out(
+                "re-applied \(events) events: \(newMessages) new messages"
+                    + (unusable > 0 ? ", \(unusable) still unusable (liaison status --config … shows why)" : ""))
+        }
+        return unusable > 0 ? 1 : 0
     }
 
     /// A full ISO 8601 time, or a bare date (`2026-11-24`) meaning its midnight UTC.

@@ -47,7 +47,7 @@ enum Status {
         }
         for letter in dead {
             Output.out(
-                "dead #\(letter.id) \(letter.target) \(letter.operation) partition=\(letter.partition) attempts=\(letter.attempts): \(letter.lastError ?? "")"
+                "dead #\(letter.id) \(letter.target) \(letter.operation) partition=\(letter.partition.singleLine) attempts=\(letter.attempts): \((letter.lastError ?? "").singleLine)"
             )
         }
         return 0

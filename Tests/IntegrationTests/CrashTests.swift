@@ -144,13 +144,20 @@ struct BinaryTests {
         #expect(!FileManager.default.fileExists(atPath: store.path), "status created a store")
 
         let liaison = try await serve(configURL, port: port, log: directory.appendingPathComponent("log"))
+        // More events than a replay reads in one page (512).
+        let client = HTTPTestClient(base: URL(string: "http://127.0.0.1:\(port)")!)
+        for n in 0..<1_100 {
+            let body = Data(#"{"id":"m\#(n)","conversation":"c\#(n % 7)","text":"hi","sender":{"id":"u"}}"#.utf8)
+            let headers = ["X-Liaison-Signature": GenericWebhook.sign(body: Array(body), secret: Self.secret)]
+            #expect(try await client.send("POST", "/hooks/generic/load", headers: headers, body: body).status == 200)
+        }
         #expect(await liaison.terminate() == 0, "\(liaison.log)")
         let unknown = try LiaisonProcess.run(["replay", "--config", configURL.path, "--dead", "--id", "99"])
         #expect(unknown.code == 2)
         #expect(unknown.output.contains("delivery #99 does not exist (nothing was requeued)"), "\(unknown.output)")
         let byDate = try LiaisonProcess.run(["replay", "--config", configURL.path, "--events", "--since", "2000-01-01"])
         #expect(byDate.code == 0, "\(byDate.output)")
-        #expect(byDate.output.contains("re-applied 0 events"), "\(byDate.output)")
+        #expect(byDate.output.contains("re-applied 1100 events: 0 new messages"), "\(byDate.output)")
         let badDate = try LiaisonProcess.run(["replay", "--config", configURL.path, "--events", "--since", "2000-13"])
         #expect(badDate.code == 2)
         // A flag of the other mode, or a range that ends before it starts, is refused, not ignored.

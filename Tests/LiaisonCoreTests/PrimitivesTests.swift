@@ -170,3 +170,28 @@ struct IdentifierTests {
         #expect(ConversationID(system: "s", id: "").rawValue == "s:")
     }
 }
+
+@Suite("Log lines")
+struct LogLineTests {
+    let record = LogRecord(
+        time: Date(timeIntervalSince1970: 1_795_514_400), level: .warning, label: "outbox",
+        message: "delivery failed, will retry",
+        metadata: [("reason", "HTTP 502 <html>\r\n<body>Bad\tGateway\u{1B}[2J</body>\n"), ("delivery", "7")])
+
+    @Test("a text line stays one line, whatever a remote server put in a value, and nothing in it drives a terminal")
+    func text() {
+        let line = record.text
+        #expect(!line.contains("\n") && !line.contains("\r") && !line.contains("\u{1B}"))
+        #expect(line.hasSuffix(#"reason=HTTP 502 <html>\r\n<body>Bad\tGateway\u{1B}[2J</body>\n delivery=7"#), "\(line)")
+        #expect("plain 李娜".singleLine == "plain 李娜")
+    }
+
+    @Test("a JSON line is one object on one line, its values escaped")
+    func json() throws {
+        let line = record.json
+        #expect(!line.contains("\n") && !line.contains("\r"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
+        #expect(object["reason"] == record.metadata[0].1)
+        #expect(object["level"] == "warning" && object["logger"] == "outbox" && object["ts"] == "2026-11-24T10:00:00.000Z")
+    }
+}

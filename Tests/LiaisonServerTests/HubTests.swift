@@ -148,10 +148,14 @@ struct HubTests {
         ancient["sent_at"] = -1e19
         #expect(try await hub.post(ancient).status == 400)
         // Headers beyond the connection's memory: libmicrohttpd answers by itself, and it is counted.
-        let padded = try await hub.client.send(
-            "POST", "/hooks/generic/acme", headers: ["X-Padding": String(repeating: "a", count: 12_000)],
-            body: Data("{}".utf8))
-        #expect(padded.status == 431)
+        // It closes with the rest of the request unread, and the kernel may reset the connection
+        // before the client reads the 431 (one run in six here): the counter below is what counts.
+        do {
+            let padded = try await hub.client.send(
+                "POST", "/hooks/generic/acme", headers: ["X-Padding": String(repeating: "a", count: 12_000)],
+                body: Data("{}".utf8))
+            #expect(padded.status == 431)
+        } catch let error as URLError where error.code == .networkConnectionLost {}
 
         #expect(try hub.status.inboundRecords == 0)
         let metrics = try await hub.client.send("GET", "/metrics").text

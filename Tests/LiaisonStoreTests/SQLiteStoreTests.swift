@@ -89,7 +89,7 @@ struct SQLiteStoreTests {
     @Test("times never go back along the log, and a time range is found by sequence: its start in, its end out")
     func timeRanges() async throws {
         try await withStore { store in
-            #expect(try store.inbound(receivedFrom: t0, to: t0.addingTimeInterval(60)).isEmpty)
+            #expect(try store.inbound(receivedFrom: t0, to: t0.addingTimeInterval(60), after: 0, limit: 10).isEmpty)
             // Stamped out of order, as two HTTP threads may queue their requests, or after
             // the clock was set back.
             let offsets: [TimeInterval] = [0, 10, 5, 20, 30, 25, 40]
@@ -102,9 +102,20 @@ struct SQLiteStoreTests {
             let stored = try store.inbound(after: 0, limit: 10).map { $0.receivedAt.timeIntervalSince(t0) }
             #expect(stored == [0, 10, 10, 20, 30, 30, 40])
             func received(_ from: TimeInterval, _ to: TimeInterval) throws -> [UInt8] {
-                try store.inbound(receivedFrom: t0.addingTimeInterval(from), to: t0.addingTimeInterval(to))
+                try store.inbound(receivedFrom: t0.addingTimeInterval(from), to: t0.addingTimeInterval(to), after: 0, limit: 100)
                     .map { $0.body[0] }
             }
+            // Read page by page: each page starts after the last one's last record.
+            var pages: [[UInt8]] = []
+            var last: Int64 = 0
+            while case let page = try store.inbound(
+                receivedFrom: t0.addingTimeInterval(10), to: t0.addingTimeInterval(40), after: last, limit: 2),
+                !page.isEmpty
+            {
+                pages.append(page.map { $0.body[0] })
+                last = page.last!.sequence
+            }
+            #expect(pages == [[1, 2], [3, 4], [5]])
             #expect(try received(0, 10) == [0])
             #expect(try received(10, 30) == [1, 2, 3])
             #expect(try received(30, 31) == [4, 5])
@@ -157,6 +168,13 @@ struct SQLiteStoreTests {
             #expect(outcomes.count == 500)
             #expect(outcomes.filter { $0 == .duplicate }.count == 250)
             #expect(try store.status().inboundRecords == 250)
+            // The gauges' backlog, without counting the log, is the status's count.
+            #expect(try store.queueDepths().pipeline == 250)
+            _ = try store.apply(
+                [DecodedRecord(sequence: 100, meaning: .events([], channel: "Matrix"))], cursor: SQLiteStore.pipelineCursor,
+                now: t0)
+            #expect(try store.queueDepths().pipeline == store.status().inboundUnprocessed)
+            #expect(try store.queueDepths().pipeline == 150)
         }
     }
 
@@ -236,6 +254,35 @@ struct SQLiteStoreTests {
         next.close()
     }
 
+    @Test("a tool never migrates a store: an older or a newer schema is named and left as it is")
+    func toolsDoNotMigrate() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-schema-\(UUID().uuidString)")
+            .path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try SQLiteStore(directory: path, access: .hub).close()
+        let state = try SQLiteDatabase(path: "\(path)/state.db")
+        func steps() throws -> [String] { try state.statement("SELECT id FROM schema_migrations ORDER BY id").rows { $0.text(0) ?? "" } }
+        let last = try #require(Migrations.state.last?.id)
+        // As an older binary left it: the last step not applied.
+        try state.execute("DELETE FROM schema_migrations WHERE id = '\(last)'")
+        let older = try steps()
+        #expect {
+            try SQLiteStore(directory: path, access: .existing)
+        } throws: { error in
+            "\(error)".contains("state.db has an older schema (without \(last))")
+        }
+        #expect(try steps() == older, "status, replay or review applied nothing")
+        // Written by a newer binary.
+        try state.execute("INSERT INTO schema_migrations (id) VALUES ('\(last)'), ('9999_from_the_future')")
+        #expect {
+            try SQLiteStore(directory: path, access: .existing)
+        } throws: { error in
+            "\(error)".contains("written by a newer liaison (schema steps 9999_from_the_future unknown")
+        }
+        try state.execute("DELETE FROM schema_migrations WHERE id = '9999_from_the_future'")
+        try SQLiteStore(directory: path, access: .existing).close()
+    }
+
     @Test("a relative store directory is named in full when it is missing")
     func missingRelative() {
         let message = "\(StoreMissing(directory: "no-such-store-\(UUID().uuidString)"))"
@@ -265,7 +312,7 @@ struct SQLiteStoreTests {
         }
     }
 
-    @Test("unusable records are kept with their reason and passed over")
+    @Test("unusable records are kept with their reason and passed over, until a replay reads them")
     func unusable() async throws {
         try await withStore { store in
             let sequence: Int64 = 4
@@ -274,6 +321,11 @@ struct SQLiteStoreTests {
             #expect(result.unusable == 1)
             #expect(try store.cursor("pipeline") == sequence)
             #expect(try store.status().inboundRejected == 1)
+            // Replayed once its connector can read it: the refusal is cleared.
+            _ = try store.apply(
+                [DecodedRecord(sequence: sequence, meaning: .events(message("$1", from: alice, at: 0), channel: "Matrix"))],
+                cursor: nil, now: t0)
+            #expect(try store.status().inboundRejected == 0)
         }
     }
 
@@ -536,11 +588,13 @@ struct SQLiteStoreTests {
                 try store.markDead(delivery.id, error: "gone", now: t0)
             }
             #expect(try store.status().deliveriesDead == 2)
+            #expect(try store.queueDepths() == QueueDepths(pipeline: 0, outbox: 0, deadLetters: 2, conversationsWithPending: 0))
             let first = try #require(try store.deliveries(status: .dead, limit: 10).first)
             #expect(try store.requeueDead(ids: [first.id, 999], now: t0) == 1)
             #expect(try store.delivery(id: first.id)?.attempts == 0)
             #expect(try store.requeueDead(ids: nil, now: t0) == 1)
             #expect(try store.status().deliveriesDead == 0)
+            #expect(try store.queueDepths().outbox == 2)
         }
     }
 

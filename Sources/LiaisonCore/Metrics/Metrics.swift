@@ -125,8 +125,11 @@ public final class MetricsRegistry: Sendable {
         return out
     }
 
-    private static func number(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    /// As the exposition format spells numbers: `NaN`, `+Inf` and `-Inf` where Swift writes `nan` and `inf`.
+    static func number(_ value: Double) -> String {
+        if value.isNaN { return "NaN" }
+        if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
+        return value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
     }
 }
 

@@ -8,6 +8,14 @@ public struct LogRecord: Sendable {
     public var label: String
     public var message: String
     public var metadata: [(String, String)]
+
+    public init(time: Date, level: LogLevel, label: String, message: String, metadata: [(String, String)]) {
+        self.time = time
+        self.level = level
+        self.label = label
+        self.message = message
+        self.metadata = metadata
+    }
 }
 
 /// A structured logger; where lines go (JSON on stderr, text on a TTY, a test buffer)
@@ -73,11 +81,35 @@ extension LogRecord {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// `10:00:00.123 INFO  outbox  delivered  delivery=12`
+    /// `10:00:00.123 INFO  outbox  delivered  delivery=12`, on one line whatever the values
+    /// hold (a remote server's error page, a terminal's escape sequences).
     public var text: String {
-        let fields = metadata.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
+        let fields = metadata.map { "\($0.0)=\($0.1.singleLine)" }.joined(separator: " ")
         let level = self.level.rawValue.uppercased().padding(toLength: 7, withPad: " ", startingAt: 0)
-        return "\(time.iso8601Milliseconds) \(level) [\(label)] \(message)\(fields.isEmpty ? "" : "  " + fields)"
+        return "\(time.iso8601Milliseconds) \(level) [\(label)] \(message.singleLine)\(fields.isEmpty ? "" : "  " + fields)"
+    }
+}
+
+extension String {
+    /// The text with its control characters escaped (`\n`, `\r`, `\t`, `\u{1B}`): one line,
+    /// nothing a terminal acts on. Text from outside (a CRM's answer) goes through it before
+    /// it is printed for people.
+    public var singleLine: String {
+        guard unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return self }
+        var out = ""
+        for scalar in unicodeScalars {
+            guard scalar.properties.generalCategory == .control else {
+                out.unicodeScalars.append(scalar)
+                continue
+            }
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default: out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            }
+        }
+        return out
     }
 }
 

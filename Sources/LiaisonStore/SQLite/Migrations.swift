@@ -217,6 +217,18 @@ enum Migrations {
 
     /// Applies the steps `database` has not seen yet; returns their ids.
     @discardableResult
+    /// Throws `StoreSchemaMismatch` unless the file has exactly `steps` applied; changes nothing.
+    static func check(_ database: SQLiteDatabase, steps: [Migration], file: String) throws {
+        let applied =
+            (try? database.statement("SELECT id FROM schema_migrations").rows { $0.text(0) ?? "" }) ?? []
+        let known = steps.map(\.id)
+        let missing = known.filter { !applied.contains($0) }
+        let unknown = applied.filter { !known.contains($0) }.sorted()
+        guard missing.isEmpty, unknown.isEmpty else {
+            throw StoreSchemaMismatch(file: file, missing: missing, unknown: unknown)
+        }
+    }
+
     static func migrate(_ database: SQLiteDatabase, steps: [Migration]) throws -> [String] {
         try database.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"

@@ -19,6 +19,11 @@ extension SQLiteStore {
         for record in batch {
             switch record.meaning {
             case let .events(events, channel):
+                // A replay (no cursor) that now decodes a record refused before clears its refusal.
+                // The pipeline's first pass cannot meet one, and skips the statement.
+                if cursor == nil {
+                    try db.statement("DELETE FROM inbound_rejections WHERE seq = ?").run([.integer(record.sequence)])
+                }
                 for index in events.indices {
                     try work.apply(
                         events[index], earlier: events[..<index], channel: channel, inbound: record.sequence,

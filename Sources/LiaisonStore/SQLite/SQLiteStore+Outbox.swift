@@ -236,6 +236,21 @@ extension SQLiteStore {
         }
     }
 
+    public func queueDepths() throws -> QueueDepths {
+        let cursor = try self.cursor(Self.pipelineCursor)
+        // The log is appended to and never thinned, so its last sequence less the cursor is
+        // the backlog, without counting it.
+        let last = try readLog { db in try db.statement("SELECT max(seq) FROM inbound").first { $0.int(0) } ?? 0 }
+        return try read { db in
+            func count(_ sql: String) throws -> Int { Int(try db.statement(sql).first { $0.int(0) } ?? 0) }
+            return QueueDepths(
+                pipeline: Int(max(last - cursor, 0)),
+                outbox: try count("SELECT count(*) FROM deliveries WHERE status = 'pending'"),
+                deadLetters: try count("SELECT count(*) FROM deliveries WHERE status = 'dead'"),
+                conversationsWithPending: try count("SELECT count(*) FROM conversations WHERE pending > 0"))
+        }
+    }
+
     public func status() throws -> StoreStatus {
         let cursor = try self.cursor(Self.pipelineCursor)
         let (records, unprocessed) = try readLog { db in

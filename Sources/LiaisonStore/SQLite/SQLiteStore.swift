@@ -53,8 +53,10 @@ public final class SQLiteStore: Store {
             }
         }
         lock = Mutex(access == .hub ? try StoreLock(directory: directory) : nil)
-        let (logWriter, logReader) = try Self.open("\(directory)/events.db", migrations: Migrations.log)
-        let (stateWriter, stateReader) = try Self.open("\(directory)/state.db", migrations: Migrations.state)
+        let migrate = access != .existing
+        let (logWriter, logReader) = try Self.open("\(directory)/events.db", migrations: Migrations.log, migrate: migrate)
+        let (stateWriter, stateReader) = try Self.open(
+            "\(directory)/state.db", migrations: Migrations.state, migrate: migrate)
         // The pipeline's writes land all over the messages index (a leaf per conversation) and
         // rewrite the same pages batch after batch: a 32 MB page cache keeps them (SQLite's
         // default is 2 MB), and a checkpoint every 10,000 pages (40 MB of WAL; the default is
@@ -74,12 +76,19 @@ public final class SQLiteStore: Store {
         )
     }
 
-    private static func open(_ path: String, migrations: [Migration]) throws -> (SerializedDatabase, SerializedDatabase)
+    /// Opens one file of the store; migrates it, or (`migrate` false, for tools) checks that
+    /// its schema is this binary's.
+    private static func open(_ path: String, migrations: [Migration], migrate: Bool) throws
+        -> (SerializedDatabase, SerializedDatabase)
     {
         let writer = try SQLiteDatabase(path: path)
         // FULL: a commit is on disk before it is acknowledged (the durability promise).
         try writer.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
-        try Migrations.migrate(writer, steps: migrations)
+        if migrate {
+            try Migrations.migrate(writer, steps: migrations)
+        } else {
+            try Migrations.check(writer, steps: migrations, file: path)
+        }
         let reader = try SQLiteDatabase(path: path)
         try reader.execute("PRAGMA query_only=ON;")
         return (SerializedDatabase(writer), SerializedDatabase(reader))
@@ -212,19 +221,19 @@ public final class SQLiteStore: Store {
     /// primary-key lookups however long the log. Times are also checked row by row: a log
     /// written before the committer kept its times in order may have a few out of order by
     /// microseconds, which can then be missed at the range's edges, never wrongly included.
-    public func inbound(receivedFrom start: Date, to end: Date) throws -> [InboundRecord] {
+    public func inbound(receivedFrom start: Date, to end: Date, after: Int64, limit: Int) throws -> [InboundRecord] {
         try readLog { db in
             let (from, to) = (start.timeIntervalSince1970, end.timeIntervalSince1970)
             let pastLast = (try db.statement("SELECT max(seq) FROM inbound").first { $0.int(0) } ?? 0) + 1
-            let first = try Self.firstSequence(receivedAtOrAfter: from, before: pastLast, in: db)
+            let first = max(try Self.firstSequence(receivedAtOrAfter: from, before: pastLast, in: db), after + 1)
             let past = try Self.firstSequence(receivedAtOrAfter: to, before: pastLast, in: db)
             guard first < past else { return [] }
             return try db.statement(
                 """
                 SELECT \(Self.inboundColumns) FROM inbound
-                WHERE seq >= ? AND seq < ? AND received_at >= ? AND received_at < ? ORDER BY seq
+                WHERE seq >= ? AND seq < ? AND received_at >= ? AND received_at < ? ORDER BY seq LIMIT ?
                 """
-            ).rows([.integer(first), .integer(past), .real(from), .real(to)], Self.inboundRecord)
+            ).rows([.integer(first), .integer(past), .real(from), .real(to), .integer(Int64(limit))], Self.inboundRecord)
         }
     }
 

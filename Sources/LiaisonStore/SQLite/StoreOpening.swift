@@ -36,6 +36,23 @@ public struct StoreUnusable: Error, CustomStringConvertible {
     }
 }
 
+/// A tool (`status`, `replay`, `review`) met a store whose schema is not its own. Tools never
+/// migrate: a hub of another version may be running on the store.
+public struct StoreSchemaMismatch: Error, CustomStringConvertible {
+    public let file: String
+    /// Steps this binary has that the store lacks, and steps the store has that it does not know.
+    public let missing: [String]
+    public let unknown: [String]
+    public var description: String {
+        if !unknown.isEmpty {
+            return "\(file) was written by a newer liaison (schema steps \(unknown.joined(separator: ", ")) unknown"
+                + " to this one): use that version's binary"
+        }
+        return "\(file) has an older schema (without \(missing.joined(separator: ", "))): run 'liaison serve' of"
+            + " this version once to bring it up to date, then this command"
+    }
+}
+
 /// Another hub holds the store.
 public struct StoreBusy: Error, CustomStringConvertible {
     public let directory: String
