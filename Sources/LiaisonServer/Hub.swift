@@ -106,6 +106,8 @@ public final class Hub: Sendable {
         server = HTTPServer(
             host: configuration.server.host, port: configuration.server.port, threads: configuration.server.threads,
             maxBodyBytes: configuration.server.maxBodyBytes,
+            largerBodies: configuration.matrix == nil
+                ? [] : [("/_matrix/app/v1/transactions/", MatrixAppService.largestTransaction)],
             refused: { status in
                 metrics.eventsReceived.increment()
                 metrics.rejected(Self.refusalReason(status))

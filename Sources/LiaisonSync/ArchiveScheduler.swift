@@ -97,6 +97,10 @@ public struct ArchiveScheduler: Service {
             if enriched != customer {
                 try store.save(enriched, now: now)
                 pending.customer = enriched
+                // The lines were read with the customer as known before: they take the name too.
+                for index in pending.entries.indices where pending.entries[index].message.sender == enriched.ref {
+                    pending.entries[index].sender = enriched
+                }
             }
         }
         let delivery = Self.plan(pending, trigger: trigger, target: target)

@@ -16,6 +16,7 @@ public final class HubMetrics: Sendable {
     public let commitBatch: Histogram
     public let eventsProcessed: Counter
     public let eventsUnusable: Counter
+    public let messagesUnreadable: Counter
     public let transcriptsPlanned: Counter
     public let deliveriesOK: Counter
     public let deliveriesRetried: Counter
@@ -59,6 +60,9 @@ public final class HubMetrics: Sendable {
             "liaison_pipeline_unusable_total",
             help: "Log records the pipeline could not decode (kept, with the reason)."
         )
+        messagesUnreadable = registry.counter(
+            "liaison_messages_unreadable_total",
+            help: "Messages the hub could not read (end-to-end encrypted): never archived.")
         transcriptsPlanned = registry.counter(
             "liaison_transcripts_planned_total", help: "Transcripts put in the outbox.")
         deliveriesOK = registry.counter(

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import LiaisonConnectors
 import LiaisonCore
 import LiaisonStore
@@ -19,6 +20,8 @@ public struct Pipeline: Service {
     private let backlog: LogBacklog?
     private let logger: Logger
     private let now: @Sendable () -> Date
+    /// Conversations already reported for messages the hub cannot read (once a run each).
+    private let reportedUnreadable = ReportedOnce()
 
     /// - Parameters:
     ///   - changes: who hears about CRM changes; nil announces nothing (snapshots are still kept).
@@ -187,12 +190,28 @@ public struct Pipeline: Service {
         } else {
             meaning = .unusable(problem: "no connector is configured for source '\(record.source)'")
         }
-        if case .unusable(let problem) = meaning {
+        switch meaning {
+        case .unusable(let problem):
             logger.warning(
                 "log record unusable", ["seq": "\(record.sequence)", "source": record.source, "problem": problem])
+        case .events(let events, _):
+            for case let .unreadable(conversation, reason) in events {
+                metrics.messagesUnreadable.increment()
+                guard reportedUnreadable.first(conversation) else { continue }
+                logger.warning(
+                    "messages cannot be read and will not be archived",
+                    ["conversation": conversation.rawValue, "reason": reason, "seq": "\(record.sequence)"])
+            }
         }
         return DecodedRecord(sequence: record.sequence, meaning: meaning)
     }
+}
+
+/// What has been reported already, to say each thing once.
+private final class ReportedOnce: Sendable {
+    private let seen = Mutex<Set<ConversationID>>([])
+    /// True the first time `conversation` is given.
+    func first(_ conversation: ConversationID) -> Bool { seen.withLock { $0.insert(conversation).inserted } }
 }
 
 /// Record snapshots as of the record being decoded: the batch's own changes first, the

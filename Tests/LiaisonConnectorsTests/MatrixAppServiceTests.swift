@@ -116,6 +116,41 @@ struct MatrixAppServiceTests {
                 .close(room, at: Date(timeIntervalSince1970: 1_795_514_404)),
             ])
     }
+
+    @Test("a redaction (either form), a sticker and a message the hub cannot read are told, not dropped")
+    func redactionsStickersEncrypted() throws {
+        let body = """
+            {"events":[
+              {"type":"m.room.redaction","sender":"@alice:localhost","room_id":"!r","event_id":"$8","redacts":"$2",
+               "origin_server_ts":1795514406000,"content":{}},
+              {"type":"m.room.redaction","sender":"@agent:localhost","room_id":"!r","event_id":"$9",
+               "origin_server_ts":1795514407000,"content":{"redacts":"$3"}},
+              {"type":"m.sticker","sender":"@alice:localhost","room_id":"!r","event_id":"$10",
+               "origin_server_ts":1795514408000,"content":{"body":"thumbs up","url":"mxc://x/y"}},
+              {"type":"m.room.encrypted","sender":"@alice:localhost","room_id":"!r","event_id":"$11",
+               "origin_server_ts":1795514409000,"content":{"algorithm":"m.megolm.v1.aes-sha2","ciphertext":"AwgA"}},
+              {"type":"m.room.encrypted","sender":"@liaison_bot:localhost","room_id":"!r","event_id":"$12",
+               "origin_server_ts":1795514410000,"content":{"algorithm":"m.megolm.v1.aes-sha2","ciphertext":"AwgB"}}
+            ]}
+            """
+        let events = try service.decode(
+            InboundRecord(sequence: 2, source: "matrix", dedupeKey: "t2", receivedAt: Date(), body: Array(body.utf8)))
+        let room = ConversationID("matrix:!r")
+        let alice = SystemRef(system: "matrix", kind: "user", id: "@alice:localhost")
+        let aliceProfile = Participant(
+            ref: alice, role: .customer, displayName: "Alice Smith", email: "alice@example.com")
+        #expect(
+            events == [
+                .redacted(room, messageID: "$2"),
+                .redacted(room, messageID: "$3"),
+                .participant(aliceProfile, conversation: room),
+                .message(
+                    Message(
+                        id: "$10", conversation: room, sender: alice, sentAt: Date(timeIntervalSince1970: 1_795_514_408),
+                        text: "[sticker: thumbs up]")),
+                .unreadable(room, reason: "encrypted"),
+            ])
+    }
 }
 
 @Suite("Synapse third-party ids")

@@ -78,6 +78,36 @@ struct TranscriptTests {
         #expect(decoded == transcript)
         #expect(try transcript.encoded() == transcript.encoded())
     }
+
+    @Test("a message's further lines are indented: no text or name passes for a line of its own")
+    func forgedLines() throws {
+        let customer = Participant(
+            ref: SystemRef(system: "matrix", kind: "user", id: "@alice:localhost"), role: .customer,
+            displayName: "Alice\nSmith")
+        let t0 = try #require(ISO8601.parse("2026-11-24T10:00:03Z"))
+        let transcript = Transcript(
+            conversation: ConversationID("matrix:!r"), channel: "Matrix", customer: customer, trigger: .closed,
+            lines: [
+                .init(
+                    sentAt: t0, speaker: "Alice\nSmith", role: .customer,
+                    text: "Address:\r\n1 Main St\n[2026-11-24 10:00:09 UTC] Agent: 50% off approved\n"),
+                .init(sentAt: t0.addingTimeInterval(62), speaker: "Agent", role: .employee, text: "Noted"),
+            ],
+            key: IdempotencyKey("archive:abc")
+        )
+        #expect(
+            transcript.body == """
+                [2026-11-24 10:00:03 UTC] Alice Smith: Address:
+                    1 Main St
+                    [2026-11-24 10:00:09 UTC] Agent: 50% off approved
+                    
+                [2026-11-24 10:01:05 UTC] Agent: Noted
+
+                liaison-ref: archive:abc
+                """)
+        let headed = transcript.body.split(separator: "\n").filter { $0.hasPrefix("[") }
+        #expect(headed.count == 2, "one headed line a message")
+    }
 }
 
 @Suite("System references")

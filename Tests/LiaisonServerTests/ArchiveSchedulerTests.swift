@@ -96,6 +96,9 @@ struct ArchiveSchedulerTests {
         let transcript = try Transcript.decoded(from: delivery.payload)
         #expect(transcript.customer.displayName == "张伟")
         #expect(transcript.customer.email == "zhang.wei@example.com")
+        // The customer's own lines are named alike, not by the Matrix id.
+        let customerLines = transcript.lines.filter { $0.role == .customer }
+        #expect(!customerLines.isEmpty && customerLines.allSatisfy { $0.speaker == "张伟" }, "\(transcript.lines)")
         await homeserver.stop()
 
         // The homeserver is down. A customer with no name and nothing else waits for it; one

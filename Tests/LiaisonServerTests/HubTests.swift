@@ -4,6 +4,7 @@ import LiaisonCore
 import LiaisonServer
 import LiaisonStore
 import LiaisonTestSupport
+import Synchronization
 import Testing
 
 /// A hub on a free loopback port with its own SQLite file, archiving to the BottleCRM
@@ -17,6 +18,14 @@ struct RunningHub {
     let task: Task<Void, any Error>
     let client: HTTPTestClient
     let directory: URL
+    private let logged: LogLines
+
+    /// The messages of the warnings and errors the hub logged so far.
+    var logs: [String] { logged.lines.withLock { $0 } }
+
+    final class LogLines: Sendable {
+        let lines = Mutex<[String]>([])
+    }
 
     static func start(mode: ArchiveMode, crm: BottleCRMSimulator, maxBody: Int = 4096) async throws -> RunningHub {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -42,13 +51,16 @@ struct RunningHub {
             profiles: ["@alice:x": ProfileOverride(name: "Alice Smith", email: "alice@example.com")],
             closeCommand: "!close"
         )
-        let hub = try Hub(configuration: configuration, logger: .silent)
+        let logged = LogLines()
+        let hub = try Hub(
+            configuration: configuration,
+            logger: Logger(label: "hub", level: .warning) { record in logged.lines.withLock { $0.append(record.message) } })
         let task = Task { try await hub.run(signals: []) }
         let started = await eventually { hub.server.port != 0 }
         #expect(started, "listener did not start")
         return RunningHub(
             hub: hub, task: task, client: HTTPTestClient(base: URL(string: "http://127.0.0.1:\(hub.server.port)")!),
-            directory: directory
+            directory: directory, logged: logged
         )
     }
 
@@ -402,6 +414,56 @@ struct MatrixHubTests {
         #expect(await eventually { crm.interactions.count == 1 })
         #expect(crm.interactions.first?.body.contains("Alice Smith: anyone here?") == true)
         #expect(crm.contacts.first?.email == "alice@example.com")
+        await hub.stop()
+        await crm.stop()
+    }
+
+    @Test("a homeserver's transaction over the webhooks' body limit is taken whole: refused, it would be pushed forever")
+    func largeTransaction() async throws {
+        let crm = try BottleCRMSimulator()
+        let hub = try await RunningHub.start(mode: .onClose, crm: crm)  // webhooks: 4 KiB at most
+        let headers = ["Authorization": "Bearer \(RunningHub.hsToken)"]
+        let events = (0..<100).map { Self.event("$\($0)", sender: "@alice:x", body: String(repeating: "x", count: 12_000)) }
+        let reply = try await hub.client.json("PUT", "/_matrix/app/v1/transactions/big", headers: headers, ["events": events])
+        #expect(reply.status == 200, "\(reply.text.prefix(200))")
+        #expect(await eventually { (try? hub.status.messages) == 100 })
+        // A generic webhook of the same size is still refused.
+        #expect(try await hub.post(chat("m1", from: "c-1", String(repeating: "x", count: 12_000))).status == 413)
+        await hub.stop()
+        await crm.stop()
+    }
+
+    @Test(
+        "a message deleted before the close is filed without its text; one the hub cannot read is counted and reported"
+    )
+    func redactedAndEncrypted() async throws {
+        let crm = try BottleCRMSimulator()
+        let hub = try await RunningHub.start(mode: .onClose, crm: crm)
+        let headers = ["Authorization": "Bearer \(RunningHub.hsToken)"]
+        var redaction = Self.event("$3", type: "m.room.redaction", sender: "@alice:x")
+        redaction["redacts"] = "$1"
+        var encrypted = Self.event("$4", type: "m.room.encrypted", sender: "@alice:x")
+        encrypted["content"] = ["algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "AwgA"]
+        let first = try await hub.client.json(
+            "PUT", "/_matrix/app/v1/transactions/1", headers: headers,
+            [
+                "events": [
+                    Self.event("$1", sender: "@alice:x", body: "my card is 4111 1111 1111 1111"),
+                    Self.event("$2", sender: "@agent:x", body: "please delete that"), redaction, encrypted,
+                ]
+            ])
+        #expect(first.status == 200)
+        let close = try await hub.client.json(
+            "PUT", "/_matrix/app/v1/transactions/2", headers: headers,
+            ["events": [Self.event("$5", sender: "@agent:x", body: "!close")]])
+        #expect(close.status == 200)
+        #expect(await eventually { crm.interactions.count == 1 })
+        let body = try #require(crm.interactions.first?.body)
+        #expect(!body.contains("4111"), "\(body)")
+        #expect(body.contains("Alice Smith: \(Message.deletedText)") && body.contains("please delete that"), "\(body)")
+        let metrics = try await hub.client.send("GET", "/metrics").text
+        #expect(metrics.contains("liaison_messages_unreadable_total 1\n"))
+        #expect(hub.logs.contains { $0.contains("messages cannot be read and will not be archived") })
         await hub.stop()
         await crm.stop()
     }

@@ -312,6 +312,32 @@ struct SQLiteStoreTests {
         }
     }
 
+    @Test("the room's customer is the first customer who speaks, not the first one invited or joined")
+    func customerSpeaks() async throws {
+        try await withStore { store in
+            let mistaken = Participant(
+                ref: SystemRef(system: "matrix", kind: "user", id: "@a:x"), role: .customer, displayName: "Invited by mistake")
+            _ = try store.apply(
+                [
+                    DecodedRecord(
+                        sequence: 1,
+                        meaning: .events(
+                            [.participant(mistaken, conversation: room), .participant(alice, conversation: room)]
+                                + message("$1", from: agent, at: 0), channel: "Matrix"))
+                ], cursor: "pipeline", now: t0)
+            #expect(try store.pendingTranscript(for: room)?.customer == nil, "nobody has spoken for themselves yet")
+            _ = try store.apply(
+                [DecodedRecord(sequence: 2, meaning: .events(message("$2", from: alice, at: 5), channel: "Matrix"))],
+                cursor: "pipeline", now: t0)
+            _ = try store.apply(
+                [DecodedRecord(sequence: 3, meaning: .events(message("$3", from: mistaken, at: 9), channel: "Matrix"))],
+                cursor: "pipeline", now: t0)
+            let pending = try #require(try store.pendingTranscript(for: room))
+            #expect(pending.customer?.ref == alice.ref)
+            #expect(pending.entries.map(\.message.id) == ["$1", "$2", "$3"])
+        }
+    }
+
     @Test("unusable records are kept with their reason and passed over, until a replay reads them")
     func unusable() async throws {
         try await withStore { store in

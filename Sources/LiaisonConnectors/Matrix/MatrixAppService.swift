@@ -5,6 +5,12 @@ import LiaisonCore
 /// our namespace as transactions. Each transaction is logged once (its txnId is the
 /// dedupe key) and later decoded into participants, messages and close commands.
 public final class MatrixAppService: InboundConnector {
+    /// The largest transaction the homeserver may push: Synapse sends up to 100 events of up
+    /// to 64 KiB each, and ephemeral ones besides. Refusing one would not drop it: the
+    /// homeserver would send it again and again, ahead of everything newer, and Matrix
+    /// archiving would stop. So it is not bound by `server.max_body_bytes`.
+    public static let largestTransaction = 16 << 20
+
     public let settings: MatrixSettings
     public var source: String { "matrix" }
     public var channel: String { "Matrix" }
@@ -90,6 +96,22 @@ public final class MatrixAppService: InboundConnector {
             let message = Message(
                 id: eventID, conversation: conversation, sender: person.ref, sentAt: sentAt, text: text)
             return [.participant(person, conversation: conversation), .message(message)]
+        case "m.sticker":
+            // A message in its own event type; `body` describes the sticker.
+            guard let sender = event.sender, let eventID = event.eventID, let body = event.content?.body,
+                case let person = participant(sender, displayName: nil), person.role != .other
+            else { return [] }
+            let message = Message(
+                id: eventID, conversation: conversation, sender: person.ref,
+                sentAt: Date(timeIntervalSince1970: Double(event.originServerTS ?? 0) / 1000), text: "[sticker: \(body)]")
+            return [.participant(person, conversation: conversation), .message(message)]
+        case "m.room.redaction":
+            guard let redacted = event.redacts ?? event.content?.redacts else { return [] }
+            return [.redacted(conversation, messageID: redacted)]
+        case "m.room.encrypted":
+            // The application service holds no room keys: what was said is lost to the archive.
+            guard let sender = event.sender, settings.role(of: sender) != .other else { return [] }
+            return [.unreadable(conversation, reason: "encrypted")]
         default:
             return []
         }

@@ -14,9 +14,11 @@ struct MatrixEvent: Decodable {
     var stateKey: String?
     var originServerTS: Int64?
     var content: Content?
+    /// The event a redaction removes (room versions before 11; from 11 on, in the content).
+    var redacts: String?
 
     enum CodingKeys: String, CodingKey {
-        case type, sender, content
+        case type, sender, content, redacts
         case roomID = "room_id"
         case eventID = "event_id"
         case stateKey = "state_key"
@@ -31,9 +33,10 @@ struct MatrixEvent: Decodable {
         var displayname: String?
         var relatesTo: Relation?
         var newContent: NewContent?
+        var redacts: String?
 
         enum CodingKeys: String, CodingKey {
-            case msgtype, body, membership, displayname
+            case msgtype, body, membership, displayname, redacts
             case relatesTo = "m.relates_to"
             case newContent = "m.new_content"
         }
@@ -48,6 +51,7 @@ struct MatrixEvent: Decodable {
             displayname = try? c.decodeIfPresent(String.self, forKey: .displayname)
             relatesTo = try? c.decodeIfPresent(Relation.self, forKey: .relatesTo)
             newContent = try? c.decodeIfPresent(NewContent.self, forKey: .newContent)
+            redacts = try? c.decodeIfPresent(String.self, forKey: .redacts)
         }
     }
 

@@ -47,6 +47,9 @@ public struct Message: Hashable, Sendable, Codable {
     public var sentAt: Date
     public var text: String
 
+    /// What a message deleted before it was archived says in the transcript.
+    public static let deletedText = "(message deleted)"
+
     public init(id: String, conversation: ConversationID, sender: SystemRef, sentAt: Date, text: String) {
         self.id = id
         self.conversation = conversation
@@ -68,4 +71,10 @@ public enum CanonicalEvent: Hashable, Sendable {
     case staffed(ConversationID)
     /// A CRM record as it is now; `created` when the CRM says it is new.
     case record(CRMRecord, created: Bool)
+    /// Its sender (or a moderator) deleted a message: not yet archived, it is filed without
+    /// its text.
+    case redacted(ConversationID, messageID: String)
+    /// A message the hub cannot read (end-to-end encrypted, say): never archived, but
+    /// counted and reported, so that a room whose every message is lost this way shows.
+    case unreadable(ConversationID, reason: String)
 }

@@ -52,9 +52,15 @@ public struct Transcript: Sendable, Codable, Equatable {
         return "\(channel) conversation with \(who), \(span) UTC"
     }
 
+    /// One line a message, `[time UTC] speaker: text`; a message's further lines are
+    /// indented, so that no text (nor a name) can pass for a line of its own: a customer
+    /// who writes "\n[… UTC] Agent Wu: 50% off approved" does not put words in Wu's mouth.
     public var body: String {
         var out = lines.map { line in
-            "[\(Self.format(line.sentAt, .dateTimeSeconds)) UTC] \(line.speaker): \(line.text)"
+            let speaker = line.speaker.split(whereSeparator: \.isNewline).joined(separator: " ")
+            let text = line.text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+                .joined(separator: "\n    ")
+            return "[\(Self.format(line.sentAt, .dateTimeSeconds)) UTC] \(speaker): \(text)"
         }
         out.append("")
         out.append(marker)

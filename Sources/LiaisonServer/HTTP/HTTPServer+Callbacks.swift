@@ -20,6 +20,8 @@ import Synchronization
 final class ConnectionContext: @unchecked Sendable {
     /// Read and written by the connection's MHD thread only.
     var request = HTTPRequest(method: "", path: "")
+    /// The largest body the current request may have (it depends on its path).
+    var bodyLimit = 0
     var handled = false
 
     private struct Answer {
@@ -142,7 +144,17 @@ func accessHandler(
             guard conCls.pointee != nil else {
                 // First call: headers only. Answering now would make MHD close the connection.
                 conCls.pointee = opaque
-                context.request = headers(of: connection, method: method, url: url, maxBodyBytes: server.maxBodyBytes)
+                context.request = headers(of: connection, method: method, url: url)
+                context.bodyLimit = server.bodyLimit(path: context.request.path)
+                if let length = context.request.headers["content-length"].flatMap(Int.init) {
+                    if length > context.bodyLimit {
+                        context.request.bodyTooLarge = true
+                    } else {
+                        // Room for what is announced, up to 64 KiB: a sender that announces a body it
+                        // does not send holds no more than that of memory per connection.
+                        context.request.body.reserveCapacity(min(length, 64 << 10))
+                    }
+                }
                 return .YES
             }
             return handle(
@@ -152,9 +164,9 @@ func accessHandler(
 }
 
 /// A new request with its method, path, headers and query, and room for its body.
-private func headers(
-    of connection: OpaquePointer, method: UnsafePointer<CChar>?, url: UnsafePointer<CChar>?, maxBodyBytes: Int
-) -> HTTPRequest {
+private func headers(of connection: OpaquePointer, method: UnsafePointer<CChar>?, url: UnsafePointer<CChar>?)
+    -> HTTPRequest
+{
     var request = HTTPRequest(
         method: method.map { String(cString: $0) } ?? "GET", path: url.map { String(cString: $0) } ?? "/")
     request.headers.reserve(512)
@@ -163,15 +175,6 @@ private func headers(
     }
     withUnsafeMutablePointer(to: &request.query) { pointer in
         _ = MHD_get_connection_values(connection, .GET_ARGUMENT_KIND, collectValueKeepingCase, pointer)
-    }
-    if let length = request.headers["content-length"].flatMap(Int.init) {
-        if length > maxBodyBytes {
-            request.bodyTooLarge = true
-        } else {
-            // Room for what is announced, up to 64 KiB: a sender that announces a body it
-            // does not send holds no more than that of memory per connection.
-            request.body.reserveCapacity(min(length, 64 << 10))
-        }
     }
     return request
 }
@@ -185,7 +188,7 @@ private func handle(
     if uploadDataSize.pointee > 0 {
         let count = uploadDataSize.pointee
         if !context.request.bodyTooLarge {
-            if context.request.body.count + count > server.maxBodyBytes {
+            if context.request.body.count + count > context.bodyLimit {
                 context.request.bodyTooLarge = true
                 context.request.body = []
             } else if let uploadData {

@@ -13,6 +13,13 @@ public struct HTTPServerError: Error, CustomStringConvertible {
 public final class HTTPServer: Sendable {
     let handler: HTTPHandler
     let maxBodyBytes: Int
+    private let largerBodies: [(prefix: String, limit: Int)]
+
+    /// The largest body a request for `path` may have.
+    func bodyLimit(path: String) -> Int {
+        for larger in largerBodies where path.hasPrefix(larger.prefix) { return max(larger.limit, maxBodyBytes) }
+        return maxBodyBytes
+    }
     /// Told the status of each answer libmicrohttpd gives by itself, before any handler
     /// sees the request (431 for headers beyond `connectionMemory`, 414, 400 for what is
     /// not HTTP): those never reach `handler`, so this is where they are counted.
@@ -43,14 +50,18 @@ public final class HTTPServer: Sendable {
         return response
     }
 
+    /// - Parameters:
+    ///   - maxBodyBytes: the largest body a request may have, but for `largerBodies`: paths
+    ///     starting with a prefix given there may have up to its limit.
     public init(
-        host: String, port: Int, threads: Int, maxBodyBytes: Int,
+        host: String, port: Int, threads: Int, maxBodyBytes: Int, largerBodies: [(prefix: String, limit: Int)] = [],
         refused: @escaping @Sendable (_ status: Int) -> Void = { _ in }, handler: @escaping HTTPHandler
     ) {
         self.host = host
         self.requestedPort = port
         self.threads = threads
         self.maxBodyBytes = maxBodyBytes
+        self.largerBodies = largerBodies
         self.refused = refused
         self.handler = handler
         logTarget = .allocate(capacity: 1)

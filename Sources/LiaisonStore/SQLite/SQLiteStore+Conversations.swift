@@ -87,7 +87,10 @@ extension SQLiteStore {
                 }
                 guard let conversation else { return }
                 switch participant.role {
-                case .customer: try ensure(conversation, channel: channel, customer: participant.ref, in: db)
+                // Being in the room does not make someone its customer: the customer is who
+                // speaks (below). A person invited by mistake, or a customer who only reads,
+                // would otherwise have every transcript of the room filed on their record.
+                case .customer: try ensure(conversation, channel: channel, customer: nil, in: db)
                 case .employee: try markEmployeePresent(conversation, channel: channel, in: db)
                 case .other: break
                 }
@@ -105,6 +108,18 @@ extension SQLiteStore {
                 try markEmployeePresent(conversation, channel: channel, in: db)
             case let .record(record, _):
                 try SQLiteStore.saveSnapshot(record, inbound: inbound, now: now, in: db)
+            case let .redacted(conversation, messageID):
+                // Only what is not archived yet can still be kept from the CRM. The log keeps
+                // the event as received (it is the record of what came in).
+                try db.statement(
+                    """
+                    UPDATE messages SET text = ?3 WHERE conversation = ?1 AND message_id = ?2
+                        AND seq > (SELECT archived_through FROM conversations WHERE id = ?1)
+                    """
+                ).run([.text(conversation.rawValue), .text(messageID), .text(Message.deletedText)])
+                if db.changes > 0 { result.touchedConversations.insert(conversation) }
+            case .unreadable:
+                break  // reported by the pipeline; nothing to keep
             case let .close(conversation, _):
                 try flush(conversation, in: db)
                 // The close covers the messages logged before it, not what arrives after
