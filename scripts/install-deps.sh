@@ -7,7 +7,8 @@ set -euo pipefail
 want=(pkg-config libsqlite3-dev libmicrohttpd-dev libssl-dev libyaml-dev libphonenumber-dev libjemalloc-dev libcurl4 curl ca-certificates)
 case "${1:-build}" in
   build) ;;
-  test) want+=(postgresql python3-venv sqlite3) ;;
+  # pango: BottleCRM imports WeasyPrint at start-up, which loads it (and fails without it)
+  test) want+=(postgresql python3-venv sqlite3 libpango-1.0-0 libpangoft2-1.0-0) ;;
   bench) want+=(wrk nginx-light sqlite3) ;;
   *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac

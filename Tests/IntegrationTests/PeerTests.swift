@@ -3,6 +3,16 @@ import LiaisonConnectors
 import LiaisonTestSupport
 import Testing
 
+/// `make test` needs the peers it started: a suite skipped for want of them would leave the
+/// run green with the real-peer tests not run.
+@Test(
+    "the real peers are found when the run needs them",
+    .enabled(if: ProcessInfo.processInfo.environment["LIAISON_REQUIRE_PEERS"] == "1", "make test sets LIAISON_REQUIRE_PEERS"))
+func peersFound() {
+    #expect(Peers.current != nil, "\(Peers.missing ?? "")")
+    #expect(Peers.current?.tryton != nil, "the Tryton peer's env.sh is missing or incomplete")
+}
+
 /// End to end with the real binary, a real Matrix Synapse and a real BottleCRM, as
 /// started by `make test` (`scripts/test.sh`). Without `LIAISON_PEERS` these are skipped.
 @Suite(
@@ -177,10 +187,12 @@ struct PeerTests {
             room = try await self.room("Support: restart")
             try await alice.send(room, "first message before the restart")
             // Wait until the message is in the log, then crash.
-            _ = await eventually(timeout: .seconds(10)) {
+            let logged = await eventually(timeout: .seconds(10)) {
                 (try? LiaisonProcess.run(["status", "--config", run.config.path]).output.contains(" 1 messages"))
                     == true
             }
+            // Otherwise the crash would not be "after storing" and the test would prove less.
+            try #require(logged, "the first message never reached the log")
         } catch {
             await first.terminate()
             throw error

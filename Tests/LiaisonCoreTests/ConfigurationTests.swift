@@ -161,6 +161,20 @@ struct ConfigurationTests {
         }
     }
 
+    @Test("the example file `make run` starts with is valid with nothing set, and serves; the API is off until its token is")
+    func exampleFile() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let text = try String(
+            contentsOf: root.appendingPathComponent("config/liaison.example.yaml"), encoding: .utf8)
+        let bare = try Configuration.parse(yaml: text, environment: [:])
+        #expect(bare.servingProblems.isEmpty)
+        #expect(bare.apiTokens.isEmpty, "no token anyone can read in the file")
+        #expect(bare.genericSources["demo"] != nil, "the README's quick start posts to the demo source")
+        let token = String(repeating: "t", count: 24)
+        #expect(try Configuration.parse(yaml: text, environment: ["LIAISON_API_TOKEN": token]).apiTokens == [token])
+    }
+
     @Test("invalid YAML names the line")
     func invalidYAML() {
         #expect {

@@ -41,6 +41,25 @@ public struct Peers: Sendable {
         )
     }()
 
+    /// Why `current` is nil: the variable unset, or the keys missing from each peer's file.
+    public static var missing: String? {
+        guard current == nil else { return nil }
+        guard let root = ProcessInfo.processInfo.environment["LIAISON_PEERS"] else { return "LIAISON_PEERS is not set" }
+        let wanted = [
+            "synapse": [
+                "SYNAPSE_URL", "SYNAPSE_AGENT_TOKEN", "SYNAPSE_ALICE_TOKEN", "LIAISON_AS_TOKEN", "LIAISON_HS_TOKEN",
+                "LIAISON_AS_URL",
+            ],
+            "crm": ["CRM_URL", "CRM_PAT", "CRM_JWT", "CRM_PID"],
+        ]
+        return wanted.sorted { $0.key < $1.key }.compactMap { peer, keys -> String? in
+            let file = "\(root)/\(peer)/env.sh"
+            let found = environment(file: file)
+            let absent = keys.filter { found[$0] == nil }
+            return absent.isEmpty ? nil : "\(file) lacks \(absent.joined(separator: ", "))"
+        }.joined(separator: "; ")
+    }
+
     /// `export A=1 B=2` lines into a dictionary (values without spaces, as the peer scripts write them).
     static func environment(file: String) -> [String: String] {
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return [:] }
