@@ -100,6 +100,41 @@ struct BinaryTests {
         #expect(lost.isEmpty, "\(lost.count) acknowledged events lost, e.g. \(lost.prefix(5))")
     }
 
+    @Test("a second SIGTERM while the drain waits on a slow CRM ends the process at once")
+    func secondSignal() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let crm = try BottleCRMSimulator()
+        let port = freePort()
+        let url = directory.appendingPathComponent("liaison.yaml")
+        try """
+        server: {listen: "127.0.0.1:\(port)"}
+        store: {directory: "\(directory.path)/data"}
+        log: {format: json, level: info}
+        archive: {mode: realtime}
+        delivery: {timeout_seconds: 30}
+        bottlecrm: {base_url: "\(crm.baseURL.absoluteString)", token: \(crm.token)}
+        generic_webhooks:
+          load: {secret: \(Self.secret)}
+        """.write(to: url, atomically: true, encoding: .utf8)
+        // The CRM takes the contact and answers 30 s later: the attempt is in flight.
+        crm.inject([.saveThenDelay(seconds: 30)])
+        let liaison = try await serve(url, port: port, log: directory.appendingPathComponent("log"))
+        let body = Data(#"{"id":"m1","conversation":"c","text":"hi","sender":{"id":"u","email":"u@example.com"}}"#.utf8)
+        let client = HTTPTestClient(base: URL(string: "http://127.0.0.1:\(port)")!)
+        let headers = ["X-Liaison-Signature": GenericWebhook.sign(body: Array(body), secret: Self.secret)]
+        #expect(try await client.send("POST", "/hooks/generic/load", headers: headers, body: body).status == 200)
+        #expect(await eventually { !crm.contacts.isEmpty }, "the attempt never reached the CRM")
+        liaison.signal(SIGTERM)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(liaison.process.isRunning, "the drain waits for the attempt in flight")
+        liaison.signal(SIGTERM)
+        #expect(await eventually(timeout: .seconds(2)) { !liaison.process.isRunning }, "\(liaison.log)")
+        #expect(liaison.process.terminationStatus == 1)
+        #expect(liaison.log.contains("second signal: exiting without waiting for the drain"), "\(liaison.log)")
+        await crm.stop()
+    }
+
     @Test("SIGTERM drains and exits 0; a restart keeps the log")
     func gracefulRestart() async throws {
         let directory = try temporaryDirectory()

@@ -1,6 +1,7 @@
 @preconcurrency import Dispatch
 import Foundation
 import LiaisonCore
+import Synchronization
 
 /// Runs the hub's services together. The first to exit (or fail), SIGTERM or SIGINT
 /// shuts the rest down: each is cancelled, drains what it holds and returns.
@@ -16,7 +17,9 @@ public struct ServiceGroup: Sendable {
     }
 
     public func run() async throws {
-        let stream = Self.signalStream(signals)
+        let watch = SignalWatch(signals, logger: logger)
+        defer { watch.cancel() }
+        let stream = watch.first
         try await withThrowingTaskGroup(of: Void.self) { group in
             for service in services {
                 group.addTask {
@@ -42,18 +45,36 @@ public struct ServiceGroup: Sendable {
         }
     }
 
-    private static func signalStream(_ signals: [Int32]) -> AsyncStream<Int32> {
-        AsyncStream { continuation in
-            let sources = signals.map { number -> any DispatchSourceSignal in
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                source.setEventHandler { continuation.yield(number) }
-                source.resume()
-                return source
+}
+
+/// The shutdown signals, watched for the whole run: the first starts the drain (`first`);
+/// a second one, while the drain waits on a slow CRM, ends the process at once, as an
+/// operator pressing Ctrl-C twice means. That is safe: what was acknowledged is in the log,
+/// and a write in flight was noted before it was sent (the ledger looks before writing again).
+private final class SignalWatch: Sendable {
+    let first: AsyncStream<Int32>
+    private let sources: [any DispatchSourceSignal]
+
+    init(_ signals: [Int32], logger: Logger) {
+        let (stream, continuation) = AsyncStream<Int32>.makeStream()
+        let received = Atomic<Int>(0)
+        first = stream
+        sources = signals.map { number -> any DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                if received.add(1, ordering: .relaxed).newValue > 1 {
+                    logger.warning("second signal: exiting without waiting for the drain")
+                    exit(1)
+                }
+                continuation.yield(number)
             }
-            continuation.onTermination = { _ in sources.forEach { $0.cancel() } }
+            source.resume()
+            return source
         }
     }
+
+    func cancel() { sources.forEach { $0.cancel() } }
 }
 
 /// The HTTP listener as a service: listens until cancelled, then stops accepting and
