@@ -117,6 +117,32 @@ struct MatrixAppServiceTests {
             ])
     }
 
+    @Test("a reply is filed without the quoted message its client put before it, and a !close sent as a reply closes")
+    func replies() throws {
+        let body = #"""
+            {"events":[
+              {"type":"m.room.message","sender":"@alice:localhost","room_id":"!r","event_id":"$20",
+               "origin_server_ts":1795514400000,"content":{"msgtype":"m.text",
+               "body":"> <@agent:localhost> Which plan?\n> Basic or Pro\n\nPro, please\n> not a quote",
+               "m.relates_to":{"m.in_reply_to":{"event_id":"$19"}}}},
+              {"type":"m.room.message","sender":"@agent:localhost","room_id":"!r","event_id":"$21",
+               "origin_server_ts":1795514401000,"content":{"msgtype":"m.text",
+               "body":"> <@alice:localhost> Pro, please\n\n!close",
+               "m.relates_to":{"m.in_reply_to":{"event_id":"$20"}}}},
+              {"type":"m.room.message","sender":"@alice:localhost","room_id":"!r","event_id":"$22",
+               "origin_server_ts":1795514402000,"content":{"msgtype":"m.text","body":"> quoting, not replying\n\nhi"}}
+            ]}
+            """#
+        let events = try service.decode(
+            InboundRecord(sequence: 3, source: "matrix", dedupeKey: "t3", receivedAt: Date(), body: Array(body.utf8)))
+        let texts = events.compactMap { event -> String? in
+            if case .message(let message) = event { return message.text }
+            return nil
+        }
+        #expect(texts == ["Pro, please\n> not a quote", "> quoting, not replying\n\nhi"])
+        #expect(events.contains(.close(ConversationID("matrix:!r"), at: Date(timeIntervalSince1970: 1_795_514_401))))
+    }
+
     @Test("a redaction (either form), a sticker and a message the hub cannot read are told, not dropped")
     func redactionsStickersEncrypted() throws {
         let body = """

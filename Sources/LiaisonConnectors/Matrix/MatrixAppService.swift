@@ -90,7 +90,7 @@ public final class MatrixAppService: InboundConnector {
             let person = participant(sender, displayName: nil)
             guard person.role != .other, let text = Self.text(of: content) else { return [] }
             let sentAt = Date(timeIntervalSince1970: Double(event.originServerTS ?? 0) / 1000)
-            if person.role == .employee, text.trimmingCharacters(in: .whitespaces) == settings.closeCommand {
+            if person.role == .employee, text.trimmingCharacters(in: .whitespacesAndNewlines) == settings.closeCommand {
                 return [.close(conversation, at: sentAt)]
             }
             let message = Message(
@@ -125,12 +125,27 @@ public final class MatrixAppService: InboundConnector {
         )
     }
 
+    /// A reply's own text: clients put the message replied to before it, quoted (`> <@x:y> …`
+    /// lines and a blank line). The transcript has that message already; and an employee's
+    /// `!close` sent as a reply must still read as the close command.
+    static func withoutReplyFallback(_ body: String) -> String {
+        let lines = body.split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.first?.hasPrefix("> ") == true,
+            let blank = lines.firstIndex(where: { !$0.hasPrefix(">") }), lines[blank].isEmpty
+        else { return body }
+        return lines[(blank + 1)...].joined(separator: "\n")
+    }
+
     /// What a message says, as a transcript line; nil for nothing worth keeping.
     static func text(of content: MatrixEvent.Content) -> String? {
         if content.relatesTo?.relType == "m.replace" {
             return (content.newContent?.body ?? content.body).map { "(edited) \($0)" }
         }
-        guard let body = content.body, !body.isEmpty else { return nil }
+        guard var body = content.body, !body.isEmpty else { return nil }
+        if content.relatesTo?.inReplyTo != nil {
+            body = withoutReplyFallback(body)
+            guard !body.isEmpty else { return nil }
+        }
         switch content.msgtype {
         case "m.text", "m.notice", nil: return body
         case "m.emote": return "* \(body)"

@@ -57,7 +57,22 @@ struct MatrixEvent: Decodable {
 
     struct Relation: Decodable {
         var relType: String?
-        enum CodingKeys: String, CodingKey { case relType = "rel_type" }
+        var inReplyTo: Reply?
+        enum CodingKeys: String, CodingKey {
+            case relType = "rel_type"
+            case inReplyTo = "m.in_reply_to"
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            relType = try? c.decodeIfPresent(String.self, forKey: .relType)
+            inReplyTo = try? c.decodeIfPresent(Reply.self, forKey: .inReplyTo)
+        }
+    }
+
+    struct Reply: Decodable {
+        var eventID: String?
+        enum CodingKeys: String, CodingKey { case eventID = "event_id" }
     }
 
     struct NewContent: Decodable {
