@@ -88,7 +88,9 @@ public struct ArchiveScheduler: Service {
                 // With neither e-mail nor phone the CRM contact could only be created by name,
                 // and would stay the customer's contact for good: wait for the profile instead.
                 if customer.email == nil && customer.phone == nil {
-                    logger.warning(
+                    // A refusal lasts until the configuration is fixed: said as an error.
+                    let refused = (error as? ProfileUnavailable)?.refused == true
+                    (refused ? logger.error : logger.warning)(
                         "customer profile unavailable; transcript postponed",
                         ["conversation": conversation.rawValue, "problem": "\(error)"])
                     return false

@@ -214,9 +214,20 @@ struct MatrixDisplayNamesTests {
         let asked = homeserver.profileLookups
         #expect(try await names.enrich(customer("@zw:corp", name: "Zhang Wei")).displayName == "Zhang Wei")
         #expect(homeserver.profileLookups == asked)
+        // A token the homeserver refuses is told apart from an outage: it takes a person to fix.
+        var wrongToken = settings
+        wrongToken.asToken = "revoked"
+        await #expect {
+            try await MatrixDisplayNames(settings: wrongToken, timeout: 2).enrich(customer("@zw:corp"))
+        } throws: { error in
+            guard let unavailable = error as? ProfileUnavailable else { return false }
+            return unavailable.refused && unavailable.reason.contains("HTTP 401")
+        }
         await homeserver.stop()
 
         // The homeserver is gone: the caller hears that the source is unavailable.
-        await #expect(throws: ProfileUnavailable.self) { try await names.enrich(customer("@zw:corp")) }
+        await #expect {
+            try await names.enrich(customer("@zw:corp"))
+        } throws: { error in (error as? ProfileUnavailable)?.refused == false }
     }
 }

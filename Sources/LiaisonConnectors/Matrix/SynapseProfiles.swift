@@ -99,6 +99,11 @@ private func found(_ outcome: HTTPOutcome) throws -> [UInt8]? {
     switch outcome {
     case let .response(200, _, body): return Array(body)
     case .response(404, _, _): return nil
+    case let .response(status, _, _) where status == 401 || status == 403:
+        // Not an outage that passes: it lasts until someone fixes the configuration.
+        throw ProfileUnavailable(
+            reason: "the homeserver refused the lookup (HTTP \(status)): check matrix.admin_token and matrix.as_token",
+            refused: true)
     case let .response(status, _, _): throw ProfileUnavailable(reason: "the homeserver answered HTTP \(status)")
     case let .failed(reason, _): throw ProfileUnavailable(reason: reason)
     }
@@ -118,6 +123,11 @@ public protocol ProfileSource: Sendable {
 /// The profile source is down, timing out, or refusing us.
 public struct ProfileUnavailable: Error, CustomStringConvertible {
     public var reason: String
-    public init(reason: String) { self.reason = reason }
+    /// The source refused us (a wrong or revoked token): it takes a person to fix.
+    public var refused: Bool
+    public init(reason: String, refused: Bool = false) {
+        self.reason = reason
+        self.refused = refused
+    }
     public var description: String { "profile source unavailable: \(reason)" }
 }
