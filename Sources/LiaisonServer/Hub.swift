@@ -56,6 +56,7 @@ public final class Hub: Sendable {
         }
         store.onAppend { [metrics] records in
             metrics.commitBatch.observe(Double(records))
+            if metrics.logFailing.load(ordering: .relaxed) { metrics.logFailing.store(false, ordering: .relaxed) }
             pipeline.wake()
         }
         self.pipeline = pipeline

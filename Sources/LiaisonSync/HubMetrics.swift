@@ -17,6 +17,9 @@ public final class HubMetrics: Sendable {
     public let eventsProcessed: Counter
     public let eventsUnusable: Counter
     public let messagesUnreadable: Counter
+    /// Whether the last append to the event log failed (a full disk, say): `/healthz` says so
+    /// until an append succeeds again.
+    public let logFailing = Atomic<Bool>(false)
     public let transcriptsPlanned: Counter
     public let deliveriesOK: Counter
     public let deliveriesRetried: Counter

@@ -119,6 +119,21 @@ struct HubTests {
         await crm.stop()
     }
 
+    @Test("an event log that refuses appends makes /healthz answer 503 until one succeeds")
+    func healthFollowsTheLog() async throws {
+        let crm = try BottleCRMSimulator()
+        let hub = try await RunningHub.start(mode: .onClose, crm: crm)
+        #expect(try await hub.post(chat("m1", from: "c-1", "hello")).status == 200)
+        #expect(try await hub.client.send("GET", "/healthz").status == 200)
+        hub.hub.store.close()  // as a full disk would, every append now fails
+        let refused = try await hub.post(chat("m2", from: "c-1", "hello again"))
+        #expect(refused.status == 503 && (refused.json["error"] as? [String: Any])?["code"] as? String == "store_unavailable")
+        let health = try await hub.client.send("GET", "/healthz")
+        #expect(health.status == 503 && health.json["status"] as? String == "event log refuses appends")
+        await hub.stop()
+        await crm.stop()
+    }
+
     @Test("bad input gets a precise 4xx, a counter, and stores nothing")
     func badInput() async throws {
         let crm = try BottleCRMSimulator()

@@ -1,6 +1,7 @@
 import LiaisonCore
 import LiaisonStore
 import LiaisonSync
+import Synchronization
 
 /// Health and metrics.
 struct OperationsRoutes {
@@ -9,13 +10,13 @@ struct OperationsRoutes {
 
     func register(in router: inout Router) {
         router.on("GET", "/healthz") { _, _, respond in
-            // Healthy means the store answers.
-            do {
-                _ = try store.cursor(SQLiteStore.pipelineCursor)
-                respond(.json(200, ["status": "ok"]))
-            } catch {
-                respond(.json(503, ["status": "store unavailable"]))
+            // Healthy means both files of the store answer, and the last append to the log
+            // did not fail (a full disk refuses every webhook while reads still work).
+            guard (try? store.queueDepths()) != nil else { return respond(.json(503, ["status": "store unavailable"])) }
+            guard !metrics.logFailing.load(ordering: .relaxed) else {
+                return respond(.json(503, ["status": "event log refuses appends"]))
             }
+            respond(.json(200, ["status": "ok"]))
         }
         router.on("GET", "/metrics") { _, _, respond in
             respond(.text(200, metrics.registry.render(), contentType: "text/plain; version=0.0.4; charset=utf-8"))
