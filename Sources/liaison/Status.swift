@@ -45,6 +45,9 @@ enum Status {
         if let oldest = status.oldestPendingDeliveryAt {
             Output.out("oldest pending delivery since \(oldest.iso8601Milliseconds)")
         }
+        if flags.flag("dead"), dead.count < status.deliveriesDead {
+            Output.out("dead letters: the first \(dead.count) of \(status.deliveriesDead)")
+        }
         for letter in dead {
             Output.out(
                 "dead #\(letter.id) \(letter.target) \(letter.operation) partition=\(letter.partition.singleLine) attempts=\(letter.attempts): \((letter.lastError ?? "").singleLine)"
