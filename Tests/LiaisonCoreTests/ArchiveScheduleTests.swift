@@ -107,6 +107,10 @@ struct TranscriptTests {
                 """)
         let headed = transcript.body.split(separator: "\n").filter { $0.hasPrefix("[") }
         #expect(headed.count == 2, "one headed line a message")
+        // A later line dated earlier (a skewed clock) does not turn the span around.
+        var skewed = transcript
+        skewed.lines[1].sentAt = t0.addingTimeInterval(-420)
+        #expect(skewed.subject == "Matrix conversation with Alice Smith, 2026-11-24 09:53–10:00 UTC")
     }
 }
 

@@ -69,7 +69,7 @@ public struct BottleCRMArchiver: OutboundConnector {
                 try await ledger.intend(part.key)
                 let interaction = BottleCRMClient.NewInteraction(
                     kind: settings.interactionKind, direction: "inbound", subject: part.subject, body: part.body,
-                    contact: contact, occurredAt: transcript.lines.first.map { ISO8601.format(min($0.sentAt, now)) }
+                    contact: contact, occurredAt: transcript.lines.lazy.map(\.sentAt).min().map { ISO8601.format(min($0, now)) }
                 )
                 switch await client.createInteraction(interaction) {
                 case .ok(let id):

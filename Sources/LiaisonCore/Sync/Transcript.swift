@@ -43,11 +43,14 @@ public struct Transcript: Sendable, Codable, Equatable {
     public var marker: String { Self.markerPrefix + key.rawValue }
 
     public var subject: String {
-        let who = customer.displayName ?? customer.ref.id
-        guard let first = lines.first, let last = lines.last else { return "\(channel) conversation with \(who)" }
-        let start = Self.format(first.sentAt, .dateTime)
-        let end = Self.format(
-            last.sentAt, Calendar.utc.isDate(first.sentAt, inSameDayAs: last.sentAt) ? .time : .dateTime)
+        let who = Self.oneLine(customer.displayName ?? customer.ref.id)
+        // The earliest and latest times, not the first and last lines': a sender's skewed
+        // clock may date a later line earlier.
+        guard let first = lines.lazy.map(\.sentAt).min(), let last = lines.lazy.map(\.sentAt).max() else {
+            return "\(channel) conversation with \(who)"
+        }
+        let start = Self.format(first, .dateTime)
+        let end = Self.format(last, Calendar.utc.isDate(first, inSameDayAs: last) ? .time : .dateTime)
         let span = start.hasSuffix(end) ? start : "\(start)–\(end)"
         return "\(channel) conversation with \(who), \(span) UTC"
     }
@@ -57,7 +60,7 @@ public struct Transcript: Sendable, Codable, Equatable {
     /// who writes "\n[… UTC] Agent Wu: 50% off approved" does not put words in Wu's mouth.
     public var body: String {
         var out = lines.map { line in
-            let speaker = line.speaker.split(whereSeparator: \.isNewline).joined(separator: " ")
+            let speaker = Self.oneLine(line.speaker)
             let text = line.text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
                 .joined(separator: "\n    ")
             return "[\(Self.format(line.sentAt, .dateTimeSeconds)) UTC] \(speaker): \(text)"
@@ -65,6 +68,11 @@ public struct Transcript: Sendable, Codable, Equatable {
         out.append("")
         out.append(marker)
         return out.joined(separator: "\n")
+    }
+
+    /// A name as one line: its line breaks are spaces.
+    private static func oneLine(_ name: String) -> String {
+        name.split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 
     private static func format(_ date: Date, _ pattern: Pattern) -> String {
