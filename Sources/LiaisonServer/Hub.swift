@@ -56,7 +56,7 @@ public final class Hub: Sendable {
         }
         store.onAppend { [metrics] records in
             metrics.commitBatch.observe(Double(records))
-            if metrics.logFailing.load(ordering: .relaxed) { metrics.logFailing.store(false, ordering: .relaxed) }
+            if metrics.logFailedAt.load(ordering: .relaxed) != 0 { metrics.logFailedAt.store(0, ordering: .relaxed) }
             pipeline.wake()
         }
         self.pipeline = pipeline
@@ -107,13 +107,24 @@ public final class Hub: Sendable {
         server = HTTPServer(
             host: configuration.server.host, port: configuration.server.port, threads: configuration.server.threads,
             maxBodyBytes: configuration.server.maxBodyBytes,
-            largerBodies: configuration.matrix == nil
-                ? [] : [("/_matrix/app/v1/transactions/", MatrixAppService.largestTransaction)],
+            largerBody: Self.largerBody(for: connectors.matrix),
             refused: { status in
                 metrics.eventsReceived.increment()
                 metrics.rejected(Self.refusalReason(status))
             }
         ) { request, respond in routes.handle(request, respond: respond) }
+    }
+
+    /// Only the homeserver, with its token, may push a body larger than a webhook's: a
+    /// transaction, up to `MatrixAppService.largestTransaction`.
+    static func largerBody(for matrix: MatrixAppService?) -> (@Sendable (HTTPRequest) -> Int?)? {
+        guard let matrix else { return nil }
+        return { request in
+            guard request.method == "PUT", request.path.hasPrefix("/_matrix/app/v1/transactions/"),
+                matrix.authenticate(request.headers, query: request.query) == nil
+            else { return nil }
+            return MatrixAppService.largestTransaction
+        }
     }
 
     /// The `liaison_events_rejected_total` reason for an answer libmicrohttpd gave by itself.

@@ -1,3 +1,4 @@
+import Foundation
 import LiaisonCore
 import LiaisonStore
 import Synchronization
@@ -17,9 +18,19 @@ public final class HubMetrics: Sendable {
     public let eventsProcessed: Counter
     public let eventsUnusable: Counter
     public let messagesUnreadable: Counter
-    /// Whether the last append to the event log failed (a full disk, say): `/healthz` says so
-    /// until an append succeeds again.
-    public let logFailing = Atomic<Bool>(false)
+    /// When the last append to the event log failed (a full disk, say), in Unix
+    /// milliseconds; 0 once one has succeeded since. `/healthz` reports a failure for
+    /// `logFailureShown` after it: long enough to be seen, not so long that a probe that
+    /// takes the hub out of rotation keeps it out after the disk is freed (with no traffic,
+    /// no append would ever succeed to clear it).
+    public let logFailedAt = Atomic<Int64>(0)
+    public static let logFailureShown: Int64 = 30_000
+
+    /// Whether an append to the log failed within `logFailureShown` of `now`, none succeeding since.
+    public func logFailing(now: Date) -> Bool {
+        let failed = logFailedAt.load(ordering: .relaxed)
+        return failed != 0 && Int64(now.timeIntervalSince1970 * 1000) - failed < Self.logFailureShown
+    }
     public let transcriptsPlanned: Counter
     public let deliveriesOK: Counter
     public let deliveriesRetried: Counter

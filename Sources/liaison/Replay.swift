@@ -79,12 +79,20 @@ enum Replay {
             end = parsed
             guard end > start else { throw UsageError(description: "--until must be later than --since") }
         } else {
-            end = .distantFuture
+            // Up to now, not whatever arrives while the replay runs: a replay beside a busy hub
+            // would chase the head of the log. The log's times never go back along it.
+            end = Date()
+            guard end > start else { throw UsageError(description: "--since is in the future") }
         }
         // As the hub's pipeline applies them: identity resolution included, so that people a
-        // failed resolution missed are resolved now.
+        // failed resolution missed are resolved now. Not beside a running hub: its resolver's
+        // index would not know the people this one adds, and would file them again as new.
+        let resolve = configuration.identity.enabled && !store.hubRunning
+        if configuration.identity.enabled && !resolve {
+            Output.err("a hub is running on this store: identities are left to it (replay with it stopped to resolve them)")
+        }
         let identity =
-            configuration.identity.enabled
+            resolve
             ? try IdentityResolver(
                 store: store, matcher: configuration.identity.matcher, region: configuration.identity.defaultRegion)
             : nil

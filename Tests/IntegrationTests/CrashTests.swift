@@ -186,6 +186,12 @@ struct BinaryTests {
             let headers = ["X-Liaison-Signature": GenericWebhook.sign(body: Array(body), secret: Self.secret)]
             #expect(try await client.send("POST", "/hooks/generic/load", headers: headers, body: body).status == 200)
         }
+        // The pipeline stops where it is at SIGTERM: let it apply everything first.
+        #expect(
+            await eventually {
+                (try? LiaisonProcess.run(["status", "--config", configURL.path]))?.output
+                    .contains("0 waiting for the pipeline") == true
+            })
         #expect(await liaison.terminate() == 0, "\(liaison.log)")
         let unknown = try LiaisonProcess.run(["replay", "--config", configURL.path, "--dead", "--id", "99"])
         #expect(unknown.code == 2)

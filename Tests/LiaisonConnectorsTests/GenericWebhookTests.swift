@@ -86,6 +86,19 @@ struct GenericWebhookTests {
         #expect(rejection.message.hasPrefix(problem), "\(rejection.message)")
     }
 
+    @Test("a body logged before admission checked its time and text still decodes, its time written within range")
+    func loggedBeforeTheChecks() throws {
+        for body in [
+            #"{"id":"m","conversation":"t1","text":"  ","sender":{"id":"a"},"sent_at":1795514400}"#,
+            #"{"id":"m","conversation":"t1","text":"x","sender":{"id":"a"},"sent_at":-1e19}"#,
+        ] {
+            let events = try hook.decode(
+                InboundRecord(sequence: 1, source: "generic.acme", dedupeKey: nil, receivedAt: Date(), body: Array(body.utf8)))
+            guard case .message(let message)? = events.last else { Issue.record("\(events)"); continue }
+            #expect(ISO8601.format(message.sentAt).count == 24, "written, not trapped")
+        }
+    }
+
     @Test("decoding yields the sender with its role and the message")
     func decode() throws {
         let record = InboundRecord(

@@ -130,7 +130,10 @@ struct MatrixAppServiceTests {
                "body":"> <@alice:localhost> Pro, please\n\n!close",
                "m.relates_to":{"m.in_reply_to":{"event_id":"$20"}}}},
               {"type":"m.room.message","sender":"@alice:localhost","room_id":"!r","event_id":"$22",
-               "origin_server_ts":1795514402000,"content":{"msgtype":"m.text","body":"> quoting, not replying\n\nhi"}}
+               "origin_server_ts":1795514402000,"content":{"msgtype":"m.text","body":"> quoting, not replying\n\nhi"}},
+              {"type":"m.room.message","sender":"@alice:localhost","room_id":"!r","event_id":"$23",
+               "origin_server_ts":1795514403000,"content":{"msgtype":"m.text","body":"> you said 30 days\n\nbut it says 14",
+               "m.relates_to":{"m.in_reply_to":{"event_id":"$19"}}}}
             ]}
             """#
         let events = try service.decode(
@@ -139,7 +142,10 @@ struct MatrixAppServiceTests {
             if case .message(let message) = event { return message.text }
             return nil
         }
-        #expect(texts == ["Pro, please\n> not a quote", "> quoting, not replying\n\nhi"])
+        #expect(
+            texts == [
+                "Pro, please\n> not a quote", "> quoting, not replying\n\nhi", "> you said 30 days\n\nbut it says 14",
+            ])
         #expect(events.contains(.close(ConversationID("matrix:!r"), at: Date(timeIntervalSince1970: 1_795_514_401))))
     }
 

@@ -246,10 +246,14 @@ struct SQLiteStoreTests {
         } throws: { error in
             "\(error)".contains("another 'liaison serve' (pid \(getpid())) is using the store at \(path)")
         }
-        // A tool may open the store the hub holds (status, replay).
+        // A tool may open the store the hub holds (status, replay), and knows it is held.
         let tool = try SQLiteStore(directory: path, access: .existing)
+        #expect(tool.hubRunning)
         tool.close()
         hub.close()
+        let after = try SQLiteStore(directory: path, access: .existing)
+        #expect(!after.hubRunning)
+        after.close()
         let next = try SQLiteStore(directory: path, access: .hub)
         next.close()
     }

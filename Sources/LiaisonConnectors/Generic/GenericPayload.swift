@@ -26,7 +26,11 @@ struct GenericPayload {
         var description: String { problem }
     }
 
-    static func decode(_ body: [UInt8]) throws(Problem) -> GenericPayload {
+    /// - Parameter admitting: the checks added since bodies were first logged (a time out of
+    ///   range or in seconds, text of only spaces) apply at admission only: a body logged
+    ///   before them was acknowledged, and is decoded as it was then (its time written within
+    ///   range) rather than turned unusable.
+    static func decode(_ body: [UInt8], admitting: Bool) throws(Problem) -> GenericPayload {
         let root: JSONDocument.Value
         do {
             root = try JSONDocument(body).root
@@ -63,7 +67,7 @@ struct GenericPayload {
         if let value = root["sent_at"], !value.isNull {
             if let millis = value.number {
                 // Below 10^11 ms (1973) a number is seconds sent for milliseconds, not a message's time.
-                guard millis >= 1e11, ISO8601.writable.contains(millis / 1000) else {
+                guard !admitting || (millis >= 1e11 && ISO8601.writable.contains(millis / 1000)) else {
                     throw Problem(
                         problem: millis >= 0 && millis < 1e11
                             ? "sent_at: Unix milliseconds expected; this reads as 1970–1973 (seconds?)"
@@ -83,8 +87,11 @@ struct GenericPayload {
         if type == .message, sender == nil {
             throw Problem(problem: "sender: a message needs a sender")
         }
-        if type == .message, text?.contains(where: { !$0.isWhitespace }) != true {
-            throw Problem(problem: text == nil ? "text: a message needs text" : "text: empty")
+        if type == .message, text == nil {
+            throw Problem(problem: "text: a message needs text")
+        }
+        if admitting, type == .message, text?.contains(where: { !$0.isWhitespace }) != true {
+            throw Problem(problem: "text: empty")
         }
         return GenericPayload(
             id: id, conversation: conversation, type: type, sender: sender, text: text, sentAt: sentAt)

@@ -41,7 +41,7 @@ public final class GenericWebhook: InboundConnector {
                     reason: "bad_signature"))
         }
         do {
-            _ = try GenericPayload.decode(request.body)
+            _ = try GenericPayload.decode(request.body, admitting: true)
         } catch {
             return .failure(
                 InboundRejection(status: 400, code: "malformed", message: error.problem, reason: "malformed"))
@@ -76,7 +76,7 @@ public final class GenericWebhook: InboundConnector {
     public func decode(_ record: InboundRecord) throws -> [CanonicalEvent] {
         let payload: GenericPayload
         do {
-            payload = try GenericPayload.decode(record.body)
+            payload = try GenericPayload.decode(record.body, admitting: false)
         } catch {
             throw DecodeError(error.problem)
         }

@@ -130,7 +130,9 @@ public final class MatrixAppService: InboundConnector {
     /// `!close` sent as a reply must still read as the close command.
     static func withoutReplyFallback(_ body: String) -> String {
         let lines = body.split(separator: "\n", omittingEmptySubsequences: false)
-        guard lines.first?.hasPrefix("> ") == true,
+        // The fallback's shape (`> <@user:server> …`, `> * <@user:server> …` for an emote),
+        // not any quote: a customer who quotes a line keeps it.
+        guard let first = lines.first, first.hasPrefix("> <@") || first.hasPrefix("> * <@"),
             let blank = lines.firstIndex(where: { !$0.hasPrefix(">") }), lines[blank].isEmpty
         else { return body }
         return lines[(blank + 1)...].joined(separator: "\n")
@@ -142,7 +144,8 @@ public final class MatrixAppService: InboundConnector {
             return (content.newContent?.body ?? content.body).map { "(edited) \($0)" }
         }
         guard var body = content.body, !body.isEmpty else { return nil }
-        if content.relatesTo?.inReplyTo != nil {
+        // A thread's messages carry a reply relation too, without a quoted fallback to remove.
+        if content.relatesTo?.inReplyTo != nil, content.relatesTo?.relType != "m.thread" {
             body = withoutReplyFallback(body)
             guard !body.isEmpty else { return nil }
         }

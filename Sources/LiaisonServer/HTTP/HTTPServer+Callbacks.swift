@@ -145,7 +145,7 @@ func accessHandler(
                 // First call: headers only. Answering now would make MHD close the connection.
                 conCls.pointee = opaque
                 context.request = headers(of: connection, method: method, url: url)
-                context.bodyLimit = server.bodyLimit(path: context.request.path)
+                context.bodyLimit = server.bodyLimit(for: context.request)
                 if let length = context.request.headers["content-length"].flatMap(Int.init) {
                     if length > context.bodyLimit {
                         context.request.bodyTooLarge = true

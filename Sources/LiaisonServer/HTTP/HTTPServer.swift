@@ -13,12 +13,12 @@ public struct HTTPServerError: Error, CustomStringConvertible {
 public final class HTTPServer: Sendable {
     let handler: HTTPHandler
     let maxBodyBytes: Int
-    private let largerBodies: [(prefix: String, limit: Int)]
+    private let largerBody: (@Sendable (HTTPRequest) -> Int?)?
 
-    /// The largest body a request for `path` may have.
-    func bodyLimit(path: String) -> Int {
-        for larger in largerBodies where path.hasPrefix(larger.prefix) { return max(larger.limit, maxBodyBytes) }
-        return maxBodyBytes
+    /// The largest body `request` (its method, path and headers, read so far) may have.
+    func bodyLimit(for request: HTTPRequest) -> Int {
+        guard let larger = largerBody?(request) else { return maxBodyBytes }
+        return max(larger, maxBodyBytes)
     }
     /// Told the status of each answer libmicrohttpd gives by itself, before any handler
     /// sees the request (431 for headers beyond `connectionMemory`, 414, 400 for what is
@@ -51,17 +51,18 @@ public final class HTTPServer: Sendable {
     }
 
     /// - Parameters:
-    ///   - maxBodyBytes: the largest body a request may have, but for `largerBodies`: paths
-    ///     starting with a prefix given there may have up to its limit.
+    ///   - maxBodyBytes: the largest body a request may have, unless `largerBody`, asked with
+    ///     the request's method, path and headers before its body is read, allows more.
     public init(
-        host: String, port: Int, threads: Int, maxBodyBytes: Int, largerBodies: [(prefix: String, limit: Int)] = [],
+        host: String, port: Int, threads: Int, maxBodyBytes: Int,
+        largerBody: (@Sendable (HTTPRequest) -> Int?)? = nil,
         refused: @escaping @Sendable (_ status: Int) -> Void = { _ in }, handler: @escaping HTTPHandler
     ) {
         self.host = host
         self.requestedPort = port
         self.threads = threads
         self.maxBodyBytes = maxBodyBytes
-        self.largerBodies = largerBodies
+        self.largerBody = largerBody
         self.refused = refused
         self.handler = handler
         logTarget = .allocate(capacity: 1)

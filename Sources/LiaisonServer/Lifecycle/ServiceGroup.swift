@@ -65,7 +65,9 @@ private final class SignalWatch: Sendable {
             source.setEventHandler {
                 if received.add(1, ordering: .relaxed).newValue > 1 {
                     logger.warning("second signal: exiting without waiting for the drain")
-                    exit(1)
+                    // Not exit(): its clean-up handlers (OpenSSL's) would run under threads still
+                    // inside a TLS call to the slow CRM.
+                    _exit(1)
                 }
                 continuation.yield(number)
             }

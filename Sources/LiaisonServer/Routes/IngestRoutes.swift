@@ -109,7 +109,7 @@ final class IngestRoutes: Sendable {
                 metrics.eventsDuplicate.increment()
                 respond(style == .matrix ? Self.matrixOK : Self.duplicate)
             case .failure:
-                metrics.logFailing.store(true, ordering: .relaxed)
+                metrics.logFailedAt.store(Int64(Date().timeIntervalSince1970 * 1000), ordering: .relaxed)
                 metrics.rejected("store_unavailable")
                 respond(
                     style == .matrix

@@ -1,3 +1,4 @@
+import Foundation
 import LiaisonCore
 import LiaisonStore
 import LiaisonSync
@@ -10,10 +11,10 @@ struct OperationsRoutes {
 
     func register(in router: inout Router) {
         router.on("GET", "/healthz") { _, _, respond in
-            // Healthy means both files of the store answer, and the last append to the log
-            // did not fail (a full disk refuses every webhook while reads still work).
+            // Healthy means both files of the store answer, and no append to the log failed
+            // lately (a full disk refuses every webhook while reads still work).
             guard (try? store.queueDepths()) != nil else { return respond(.json(503, ["status": "store unavailable"])) }
-            guard !metrics.logFailing.load(ordering: .relaxed) else {
+            guard !metrics.logFailing(now: Date()) else {
                 return respond(.json(503, ["status": "event log refuses appends"]))
             }
             respond(.json(200, ["status": "ok"]))

@@ -215,8 +215,6 @@ enum Migrations {
         Migration(id: "0012_echo_since", sql: "ALTER TABLE echoes ADD COLUMN since REAL;"),
     ]
 
-    /// Applies the steps `database` has not seen yet; returns their ids.
-    @discardableResult
     /// Throws `StoreSchemaMismatch` unless the file has exactly `steps` applied; changes nothing.
     static func check(_ database: SQLiteDatabase, steps: [Migration], file: String) throws {
         let applied =
@@ -229,6 +227,8 @@ enum Migrations {
         }
     }
 
+    /// Applies the steps `database` has not seen yet; returns their ids.
+    @discardableResult
     static func migrate(_ database: SQLiteDatabase, steps: [Migration]) throws -> [String] {
         try database.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"

@@ -94,6 +94,9 @@ public final class SQLiteStore: Store {
         return (SerializedDatabase(writer), SerializedDatabase(reader))
     }
 
+    /// Whether a `liaison serve` holds this store (a tool opened it beside a running hub).
+    public var hubRunning: Bool { StoreLock.isHeld(directory: directory) }
+
     /// Stops the group committer after it has committed what it holds.
     public func close() {
         committer.stop()

@@ -102,6 +102,16 @@ final class StoreLock: Sendable {
         self.descriptor = descriptor
     }
 
+    /// Whether a hub holds the store in `directory` now (asked without taking the lock).
+    static func isHeld(directory: String) -> Bool {
+        let descriptor = open("\(directory)/hub.lock", O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        guard flock(descriptor, LOCK_SH | LOCK_NB) == 0 else { return errno == EWOULDBLOCK }
+        flock(descriptor, LOCK_UN)
+        return false
+    }
+
     /// Unlocked explicitly before closing: a process being spawned meanwhile holds a copy of
     /// the descriptor until it execs, and the lock would live on with that copy.
     deinit {
