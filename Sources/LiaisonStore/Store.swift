@@ -35,9 +35,12 @@ public protocol Store: AnyObject, Sendable {
     func pendingTranscript(for conversation: ConversationID, through: Int64?) throws -> PendingTranscript?
     /// Turns the pending messages up to `throughMessage` into one outbox entry (or into
     /// nothing, when there is nothing to archive), atomically. Messages that arrived
-    /// after the plan was made stay pending.
-    func scheduleArchive(of conversation: ConversationID, throughMessage: Int64, delivery: NewDelivery?, now: Date)
-        throws
+    /// after the plan was made stay pending. With the `revision` the plan was read at, does
+    /// nothing and returns false if a message was deleted since (the plan holds its text).
+    @discardableResult
+    func scheduleArchive(
+        of conversation: ConversationID, throughMessage: Int64, delivery: NewDelivery?, now: Date, revision: Int64?
+    ) throws -> Bool
 
     // MARK: Outbox
 
@@ -102,6 +105,13 @@ extension Store {
     /// All the messages not yet archived.
     public func pendingTranscript(for conversation: ConversationID) throws -> PendingTranscript? {
         try pendingTranscript(for: conversation, through: nil)
+    }
+
+    @discardableResult
+    public func scheduleArchive(
+        of conversation: ConversationID, throughMessage: Int64, delivery: NewDelivery?, now: Date
+    ) throws -> Bool {
+        try scheduleArchive(of: conversation, throughMessage: throughMessage, delivery: delivery, now: now, revision: nil)
     }
 
     /// `append` for async callers: returns once the record is durable (or a duplicate).
@@ -203,6 +213,8 @@ public struct PendingTranscript: Sendable, Equatable {
     public var channel: String
     public var customer: Participant?
     public var entries: [Entry]
+    /// The conversation's revision when read (`scheduleArchive` checks it).
+    public var revision: Int64 = 0
 }
 
 /// An outbox entry to create.

@@ -106,7 +106,13 @@ public struct ArchiveScheduler: Service {
             }
         }
         let delivery = Self.plan(pending, trigger: trigger, target: target)
-        try store.scheduleArchive(of: conversation, throughMessage: last.sequence, delivery: delivery, now: now)
+        // A message deleted since the read (the profile lookup above may have taken a while):
+        // the plan holds its text, so nothing is filed; the next pass plans again.
+        guard
+            try store.scheduleArchive(
+                of: conversation, throughMessage: last.sequence, delivery: delivery, now: now,
+                revision: pending.revision)
+        else { return false }
         if delivery != nil {
             metrics.transcriptsPlanned.increment()
             logger.info(

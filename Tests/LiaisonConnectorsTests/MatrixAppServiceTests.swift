@@ -149,7 +149,7 @@ struct MatrixAppServiceTests {
         #expect(events.contains(.close(ConversationID("matrix:!r"), at: Date(timeIntervalSince1970: 1_795_514_401))))
     }
 
-    @Test("a redaction (either form), a sticker and a message the hub cannot read are told, not dropped")
+    @Test("a redaction (either form), an edit with what it replaces, a sticker and a message the hub cannot read are told")
     func redactionsStickersEncrypted() throws {
         let body = """
             {"events":[
@@ -157,6 +157,10 @@ struct MatrixAppServiceTests {
                "origin_server_ts":1795514406000,"content":{}},
               {"type":"m.room.redaction","sender":"@agent:localhost","room_id":"!r","event_id":"$9",
                "origin_server_ts":1795514407000,"content":{"redacts":"$3"}},
+              {"type":"m.room.message","sender":"@alice:localhost","room_id":"!r","event_id":"$13",
+               "origin_server_ts":1795514405500,"content":{"msgtype":"m.text","body":"* card 4111",
+               "m.new_content":{"msgtype":"m.text","body":"card 4111 1111"},
+               "m.relates_to":{"rel_type":"m.replace","event_id":"$2"}}},
               {"type":"m.sticker","sender":"@alice:localhost","room_id":"!r","event_id":"$10",
                "origin_server_ts":1795514408000,"content":{"body":"thumbs up","url":"mxc://x/y"}},
               {"type":"m.room.encrypted","sender":"@alice:localhost","room_id":"!r","event_id":"$11",
@@ -175,6 +179,11 @@ struct MatrixAppServiceTests {
             events == [
                 .redacted(room, messageID: "$2"),
                 .redacted(room, messageID: "$3"),
+                .participant(aliceProfile, conversation: room),
+                .message(
+                    Message(
+                        id: "$13", conversation: room, sender: alice, sentAt: Date(timeIntervalSince1970: 1_795_514_405.5),
+                        text: "(edited) card 4111 1111", replaces: "$2")),
                 .participant(aliceProfile, conversation: room),
                 .message(
                     Message(

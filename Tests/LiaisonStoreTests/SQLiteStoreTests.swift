@@ -342,6 +342,66 @@ struct SQLiteStoreTests {
         }
     }
 
+    @Test("a deletion blanks the message and its edits, and a transcript planned before it is not filed")
+    func redactions() async throws {
+        try await withStore { store in
+            let edit = Message(
+                id: "$1e", conversation: room, sender: alice.ref, sentAt: t0.addingTimeInterval(2),
+                text: "(edited) card 4111 1111 1111 1111", replaces: "$1")
+            _ = try store.apply(
+                [
+                    DecodedRecord(
+                        sequence: 1,
+                        meaning: .events(
+                            message("$1", from: alice, at: 0, "card 4111") + [.message(edit)]
+                                + message("$2", from: agent, at: 5, "please delete it"), channel: "Matrix"))
+                ], cursor: "pipeline", now: t0)
+            let planned = try #require(try store.pendingTranscript(for: room))
+            _ = try store.apply(
+                [DecodedRecord(sequence: 2, meaning: .events([.redacted(room, messageID: "$1")], channel: "Matrix"))],
+                cursor: "pipeline", now: t0)
+            let now = try #require(try store.pendingTranscript(for: room))
+            #expect(now.entries.map(\.message.text) == [Message.deletedText, Message.deletedText, "please delete it"])
+            #expect(now.revision == planned.revision + 1)
+            // The plan read before the deletion holds the card number: it is not filed.
+            let last = try #require(planned.entries.last?.sequence)
+            #expect(!(try store.scheduleArchive(of: room, throughMessage: last, delivery: nil, now: t0, revision: planned.revision)))
+            #expect(try store.pendingTranscript(for: room)?.entries.count == 3, "still pending, planned again")
+            #expect(try store.scheduleArchive(of: room, throughMessage: last, delivery: nil, now: t0, revision: now.revision))
+            // Deleted again (a redelivery), or once archived: nothing moves.
+            _ = try store.apply(
+                [DecodedRecord(sequence: 3, meaning: .events([.redacted(room, messageID: "$2")], channel: "Matrix"))],
+                cursor: "pipeline", now: t0)
+            #expect(try store.pendingTranscript(for: room)?.revision == now.revision)
+        }
+    }
+
+    @Test("migrating a store whose rooms took their customer from membership gives each the customer who spoke first")
+    func customerMigration() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-m13-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let db = try SQLiteDatabase(path: "\(path)/state.db")
+        try Migrations.migrate(db, steps: Migrations.state.filter { $0.id < "0013" })
+        try db.execute(
+            """
+            INSERT INTO participants (ref, role, updated_at) VALUES
+                ('matrix:user:@invited:x', 'customer', 0), ('matrix:user:@alice:x', 'customer', 0),
+                ('matrix:user:@agent:x', 'employee', 0);
+            INSERT INTO conversations (id, channel, customer_ref) VALUES
+                ('matrix:!a', 'Matrix', 'matrix:user:@invited:x'), ('matrix:!b', 'Matrix', 'matrix:user:@invited:x');
+            INSERT INTO messages (conversation, message_id, sender, sent_at, text, received_at, inbound_seq) VALUES
+                ('matrix:!a', '$1', 'matrix:user:@agent:x', 0, 'hello', 0, 1),
+                ('matrix:!a', '$2', 'matrix:user:@alice:x', 1, 'hi', 0, 1),
+                ('matrix:!b', '$3', 'matrix:user:@agent:x', 0, 'anyone?', 0, 2);
+            """)
+        try Migrations.migrate(db, steps: Migrations.state)
+        let customers = try db.statement("SELECT id, customer_ref FROM conversations ORDER BY id").rows {
+            "\($0.text(0) ?? "") \($0.text(1) ?? "nobody")"
+        }
+        #expect(customers == ["matrix:!a matrix:user:@alice:x", "matrix:!b nobody"])
+    }
+
     @Test("unusable records are kept with their reason and passed over, until a replay reads them")
     func unusable() async throws {
         try await withStore { store in

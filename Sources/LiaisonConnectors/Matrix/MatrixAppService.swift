@@ -93,8 +93,10 @@ public final class MatrixAppService: InboundConnector {
             if person.role == .employee, text.trimmingCharacters(in: .whitespacesAndNewlines) == settings.closeCommand {
                 return [.close(conversation, at: sentAt)]
             }
+            let replaces = content.relatesTo?.relType == "m.replace" ? content.relatesTo?.eventID : nil
             let message = Message(
-                id: eventID, conversation: conversation, sender: person.ref, sentAt: sentAt, text: text)
+                id: eventID, conversation: conversation, sender: person.ref, sentAt: sentAt, text: text,
+                replaces: replaces)
             return [.participant(person, conversation: conversation), .message(message)]
         case "m.sticker":
             // A message in its own event type; `body` describes the sticker.

@@ -57,15 +57,19 @@ struct MatrixEvent: Decodable {
 
     struct Relation: Decodable {
         var relType: String?
+        /// The event related to (for an edit, the message it replaces).
+        var eventID: String?
         var inReplyTo: Reply?
         enum CodingKeys: String, CodingKey {
             case relType = "rel_type"
+            case eventID = "event_id"
             case inReplyTo = "m.in_reply_to"
         }
 
         init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             relType = try? c.decodeIfPresent(String.self, forKey: .relType)
+            eventID = try? c.decodeIfPresent(String.self, forKey: .eventID)
             inReplyTo = try? c.decodeIfPresent(Reply.self, forKey: .inReplyTo)
         }
     }

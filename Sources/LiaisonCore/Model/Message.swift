@@ -46,16 +46,21 @@ public struct Message: Hashable, Sendable, Codable {
     public var sender: SystemRef
     public var sentAt: Date
     public var text: String
+    /// The message this one edits (its IM id), if it is an edit.
+    public var replaces: String?
 
     /// What a message deleted before it was archived says in the transcript.
     public static let deletedText = "(message deleted)"
 
-    public init(id: String, conversation: ConversationID, sender: SystemRef, sentAt: Date, text: String) {
+    public init(
+        id: String, conversation: ConversationID, sender: SystemRef, sentAt: Date, text: String, replaces: String? = nil
+    ) {
         self.id = id
         self.conversation = conversation
         self.sender = sender
         self.sentAt = sentAt
         self.text = text
+        self.replaces = replaces
     }
 }
 

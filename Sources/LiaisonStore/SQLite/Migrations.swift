@@ -213,6 +213,20 @@ enum Migrations {
         Migration(id: "0011_snapshot_observed", sql: "ALTER TABLE crm_snapshots ADD COLUMN observed_at REAL;"),
         // Since when an echo is expected: a change received before it is not our write.
         Migration(id: "0012_echo_since", sql: "ALTER TABLE echoes ADD COLUMN since REAL;"),
+        // Deletions: the message an edit replaces (deleting the original deletes its edits),
+        // and a conversation's revision, moved by a deletion, so that a transcript planned from
+        // the text before it is not filed. And a room's customer is who speaks, not the first
+        // customer who joined or was invited: rows given one by membership are set again.
+        Migration(
+            id: "0013_redactions",
+            sql: """
+                ALTER TABLE messages ADD COLUMN replaces TEXT;
+                ALTER TABLE conversations ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+                UPDATE conversations SET customer_ref = (
+                    SELECT m.sender FROM messages m JOIN participants p ON p.ref = m.sender
+                    WHERE m.conversation = conversations.id AND p.role = 'customer' ORDER BY m.seq LIMIT 1);
+                """
+        ),
     ]
 
     /// Throws `StoreSchemaMismatch` unless the file has exactly `steps` applied; changes nothing.

@@ -109,15 +109,20 @@ extension SQLiteStore {
             case let .record(record, _):
                 try SQLiteStore.saveSnapshot(record, inbound: inbound, now: now, in: db)
             case let .redacted(conversation, messageID):
-                // Only what is not archived yet can still be kept from the CRM. The log keeps
-                // the event as received (it is the record of what came in).
+                // Only what is not archived yet can still be kept from the CRM: the message and
+                // its edits. The log keeps the event as received (the record of what came in).
+                // The revision tells a transcript planned from the text before that it is stale.
                 try db.statement(
                     """
-                    UPDATE messages SET text = ?3 WHERE conversation = ?1 AND message_id = ?2
-                        AND seq > (SELECT archived_through FROM conversations WHERE id = ?1)
+                    UPDATE messages SET text = ?3 WHERE conversation = ?1 AND (message_id = ?2 OR replaces = ?2)
+                        AND text != ?3 AND seq > (SELECT archived_through FROM conversations WHERE id = ?1)
                     """
                 ).run([.text(conversation.rawValue), .text(messageID), .text(Message.deletedText)])
-                if db.changes > 0 { result.touchedConversations.insert(conversation) }
+                if db.changes > 0 {
+                    try db.statement("UPDATE conversations SET revision = revision + 1 WHERE id = ?")
+                        .run([.text(conversation.rawValue)])
+                    result.touchedConversations.insert(conversation)
+                }
             case .unreadable:
                 break  // reported by the pipeline; nothing to keep
             case let .close(conversation, _):
@@ -168,14 +173,14 @@ extension SQLiteStore {
                 insertMessage = try db.statement(
                     """
                     INSERT OR IGNORE INTO messages
-                        (conversation, message_id, sender, sent_at, text, received_at, inbound_seq)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                        (conversation, message_id, sender, sent_at, text, received_at, inbound_seq, replaces)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             }
             try insertMessage?.run([
                 .text(m.conversation.rawValue), .text(m.id), .text(m.sender.description),
                 .real(m.sentAt.timeIntervalSince1970), .text(m.text), .real(now.timeIntervalSince1970),
-                .integer(inbound),
+                .integer(inbound), m.replaces.map { .text($0) } ?? .null,
             ])
             return db.changes > 0
         }
@@ -260,9 +265,9 @@ extension SQLiteStore {
     public func pendingTranscript(for conversation: ConversationID, through last: Int64?) throws -> PendingTranscript? {
         try read { db in
             guard
-                let (channel, customerRef, through) = try db.statement(
-                    "SELECT channel, customer_ref, archived_through FROM conversations WHERE id = ?"
-                ).first([.text(conversation.rawValue)], { ($0.text(0) ?? "", $0.text(1), $0.int(2)) })
+                let (channel, customerRef, through, revision) = try db.statement(
+                    "SELECT channel, customer_ref, archived_through, revision FROM conversations WHERE id = ?"
+                ).first([.text(conversation.rawValue)], { ($0.text(0) ?? "", $0.text(1), $0.int(2), $0.int(3)) })
             else { return nil }
             let entries = try db.statement(
                 """
@@ -285,14 +290,21 @@ extension SQLiteStore {
                 return PendingTranscript.Entry(sequence: row.int(0), message: message, sender: participant)
             }
             let customer = try customerRef.flatMap(SystemRef.init).flatMap { try Self.participant($0, in: db) }
-            return PendingTranscript(conversation: conversation, channel: channel, customer: customer, entries: entries)
+            return PendingTranscript(
+                conversation: conversation, channel: channel, customer: customer, entries: entries, revision: revision)
         }
     }
 
+    @discardableResult
     public func scheduleArchive(
-        of conversation: ConversationID, throughMessage: Int64, delivery: NewDelivery?, now: Date
-    ) throws {
+        of conversation: ConversationID, throughMessage: Int64, delivery: NewDelivery?, now: Date, revision: Int64?
+    ) throws -> Bool {
         try write { db in
+            if let revision {
+                let current = try db.statement("SELECT revision FROM conversations WHERE id = ?")
+                    .first([.text(conversation.rawValue)]) { $0.int(0) }
+                guard current == revision else { return false }
+            }
             if let delivery { try Self.enqueue(delivery, now: now, in: db) }
             // Messages that arrived while the transcript was planned stay pending.
             try db.statement(
@@ -303,6 +315,7 @@ extension SQLiteStore {
                 WHERE id = ?2
                 """
             ).run([.integer(throughMessage), .text(conversation.rawValue)])
+            return true
         }
     }
 
