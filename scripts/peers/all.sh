@@ -4,7 +4,7 @@
 set -euo pipefail
 D="$(dirname "$(readlink -f "$0")")"
 case "${1:-}" in
-  start)  "$D/synapse.sh" start && "$D/bottlecrm.sh" start && "$D/tryton.sh" start ;;
+  start)  "$D/bottlecrm.sh" check && "$D/synapse.sh" start && "$D/bottlecrm.sh" start && "$D/tryton.sh" start ;;
   stop)   rc=0; "$D/tryton.sh" stop || rc=1; "$D/bottlecrm.sh" stop || rc=1; "$D/synapse.sh" stop || rc=1; exit $rc ;;
   status) rc=0; "$D/synapse.sh" status || rc=1; "$D/bottlecrm.sh" status || rc=1; "$D/tryton.sh" status || rc=1; exit $rc ;;
   *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;

@@ -193,9 +193,16 @@ status() {
   return $ok
 }
 
+# The interpreter it needs, checked in a second (all.sh asks before installing anything).
+check() {
+  [ -f "$VENV/.installed" ] && return 0
+  "$PY312" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null || die "Python >= 3.12 not found (django-crm 1.35 needs it; Debian 12 has 3.11): install one (pyenv, or a python3.12 on PATH) or set CRM_PYTHON"
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop; echo "bottlecrm stopped" ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  check) check ;;
+  *) echo "usage: $0 start|stop|status|check" >&2; exit 2 ;;
 esac
