@@ -76,8 +76,9 @@ public struct ArchiveScheduler: Service {
         _ conversation: ConversationID, trigger: ArchiveTrigger, through: Int64?, profilesDown: inout Bool, now: Date
     ) async throws -> Bool {
         guard var pending = try store.pendingTranscript(for: conversation, through: through),
-            let last = pending.entries.last
+            !pending.entries.isEmpty
         else { return false }
+        var named: Participant?
         if let profiles, let customer = pending.customer, profiles.mightEnrich(customer) {
             var enriched = customer
             do {
@@ -98,34 +99,49 @@ public struct ArchiveScheduler: Service {
             }
             if enriched != customer {
                 try store.save(enriched, now: now)
-                pending.customer = enriched
-                // The lines were read with the customer as known before: they take the name too.
-                for index in pending.entries.indices where pending.entries[index].message.sender == enriched.ref {
-                    pending.entries[index].sender = enriched
-                }
+                named = enriched
             }
         }
-        let delivery = Self.plan(pending, trigger: trigger, target: target)
-        // A message deleted since the read (the profile lookup above may have taken a while):
-        // the plan holds its text, so nothing is filed; the next pass plans again.
-        guard
-            try store.scheduleArchive(
+        // A message deleted after the read (the lookup above may have taken a while) makes the
+        // plan stale: it holds the text. Nothing is filed then; the stretch is read and planned
+        // again at once, without another lookup.
+        for _ in 0..<3 {
+            if let named { Self.name(named, in: &pending) }
+            guard let last = pending.entries.last else { return false }
+            let delivery = Self.plan(pending, trigger: trigger, target: target)
+            if try store.scheduleArchive(
                 of: conversation, throughMessage: last.sequence, delivery: delivery, now: now,
                 revision: pending.revision)
-        else { return false }
-        if delivery != nil {
-            metrics.transcriptsPlanned.increment()
-            logger.info(
-                "transcript planned",
-                [
-                    "conversation": conversation.rawValue, "messages": "\(pending.entries.count)",
-                    "trigger": trigger.rawValue,
-                ]
-            )
-        } else {
-            logger.warning("no customer in conversation; messages not archived", ["conversation": conversation.rawValue])
+            {
+                if delivery != nil {
+                    metrics.transcriptsPlanned.increment()
+                    logger.info(
+                        "transcript planned",
+                        [
+                            "conversation": conversation.rawValue, "messages": "\(pending.entries.count)",
+                            "trigger": trigger.rawValue,
+                        ]
+                    )
+                } else {
+                    logger.warning(
+                        "no customer in conversation; messages not archived", ["conversation": conversation.rawValue])
+                }
+                return delivery != nil
+            }
+            guard let again = try store.pendingTranscript(for: conversation, through: through) else { return false }
+            pending = again
         }
-        return delivery != nil
+        return false  // deletions keep coming: the next pass
+    }
+
+    /// The customer as the profile lookup found them, on the transcript and on their own
+    /// lines (read with the customer as known before).
+    private static func name(_ customer: Participant, in pending: inout PendingTranscript) {
+        guard pending.customer?.ref == customer.ref else { return }
+        pending.customer = customer
+        for index in pending.entries.indices where pending.entries[index].message.sender == customer.ref {
+            pending.entries[index].sender = customer
+        }
     }
 
     /// The outbox entry for a stretch of conversation, or nil when there is no customer

@@ -14,7 +14,9 @@ enum Replay {
                   fresh attempt budget. The delivery ledger makes this safe: an effect that did
                   happen is not repeated.
         --events  re-applies logged events received in [since, until): ISO 8601 times, or dates
-                  meaning midnight UTC, read page by page. Events already applied change nothing;
+                  meaning midnight UTC (until: the command's start if not given), read page by
+                  page. With identity resolution on, and no hub running, it resolves identities
+                  too and holds the store as a hub does meanwhile. Events already applied change nothing;
                   events refused before are tried again, and the command exits 1 if some are
                   still unusable.
         A running 'liaison serve' picks the work up; otherwise the next start does.
@@ -86,8 +88,9 @@ enum Replay {
         }
         // As the hub's pipeline applies them: identity resolution included, so that people a
         // failed resolution missed are resolved now. Not beside a running hub: its resolver's
-        // index would not know the people this one adds, and would file them again as new.
-        let resolve = configuration.identity.enabled && !store.hubRunning
+        // index would not know the people this one adds, and would file them again as new; so
+        // the replay holds the store as a hub does, and a hub started meanwhile is refused.
+        let resolve = configuration.identity.enabled && store.holdAlone()
         if configuration.identity.enabled && !resolve {
             Output.err("a hub is running on this store: identities are left to it (replay with it stopped to resolve them)")
         }

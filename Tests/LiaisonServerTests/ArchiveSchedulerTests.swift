@@ -33,6 +33,43 @@ struct ArchiveSchedulerTests {
             now: { [t0] in t0 }, planned: {})
     }
 
+    /// A profile source during whose lookup the customer deletes their message, as a
+    /// redaction applied by the pipeline while the scheduler waits on the homeserver.
+    struct DeletingWhileAsked: ProfileSource {
+        let store: SQLiteStore
+        let room: ConversationID
+        let message: String
+        func mightEnrich(_ participant: Participant) -> Bool { participant.displayName == nil }
+        func enrich(_ participant: Participant) async throws -> Participant {
+            _ = try store.apply(
+                [DecodedRecord(sequence: 9, meaning: .events([.redacted(room, messageID: message)], channel: "Matrix"))],
+                cursor: nil, now: Date())
+            var named = participant
+            named.displayName = "张伟"
+            return named
+        }
+    }
+
+    @Test("a message deleted while the transcript was being planned is filed without its text, planned again at once")
+    func deletedWhilePlanning() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-sched-\(UUID())")
+        let store = try SQLiteStore(directory: directory.path)
+        defer {
+            store.close()
+            try? FileManager.default.removeItem(at: directory)
+        }
+        let customer = Participant(
+            ref: SystemRef(system: "matrix", kind: "user", id: "@zw:corp"), role: .customer, email: "zw@example.com")
+        _ = try store.apply([closedConversation("!z", customer: customer, sequence: 1)], cursor: nil, now: t0)
+        let room = ConversationID("matrix:!z")
+        _ = try await scheduler(store, profiles: DeletingWhileAsked(store: store, room: room, message: "$!z")).tick()
+        let delivery = try #require(try store.deliveries(status: .pending, limit: 10).first)
+        let transcript = try Transcript.decoded(from: delivery.payload)
+        #expect(transcript.lines.map(\.text) == [Message.deletedText])
+        #expect(transcript.customer.displayName == "张伟", "the lookup's name kept for the second plan")
+        #expect(try store.conversationsWithPendingMessages().isEmpty)
+    }
+
     @Test(
         "while the homeserver is down, a customer known only by name waits (no name-only contact for good); one with an e-mail is filed"
     )

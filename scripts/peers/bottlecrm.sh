@@ -57,8 +57,11 @@ as_pg() {
 
 psql_q() { PGOPTIONS="-c client_min_messages=warning" "$PGBIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qtA "$@"; }
 
+# What the venv must hold (its .installed marker says what it does).
+wanted() { echo "django-crm==1.35.0 packaging $(md5sum <"$CONSTRAINTS" | cut -c1-12)"; }
+
 install() {
-  local want; want="django-crm==1.35.0 packaging $(md5sum <"$CONSTRAINTS" | cut -c1-12)"
+  local want; want="$(wanted)"
   if [ -f "$VENV/.installed" ] && [ "$(cat "$VENV/.installed")" = "$want" ]; then return 0; fi
   "$PY312" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null || die "Python >= 3.12 not found (django-crm 1.35 needs it; Debian 12 has 3.11): install one (pyenv, or a python3.12 on PATH) or set CRM_PYTHON"
   log "installing django-crm==1.35.0 into $VENV"
@@ -195,7 +198,7 @@ status() {
 
 # The interpreter it needs, checked in a second (all.sh asks before installing anything).
 check() {
-  [ -f "$VENV/.installed" ] && return 0
+  [ -f "$VENV/.installed" ] && [ "$(cat "$VENV/.installed")" = "$(wanted)" ] && return 0
   "$PY312" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null || die "Python >= 3.12 not found (django-crm 1.35 needs it; Debian 12 has 3.11): install one (pyenv, or a python3.12 on PATH) or set CRM_PYTHON"
 }
 

@@ -146,8 +146,7 @@ public final class MatrixAppService: InboundConnector {
             return (content.newContent?.body ?? content.body).map { "(edited) \($0)" }
         }
         guard var body = content.body, !body.isEmpty else { return nil }
-        // A thread's messages carry a reply relation too, without a quoted fallback to remove.
-        if content.relatesTo?.inReplyTo != nil, content.relatesTo?.relType != "m.thread" {
+        if content.relatesTo?.inReplyTo != nil {
             body = withoutReplyFallback(body)
             guard !body.isEmpty else { return nil }
         }

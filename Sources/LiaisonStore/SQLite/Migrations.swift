@@ -216,15 +216,18 @@ enum Migrations {
         // Deletions: the message an edit replaces (deleting the original deletes its edits),
         // and a conversation's revision, moved by a deletion, so that a transcript planned from
         // the text before it is not filed. And a room's customer is who speaks, not the first
-        // customer who joined or was invited: rows given one by membership are set again.
+        // customer who joined or was invited: rows given one who never spoke there are set again.
         Migration(
             id: "0013_redactions",
             sql: """
                 ALTER TABLE messages ADD COLUMN replaces TEXT;
+                CREATE INDEX messages_replaces ON messages(conversation, replaces) WHERE replaces IS NOT NULL;
                 ALTER TABLE conversations ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
                 UPDATE conversations SET customer_ref = (
                     SELECT m.sender FROM messages m JOIN participants p ON p.ref = m.sender
-                    WHERE m.conversation = conversations.id AND p.role = 'customer' ORDER BY m.seq LIMIT 1);
+                    WHERE m.conversation = conversations.id AND p.role = 'customer' ORDER BY m.seq LIMIT 1)
+                WHERE customer_ref IS NOT NULL AND customer_ref NOT IN
+                    (SELECT sender FROM messages WHERE conversation = conversations.id);
                 """
         ),
     ]

@@ -114,7 +114,10 @@ extension SQLiteStore {
                 // The revision tells a transcript planned from the text before that it is stale.
                 try db.statement(
                     """
-                    UPDATE messages SET text = ?3 WHERE conversation = ?1 AND (message_id = ?2 OR replaces = ?2)
+                    UPDATE messages SET text = ?3
+                    WHERE seq IN (
+                            SELECT seq FROM messages WHERE conversation = ?1 AND message_id = ?2
+                            UNION ALL SELECT seq FROM messages WHERE conversation = ?1 AND replaces = ?2)
                         AND text != ?3 AND seq > (SELECT archived_through FROM conversations WHERE id = ?1)
                     """
                 ).run([.text(conversation.rawValue), .text(messageID), .text(Message.deletedText)])

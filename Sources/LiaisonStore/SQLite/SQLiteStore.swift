@@ -94,8 +94,15 @@ public final class SQLiteStore: Store {
         return (SerializedDatabase(writer), SerializedDatabase(reader))
     }
 
-    /// Whether a `liaison serve` holds this store (a tool opened it beside a running hub).
-    public var hubRunning: Bool { StoreLock.isHeld(directory: directory) }
+    /// Holds the store as a hub does, for a tool that must not run beside one (a replay that
+    /// resolves identities): false when a hub holds it. Held until `close`.
+    public func holdAlone() -> Bool {
+        lock.withLock { held in
+            if held != nil { return true }
+            held = try? StoreLock(directory: directory)
+            return held != nil
+        }
+    }
 
     /// Stops the group committer after it has committed what it holds.
     public func close() {

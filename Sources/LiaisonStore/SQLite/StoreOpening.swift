@@ -59,7 +59,8 @@ public struct StoreBusy: Error, CustomStringConvertible {
     public let holder: String?
     public var description: String {
         "another 'liaison serve'\(holder.map { " (pid \($0))" } ?? "") is using the store at "
-            + "\(StoreLocation.absolute(directory)): one hub per store"
+            + "\(StoreLocation.absolute(directory)): one hub per store (or a 'liaison replay' resolving identities, "
+            + "which holds it as a hub does)"
     }
 }
 
@@ -100,16 +101,6 @@ final class StoreLock: Sendable {
         _ = ftruncate(descriptor, 0)
         _ = pid.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
         self.descriptor = descriptor
-    }
-
-    /// Whether a hub holds the store in `directory` now (asked without taking the lock).
-    static func isHeld(directory: String) -> Bool {
-        let descriptor = open("\(directory)/hub.lock", O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        guard flock(descriptor, LOCK_SH | LOCK_NB) == 0 else { return errno == EWOULDBLOCK }
-        flock(descriptor, LOCK_UN)
-        return false
     }
 
     /// Unlocked explicitly before closing: a process being spawned meanwhile holds a copy of
