@@ -33,13 +33,13 @@ public protocol Store: AnyObject, Sendable {
     func conversationsWithPendingMessages() throws -> [ConversationState]
     /// The messages not yet archived, up to message `through` (a close's boundary) if given.
     func pendingTranscript(for conversation: ConversationID, through: Int64?) throws -> PendingTranscript?
-    /// Turns the pending messages up to `throughMessage` into one outbox entry (or into
-    /// nothing, when there is nothing to archive), atomically. Messages that arrived
+    /// Turns the pending messages up to `throughMessage` into outbox entries (one a customer
+    /// it is filed under; none when there is nothing to archive), atomically. Messages that arrived
     /// after the plan was made stay pending. With the `revision` the plan was read at, does
     /// nothing and returns false if a message was deleted since (the plan holds its text).
     @discardableResult
     func scheduleArchive(
-        of conversation: ConversationID, throughMessage: Int64, delivery: NewDelivery?, now: Date, revision: Int64?
+        of conversation: ConversationID, throughMessage: Int64, deliveries: [NewDelivery], now: Date, revision: Int64?
     ) throws -> Bool
 
     // MARK: Outbox
@@ -111,7 +111,9 @@ extension Store {
     public func scheduleArchive(
         of conversation: ConversationID, throughMessage: Int64, delivery: NewDelivery?, now: Date
     ) throws -> Bool {
-        try scheduleArchive(of: conversation, throughMessage: throughMessage, delivery: delivery, now: now, revision: nil)
+        try scheduleArchive(
+            of: conversation, throughMessage: throughMessage, deliveries: delivery.map { [$0] } ?? [], now: now,
+            revision: nil)
     }
 
     /// `append` for async callers: returns once the record is durable (or a duplicate).
@@ -207,6 +209,12 @@ public struct PendingTranscript: Sendable, Equatable {
         public var sequence: Int64
         public var message: Message
         public var sender: Participant?
+
+        public init(sequence: Int64, message: Message, sender: Participant?) {
+            self.sequence = sequence
+            self.message = message
+            self.sender = sender
+        }
     }
 
     public var conversation: ConversationID
@@ -215,6 +223,16 @@ public struct PendingTranscript: Sendable, Equatable {
     public var entries: [Entry]
     /// The conversation's revision when read (`scheduleArchive` checks it).
     public var revision: Int64 = 0
+
+    public init(
+        conversation: ConversationID, channel: String, customer: Participant?, entries: [Entry], revision: Int64 = 0
+    ) {
+        self.conversation = conversation
+        self.channel = channel
+        self.customer = customer
+        self.entries = entries
+        self.revision = revision
+    }
 }
 
 /// An outbox entry to create.

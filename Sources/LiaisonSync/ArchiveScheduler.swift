@@ -78,8 +78,11 @@ public struct ArchiveScheduler: Service {
         guard var pending = try store.pendingTranscript(for: conversation, through: through),
             !pending.entries.isEmpty
         else { return false }
-        var named: Participant?
-        if let profiles, let customer = pending.customer, profiles.mightEnrich(customer) {
+        // Each customer the stretch is filed under, named from the profile source first.
+        var named: [Participant] = []
+        var unnamed: Set<String> = []  // others in the group the stretch is not filed under
+        for (index, customer) in Self.customers(of: pending).enumerated() {
+            guard let profiles, profiles.mightEnrich(customer) else { continue }
             var enriched = customer
             do {
                 guard !profilesDown else { throw ProfileUnavailable(reason: "it failed earlier in this round") }
@@ -91,6 +94,16 @@ public struct ArchiveScheduler: Service {
                 if customer.email == nil && customer.phone == nil {
                     // A refusal lasts until the configuration is fixed: said as an error.
                     let refused = (error as? ProfileUnavailable)?.refused == true
+                    // Another customer of a group does not hold the conversation's own back:
+                    // the stretch is filed without them.
+                    guard index == 0 else {
+                        unnamed.insert(customer.ref.description)
+                        (refused ? logger.error : logger.warning)(
+                            "customer profile unavailable; transcript not filed under this customer",
+                            ["conversation": conversation.rawValue, "customer": customer.ref.description,
+                             "problem": "\(error)"])
+                        continue
+                    }
                     (refused ? logger.error : logger.warning)(
                         "customer profile unavailable; transcript postponed",
                         ["conversation": conversation.rawValue, "problem": "\(error)"])
@@ -99,34 +112,35 @@ public struct ArchiveScheduler: Service {
             }
             if enriched != customer {
                 try store.save(enriched, now: now)
-                named = enriched
+                named.append(enriched)
             }
         }
         // A message deleted after the read (the lookup above may have taken a while) makes the
         // plan stale: it holds the text. Nothing is filed then; the stretch is read and planned
         // again at once, without another lookup.
         for _ in 0..<3 {
-            if let named { Self.name(named, in: &pending) }
+            for customer in named { Self.name(customer, in: &pending) }
             guard let last = pending.entries.last else { return false }
-            let delivery = Self.plan(pending, trigger: trigger, target: target)
+            let deliveries = Self.plan(pending, trigger: trigger, target: target)
+                .filter { !unnamed.contains($0.partition) }
             if try store.scheduleArchive(
-                of: conversation, throughMessage: last.sequence, delivery: delivery, now: now,
+                of: conversation, throughMessage: last.sequence, deliveries: deliveries, now: now,
                 revision: pending.revision)
             {
-                if delivery != nil {
-                    metrics.transcriptsPlanned.increment()
+                if deliveries.isEmpty {
+                    logger.warning(
+                        "no customer in conversation; messages not archived", ["conversation": conversation.rawValue])
+                } else {
+                    metrics.transcriptsPlanned.increment(by: deliveries.count)
                     logger.info(
                         "transcript planned",
                         [
                             "conversation": conversation.rawValue, "messages": "\(pending.entries.count)",
-                            "trigger": trigger.rawValue,
+                            "trigger": trigger.rawValue, "customers": "\(deliveries.count)",
                         ]
                     )
-                } else {
-                    logger.warning(
-                        "no customer in conversation; messages not archived", ["conversation": conversation.rawValue])
                 }
-                return delivery != nil
+                return !deliveries.isEmpty
             }
             guard let again = try store.pendingTranscript(for: conversation, through: through) else { return false }
             pending = again
@@ -134,42 +148,60 @@ public struct ArchiveScheduler: Service {
         return false  // deletions keep coming: the next pass
     }
 
+    /// Whom a stretch is filed under: the conversation's customer, then each other customer
+    /// who speaks in it, in the order they first do.
+    static func customers(of pending: PendingTranscript) -> [Participant] {
+        guard let customer = pending.customer else { return [] }
+        var customers = [customer]
+        for entry in pending.entries {
+            guard let speaker = entry.sender, speaker.role == .customer,
+                !customers.contains(where: { $0.ref == speaker.ref })
+            else { continue }
+            customers.append(speaker)
+        }
+        return customers
+    }
+
     /// The customer as the profile lookup found them, on the transcript and on their own
     /// lines (read with the customer as known before).
     private static func name(_ customer: Participant, in pending: inout PendingTranscript) {
-        guard pending.customer?.ref == customer.ref else { return }
-        pending.customer = customer
+        if pending.customer?.ref == customer.ref { pending.customer = customer }
         for index in pending.entries.indices where pending.entries[index].message.sender == customer.ref {
             pending.entries[index].sender = customer
         }
     }
 
-    /// The outbox entry for a stretch of conversation, or nil when there is no customer
-    /// to file it under. The key depends only on the messages, so re-planning the same
-    /// stretch (after a crash, on replay) yields the same delivery.
-    static func plan(_ pending: PendingTranscript, trigger: ArchiveTrigger, target: String) -> NewDelivery? {
+    /// The outbox entries for a stretch of conversation: one filed under the conversation's
+    /// customer, and one under each other customer who speaks in it (a group with several of
+    /// a client's people: each one's record holds the conversation). None when there is no
+    /// customer to file it under. The keys depend only on the messages (and, for the others,
+    /// on whom), so re-planning the same stretch (after a crash, on replay) yields the same.
+    public static func plan(_ pending: PendingTranscript, trigger: ArchiveTrigger, target: String) -> [NewDelivery] {
         guard let customer = pending.customer, let first = pending.entries.first, let last = pending.entries.last else {
-            return nil
+            return []
         }
-        let key = IdempotencyKey(
-            "archive:"
-                + SHA256Digest.hex("\(pending.conversation.rawValue)\n\(first.message.id)\n\(last.message.id)").prefix(
-                    32)
-        )
+        let stretch = SHA256Digest.hex("\(pending.conversation.rawValue)\n\(first.message.id)\n\(last.message.id)")
+            .prefix(32)
         let lines = pending.entries.map { entry in
             Transcript.Line(
                 sentAt: entry.message.sentAt, speaker: entry.sender?.displayName ?? entry.message.sender.id,
                 role: entry.sender?.role ?? .other, text: entry.message.text
             )
         }
-        let transcript = Transcript(
-            conversation: pending.conversation, channel: pending.channel, customer: customer, trigger: trigger,
-            lines: lines, key: key
-        )
-        guard let payload = try? transcript.encoded() else { return nil }
-        return NewDelivery(
-            target: target, operation: BottleCRMArchiver.archiveOperation, partition: customer.ref.description,
-            idempotencyKey: key, payload: payload
-        )
+        return customers(of: pending).compactMap { filedUnder in
+            let key = IdempotencyKey(
+                filedUnder.ref == customer.ref
+                    ? "archive:\(stretch)"
+                    : "archive:\(stretch):" + SHA256Digest.hex(filedUnder.ref.description).prefix(16))
+            let transcript = Transcript(
+                conversation: pending.conversation, channel: pending.channel, customer: filedUnder, trigger: trigger,
+                lines: lines, key: key
+            )
+            guard let payload = try? transcript.encoded() else { return nil }
+            return NewDelivery(
+                target: target, operation: BottleCRMArchiver.archiveOperation, partition: filedUnder.ref.description,
+                idempotencyKey: key, payload: payload
+            )
+        }
     }
 }

@@ -33,6 +33,32 @@ struct ArchiveSchedulerTests {
             now: { [t0] in t0 }, planned: {})
     }
 
+    @Test("a stretch's keys: the conversation's customer keeps the key it always had; each other customer has its own, as stable")
+    func groupKeys() throws {
+        let room = ConversationID("matrix:!g")
+        func person(_ id: String, _ role: ParticipantRole) -> Participant {
+            Participant(ref: SystemRef(system: "matrix", kind: "user", id: id), role: role, email: "\(id)@x")
+        }
+        let (alice, bob) = (person("@alice:x", .customer), person("@bob:x", .customer))
+        func entry(_ n: Int64, _ who: Participant) -> PendingTranscript.Entry {
+            PendingTranscript.Entry(
+                sequence: n, message: Message(id: "$\(n)", conversation: room, sender: who.ref, sentAt: t0, text: "m\(n)"),
+                sender: who)
+        }
+        let pending = PendingTranscript(
+            conversation: room, channel: "Matrix", customer: alice,
+            entries: [entry(1, alice), entry(2, agent), entry(3, bob), entry(4, alice), entry(5, bob)])
+        let planned = ArchiveScheduler.plan(pending, trigger: .closed, target: "bottlecrm")
+        #expect(planned.map(\.partition) == [alice.ref.description, bob.ref.description])
+        var alone = pending
+        alone.entries = alone.entries.filter { $0.sender?.ref != bob.ref }
+        alone.entries.append(entry(5, agent))
+        #expect(ArchiveScheduler.plan(alone, trigger: .closed, target: "bottlecrm").first?.idempotencyKey == planned[0].idempotencyKey,
+            "the same stretch filed under the conversation's customer keeps its key, another customer or not")
+        #expect(planned[1].idempotencyKey.rawValue.hasPrefix(planned[0].idempotencyKey.rawValue + ":"))
+        #expect(ArchiveScheduler.plan(pending, trigger: .closed, target: "bottlecrm") == planned)
+    }
+
     /// A profile source during whose lookup the customer deletes their message, as a
     /// redaction applied by the pipeline while the scheduler waits on the homeserver.
     struct DeletingWhileAsked: ProfileSource {

@@ -49,7 +49,10 @@ struct RunningHub {
         configuration.matrix = MatrixSettings(
             homeserver: URL(string: "http://127.0.0.1:9")!, asToken: "as", hsToken: hsToken, botUser: "@bot:x",
             employees: try UserMatcher(users: ["@agent:x"]), customers: nil,
-            profiles: ["@alice:x": ProfileOverride(name: "Alice Smith", email: "alice@example.com")],
+            profiles: [
+                "@alice:x": ProfileOverride(name: "Alice Smith", email: "alice@example.com"),
+                "@bob:x": ProfileOverride(name: "Bob Li", email: "bob@example.com"),
+            ],
             closeCommand: "!close"
         )
         let logged = LogLines()
@@ -437,6 +440,41 @@ struct MatrixHubTests {
         #expect(await eventually { crm.interactions.count == 1 })
         #expect(crm.interactions.first?.body.contains("Alice Smith: anyone here?") == true)
         #expect(crm.contacts.first?.email == "alice@example.com")
+        await hub.stop()
+        await crm.stop()
+    }
+
+    @Test(
+        "a group with several customers is filed under each who speaks, once; one the hub knows nothing of does not hold it back"
+    )
+    func groupOfCustomers() async throws {
+        let crm = try BottleCRMSimulator()
+        let hub = try await RunningHub.start(mode: .onClose, crm: crm)  // its homeserver does not answer
+        let headers = ["Authorization": "Bearer \(RunningHub.hsToken)"]
+        let reply = try await hub.client.json(
+            "PUT", "/_matrix/app/v1/transactions/g1", headers: headers,
+            [
+                "events": [
+                    Self.event("$1", sender: "@alice:x", body: "we need 20 seats"),
+                    Self.event("$2", sender: "@carol:x", body: "and SSO"),
+                    Self.event("$3", sender: "@bob:x", body: "budget is 50k"),
+                    Self.event("$4", sender: "@agent:x", body: "noted, quote tomorrow"),
+                    Self.event("$5", sender: "@agent:x", body: "!close"),
+                ]
+            ])
+        #expect(reply.status == 200)
+        #expect(await eventually { crm.interactions.count == 2 })
+        let filed = Dictionary(
+            uniqueKeysWithValues: crm.interactions.map { interaction in
+                (crm.contacts.first { $0.id == interaction.contact }?.email ?? "?", interaction.body)
+            })
+        #expect(Set(filed.keys) == ["alice@example.com", "bob@example.com"])
+        for body in filed.values {
+            #expect(["we need 20 seats", "and SSO", "budget is 50k", "noted, quote tomorrow"].allSatisfy(body.contains))
+        }
+        #expect(await eventually { (try? hub.status.deliveriesDelivered) == 2 })
+        #expect(await holds(for: .seconds(1)) { crm.interactions.count == 2 }, "carol's is not filed later either")
+        #expect(hub.logs.contains("customer profile unavailable; transcript not filed under this customer"))
         await hub.stop()
         await crm.stop()
     }

@@ -367,9 +367,9 @@ struct SQLiteStoreTests {
             #expect(now.revision == planned.revision + 1)
             // The plan read before the deletion holds the card number: it is not filed.
             let last = try #require(planned.entries.last?.sequence)
-            #expect(!(try store.scheduleArchive(of: room, throughMessage: last, delivery: nil, now: t0, revision: planned.revision)))
+            #expect(!(try store.scheduleArchive(of: room, throughMessage: last, deliveries: [], now: t0, revision: planned.revision)))
             #expect(try store.pendingTranscript(for: room)?.entries.count == 3, "still pending, planned again")
-            #expect(try store.scheduleArchive(of: room, throughMessage: last, delivery: nil, now: t0, revision: now.revision))
+            #expect(try store.scheduleArchive(of: room, throughMessage: last, deliveries: [], now: t0, revision: now.revision))
             // Deleted again (a redelivery), or once archived: nothing moves.
             _ = try store.apply(
                 [DecodedRecord(sequence: 3, meaning: .events([.redacted(room, messageID: "$2")], channel: "Matrix"))],

@@ -300,7 +300,7 @@ extension SQLiteStore {
 
     @discardableResult
     public func scheduleArchive(
-        of conversation: ConversationID, throughMessage: Int64, delivery: NewDelivery?, now: Date, revision: Int64?
+        of conversation: ConversationID, throughMessage: Int64, deliveries: [NewDelivery], now: Date, revision: Int64?
     ) throws -> Bool {
         try write { db in
             if let revision {
@@ -308,7 +308,7 @@ extension SQLiteStore {
                     .first([.text(conversation.rawValue)]) { $0.int(0) }
                 guard current == revision else { return false }
             }
-            if let delivery { try Self.enqueue(delivery, now: now, in: db) }
+            for delivery in deliveries { try Self.enqueue(delivery, now: now, in: db) }
             // Messages that arrived while the transcript was planned stay pending.
             try db.statement(
                 """
