@@ -47,6 +47,15 @@ struct HTTPServerTests {
         #expect(malformed.hasPrefix("HTTP/1.1 400"), "\(malformed.prefix(200))")
         #expect(refused.withLock { $0 } == [431, 400])
         #expect(handled.load(ordering: .relaxed) == 1)
+        // A body announced over the limit by a client waiting for "100 Continue": refused at
+        // once, never asked for.
+        let waiting = try Self.send(
+            Array("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\nExpect: 100-continue\r\n\r\n".utf8),
+            port: server.port)
+        #expect(waiting.hasPrefix("HTTP/1.1 413"), "\(waiting.prefix(200))")
+        #expect(!waiting.contains("100 Continue") && waiting.contains(#""code":"too_large""#), "\(waiting.prefix(300))")
+        #expect(refused.withLock { $0 } == [431, 400, 413])
+        #expect(handled.load(ordering: .relaxed) == 1)
         await server.stop()
     }
 

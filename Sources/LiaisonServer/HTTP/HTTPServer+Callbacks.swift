@@ -149,6 +149,16 @@ func accessHandler(
                 if let length = context.request.headers["content-length"].flatMap(Int.init) {
                     if length > context.bodyLimit {
                         context.request.bodyTooLarge = true
+                        // A client that waits for "100 Continue" before sending the body is told
+                        // now: otherwise it would be asked for the whole body, to be thrown away.
+                        if context.request.headers["expect"]?.lowercased() == "100-continue" {
+                            context.handled = true
+                            server.refused(413)
+                            var refusal = HTTPResponse.error(
+                                413, code: "too_large", message: "request body is over the configured limit")
+                            refusal.headers["Connection"] = "close"
+                            return queue(refusal, on: connection)
+                        }
                     } else {
                         // Room for what is announced, up to 64 KiB: a sender that announces a body it
                         // does not send holds no more than that of memory per connection.
