@@ -150,6 +150,36 @@ struct IdentityResolverTests {
         }
     }
 
+    @Test("a phone that two customers share (a switchboard) names neither in the profile lookup; each is found by its ref")
+    func sharedPhone() throws {
+        try withResolver { store, resolver in
+            let phone = "+86 10 8888 0000"
+            let people = [("generic.acme:user:a", "Li Na", "li.na@acme.example"), ("generic.acme:user:b", "Wang Wei", "wang.wei@acme.example")]
+            var customers: [String] = []
+            for (ref, name, email) in people {
+                _ = try resolver.resolve(ref: ref, name: name, company: nil, phone: phone, email: email, now: now)
+                // An operator who said they are two people.
+                for review in try store.reviews(status: .open, limit: 10) {
+                    _ = try store.decide(review: review.id, accept: false, actor: "test", now: now)
+                }
+                customers.append(try #require(try store.person(ref)).customer)
+                let systemRef = try #require(SystemRef(ref))
+                try store.save(
+                    Participant(ref: systemRef, role: .customer, displayName: name, email: email, phone: phone), now: now)
+            }
+            try #require(customers[0] != customers[1], "two people, two customers (the test needs them apart)")
+            #expect {
+                try store.customerProfile(.phone(phone), interactions: 5)
+            } throws: { error in
+                (error as? AmbiguousLookup)?.candidates == ["generic.acme:user:a", "generic.acme:user:b"]
+            }
+            #expect(try store.customerProfile(.email("wang.wei@acme.example"), interactions: 5)?.name == "Wang Wei")
+            let a = try #require(SystemRef("generic.acme:user:a"))
+            let byRef = try #require(try store.customerProfile(.ref(a), interactions: 5))
+            #expect(byRef.name == "Li Na" && byRef.email == "li.na@acme.example")
+        }
+    }
+
     @Test("the index is rebuilt from the store at start")
     func rebuild() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-id-\(UUID().uuidString)")

@@ -41,6 +41,16 @@ struct APIRoutes {
                     return respond(.error(404, code: "not_found", message: "no customer is known by that key"))
                 }
                 respond(.json(200, profile))
+            } catch let ambiguous as AmbiguousLookup {
+                // Refs only: which records, not whose data.
+                respond(
+                    .json(
+                        409,
+                        Ambiguous(
+                            error: .init(
+                                code: "ambiguous",
+                                message: "\(ambiguous.candidates.count) customers are known by that key: look one up by its ref"),
+                            candidates: ambiguous.candidates)))
             } catch {
                 respond(.error(503, code: "store_unavailable", message: "the store did not answer; retry"))
             }
@@ -214,4 +224,14 @@ struct APIRoutes {
         let kind = query["kind"] ?? ["bottlecrm": "contact", "tryton": "party"][system] ?? "user"
         return .success(.ref(SystemRef(system: system, kind: kind, id: id)))
     }
+}
+
+/// A 409 for a lookup several customers answer: the error, and a ref of each.
+private struct Ambiguous: Encodable {
+    struct Problem: Encodable {
+        var code: String
+        var message: String
+    }
+    var error: Problem
+    var candidates: [String]
 }

@@ -1,6 +1,12 @@
 import Foundation
 import LiaisonCore
 
+/// A lookup by e-mail or phone that records of several customers share: each is named by
+/// one of its records, to be looked up by that ref.
+public struct AmbiguousLookup: Error, Sendable {
+    public let candidates: [String]
+}
+
 extension SQLiteStore {
     /// The ledger key under which the archiver records a customer's CRM contact.
     static let contactKeyPrefix = "bottlecrm:contact:"
@@ -92,15 +98,21 @@ extension SQLiteStore {
                         String(($0.text(0) ?? "").dropFirst(Self.contactKeyPrefix.count))
                     })
             }
-            // Identity resolution: every record resolved to the same customer.
-            var customer: String?
+            // Identity resolution: every record resolved to the same customer. An e-mail or a
+            // phone that records of several customers share (a switchboard, info@) names none
+            // of them: answering with one person's name and another's phone would show an
+            // agent a customer who does not exist, and one customer's data to another's agent.
+            var customers: [(customer: String, ref: String)] = []
             for ref in imRefs.sorted() + contactIDs.sorted().map({ Self.contactKeyPrefix + $0 }) + otherCRMRefs.sorted()
             {
-                if let known = try Self.person(ref, in: db) {
-                    customer = known.customer
-                    break
+                if let known = try Self.person(ref, in: db), !customers.contains(where: { $0.customer == known.customer }) {
+                    customers.append((known.customer, ref))
                 }
             }
+            if customers.count > 1, case .ref = lookup {} else if customers.count > 1 {
+                throw AmbiguousLookup(candidates: customers.map(\.ref))
+            }
+            let customer = customers.first?.customer
             if let customer {
                 for ref in try Self.refs(ofCustomer: customer, in: db) {
                     guard let systemRef = SystemRef(ref) else { continue }
