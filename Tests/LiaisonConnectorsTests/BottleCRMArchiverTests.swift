@@ -96,6 +96,38 @@ struct BottleCRMArchiverTests {
         await simulator.stop()
     }
 
+    @Test(
+        "a salesperson's contact is found whatever way its phone is written, and below fifty newer contacts whose e-mail contains the customer's"
+    )
+    func findsAsBottleCRMMatches() async throws {
+        let simulator = try BottleCRMSimulator()
+        let crm = HTTPTestClient(base: simulator.baseURL)
+        let auth = ["Authorization": "Bearer \(simulator.token)"]
+        func add(_ first: String, email: String?, phone: String?) async throws -> String {
+            var contact: [String: Any] = ["first_name": first, "last_name": "Sales"]
+            contact["email"] = email
+            contact["phone"] = phone
+            let reply = try await crm.json("POST", "/api/contacts/", headers: auth, contact)
+            return try #require(reply.json["id"] as? String)
+        }
+        let byPhone = try await add("Na", email: nil, phone: "138 0013 8000")
+        let byEmail = try await add("Li", email: "li@qq.com", phone: nil)
+        for n in 0..<60 { _ = try await add("W\(n)", email: "wang\(n)li@qq.com", phone: nil) }
+        let archiver = archiver(simulator)
+        var phoneOnly = Self.customer
+        phoneOnly.email = nil
+        #expect(await archiver.perform(try delivery(key: "archive:p", customer: phoneOnly), ledger: MemoryLedger(), now: Date())
+            == .delivered(remoteID: try #require(simulator.interactions.last?.id)))
+        var emailOnly = Self.customer
+        emailOnly.ref = SystemRef(system: "matrix", kind: "user", id: "@li:corp")
+        emailOnly.email = "li@qq.com"
+        emailOnly.phone = nil
+        _ = await archiver.perform(try delivery(key: "archive:e", customer: emailOnly), ledger: MemoryLedger(), now: Date())
+        #expect(simulator.contacts.count == 62, "no contact created")
+        #expect(simulator.interactions.map(\.contact) == [byPhone, byEmail])
+        await simulator.stop()
+    }
+
     @Test("the contact identity resolution links the customer to is used, without searching or creating")
     func usesResolvedContact() async throws {
         let simulator = try BottleCRMSimulator()
@@ -411,8 +443,9 @@ struct BottleCRMPartsTests {
         let archiver = BottleCRMArchiver(
             settings: BottleCRMSettings(baseURL: simulator.baseURL, token: simulator.token), timeout: 2)
         let ledger = MemoryLedger()
-        // Contact and part 1 are written, part 2 fails: the retry writes only what is missing.
-        simulator.inject([.pass, .pass, .status(503, retryAfter: nil)])
+        // The contact looked for (by e-mail and by phone: POSTs too) and written, part 1
+        // written, part 2 fails: the retry writes only what is missing.
+        simulator.inject([.pass, .pass, .pass, .pass, .status(503, retryAfter: nil)])
         guard case .retryable = await archiver.perform(delivery, ledger: ledger, now: Date()) else {
             Issue.record("not retryable"); return
         }

@@ -117,7 +117,21 @@ public final class BottleCRMSimulator: Sendable {
                         contact.firstName.lowercased().contains(n) || contact.lastName.lowercased().contains(n)
                     } ?? true)
             }
-            return .json(200, ContactPage(count: found.count, results: found.map(ContactJSON.init)))
+            // One page: `limit` (10 by default) from `offset`, as the real server reads it.
+            let limit = request.query["limit"].flatMap(Int.init) ?? 10
+            let offset = request.query["offset"].flatMap(Int.init) ?? 0
+            let page = Array(found.dropFirst(offset).prefix(max(limit, 0)))
+            return .json(200, ContactPage(count: found.count, results: page.map(ContactJSON.init)))
+        case ("POST", "/api/contacts/duplicates/"):
+            // E-mail: equal, any case. Phone: the same last 10 digits, whatever the separators.
+            let email = (body["email"] as? String)?.lowercased()
+            let digits = (body["phone"] as? String).map { String($0.filter(\.isNumber).suffix(10)) }
+            let found = contacts.reversed().filter { contact in
+                (email.map { contact.email?.lowercased() == $0 } ?? false)
+                    || (digits.map { d in !d.isEmpty && contact.phone.map { String($0.filter(\.isNumber).suffix(10)) } == d }
+                        ?? false)
+            }
+            return .json(200, Duplicates(duplicates: found.prefix(10).map(DuplicateJSON.init)))
         case ("POST", "/api/contacts/"):
             guard let first = body["first_name"] as? String, !first.isEmpty, let last = body["last_name"] as? String,
                 !last.isEmpty
@@ -194,6 +208,15 @@ public final class BottleCRMSimulator: Sendable {
         }
     }
     private struct ContactPage: Encodable { var count: Int; var results: [ContactJSON] }
+    /// As the real endpoint answers: no `source_ref`.
+    private struct DuplicateJSON: Encodable {
+        var id, name: String
+        var email, phone: String?
+        init(_ c: Contact) {
+            id = c.id; name = "\(c.firstName) \(c.lastName)"; email = c.email; phone = c.phone
+        }
+    }
+    private struct Duplicates: Encodable { var duplicates: [DuplicateJSON] }
     private struct InteractionJSON: Encodable { var id: String; var body: String; var subject: String }
     private struct InteractionPage: Encodable { var interactions: [InteractionJSON]; var count: Int }
 }

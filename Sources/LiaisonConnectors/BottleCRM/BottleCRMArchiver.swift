@@ -204,7 +204,10 @@ public struct BottleCRMArchiver: OutboundConnector {
             searches.append(["name": first])
         }
         for query in searches {
-            switch await client.findContacts(query) {
+            // By e-mail or phone, BottleCRM's own normalised matching; by name, the list.
+            let reply =
+                query["name"] == nil ? await client.duplicates(query) : await client.findContacts(query)
+            switch reply {
             case .ok(let found):
                 let ref = customer.ref.description
                 if let match = found.first(where: { Self.matches($0, query) || $0.sourceRef == ref }) {

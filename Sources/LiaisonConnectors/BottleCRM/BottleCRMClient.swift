@@ -84,6 +84,17 @@ struct BottleCRMClient: Sendable {
         return decode(outcome, as: Page.self).map(\.results)
     }
 
+    /// Contacts whose e-mail equals `email` (any case), or whose phone has the same last 10
+    /// digits or the same E.164 form (`POST /api/contacts/duplicates/`, at most 10; throttled
+    /// at 120 a minute, a 429 with Retry-After past it). The list search is a substring of the
+    /// raw stored text, newest first, one page: `13800138000` does not find `138 0013 8000`,
+    /// and `li@qq.com` may hide behind fifty `wangli@qq.com`.
+    func duplicates(_ query: [String: String]) async -> Reply<[Contact]> {
+        struct Found: Decodable { var duplicates: [Contact] }
+        let outcome = await http.send("POST", url("api/contacts/duplicates/"), headers: headers, json: query)
+        return decode(outcome, as: Found.self).map(\.duplicates)
+    }
+
     func createContact(_ contact: NewContact) async -> Reply<String> {
         struct Created: Decodable { var id: String }
         let outcome = await http.send("POST", url("api/contacts/"), headers: headers, json: contact)
