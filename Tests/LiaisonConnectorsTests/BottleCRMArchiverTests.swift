@@ -312,6 +312,40 @@ struct BottleCRMArchiverTests {
         await simulator.stop()
     }
 
+    @Test(
+        "a contact merged away while a write to it was uncertain: looked up again, and the write found on the contact it went to, not made twice"
+    )
+    func mergedWhileUncertain() async throws {
+        let simulator = try BottleCRMSimulator()
+        let archiver = archiver(simulator)
+        let ledger = MemoryLedger()
+        var customer = Self.customer
+        customer.phone = nil
+        // The interaction is saved, but its answer is lost (a 500 after the save).
+        simulator.inject([.pass, .pass, .saveThen500])
+        let first = await archiver.perform(try delivery(customer: customer), ledger: ledger, now: Date())
+        guard case .retryable(_, _, uncertain: true) = first else { Issue.record("\(first)"); return }
+        let original = try #require(simulator.contacts.first)
+        #expect(simulator.interactions.count == 1)
+        // Staff merge it into a contact of their own: BottleCRM moves its interactions there.
+        simulator.delete(contact: original.id)
+        let crm = HTTPTestClient(base: simulator.baseURL)
+        let kept = try await crm.json(
+            "POST", "/api/contacts/", headers: ["Authorization": "Bearer \(simulator.token)"],
+            ["first_name": "Na", "last_name": "Li", "email": "li.na@example.com"])
+        let survivor = try #require(kept.json["id"] as? String)
+        simulator.moveInteractions(from: original.id, to: survivor)
+        let looked = await archiver.perform(
+            try delivery(customer: customer, uncertain: true), ledger: ledger, now: Date().addingTimeInterval(3))
+        guard case .retryable(let reason, _, uncertain: true) = looked else { Issue.record("\(looked)"); return }
+        #expect(reason.contains("no longer exists"))
+        let found = await archiver.perform(
+            try delivery(customer: customer, uncertain: true), ledger: ledger, now: Date().addingTimeInterval(6))
+        #expect(found == .delivered(remoteID: try #require(simulator.interactions.first?.id)))
+        #expect(simulator.interactions.count == 1, "not written again")
+        await simulator.stop()
+    }
+
     @Test("an uncertain attempt that never sent a create does not take an older contact of the same IM user")
     func uncertainWithoutCreate() async throws {
         let simulator = try BottleCRMSimulator()

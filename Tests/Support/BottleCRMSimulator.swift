@@ -75,6 +75,14 @@ public final class BottleCRMSimulator: Sendable {
 
     /// Deletes a contact, as a user in BottleCRM would.
     public func delete(contact id: String) { state.withLock { $0.contacts.removeAll { $0.id == id } } }
+    /// What merging a contact into another does to its interactions.
+    public func moveInteractions(from old: String, to new: String) {
+        state.withLock { state in
+            for index in state.interactions.indices where state.interactions[index].contact == old {
+                state.interactions[index].contact = new
+            }
+        }
+    }
 
     private func handle(_ request: HTTPRequest, respond: @escaping HTTPResponder) {
         state.withLock { $0.requests.append("\(request.method) \(request.path)") }
@@ -180,6 +188,10 @@ public final class BottleCRMSimulator: Sendable {
                     ErrorBody(errors: [
                         "non_field_errors": ["Name exactly one record: lead, contact, account, opportunity or case."]
                     ]))
+            }
+            // An unknown (deleted, merged away) contact: 404, as the real server answers.
+            guard contacts.contains(where: { $0.id == contact }) else {
+                return .json(404, ["detail": "No such record."])
             }
             // Newest first, `limit` (50 unless given, at most 200) from `offset`, with the
             // count of all, as the real server answers.

@@ -98,6 +98,18 @@ public struct BottleCRMArchiver: OutboundConnector {
                 return .retryable(reason: "look for an earlier write: \(classified)", after: nil, uncertain: true)
             }
             return .retryable(reason: reason, after: after, uncertain: true)
+        } catch let gone as ContactGone {
+            // Merged away, its interactions went to the contact it was merged into, which the
+            // next attempt finds again (by e-mail or phone) and looks in: still uncertain.
+            do {
+                try await ledger.forget(Self.contactKey(transcript.customer))
+                try await ledger.record(Self.goneKey(gone.contact), remoteID: gone.contact)
+            } catch {
+                return .retryable(reason: "ledger: \(error)", after: nil, uncertain: true)
+            }
+            return .retryable(
+                reason: "look for an earlier write: contact \(gone.contact) no longer exists in BottleCRM; "
+                    + "the customer's contact is looked up again", after: nil, uncertain: true)
         } catch let landing as StillLanding {
             return .retryable(reason: "\(landing)", after: landing.retryAfter, uncertain: true)
         } catch {
@@ -161,10 +173,17 @@ public struct BottleCRMArchiver: OutboundConnector {
                 }
                 offset += page.interactions.count
                 if page.interactions.isEmpty || offset >= (page.count ?? offset) { return nil }
+            case .failed(.response(404, _, let body)) where Self.noSuchRecord(body):
+                throw ContactGone(contact: contact)
             case .failed(let outcome): throw LookupFailed(outcome: outcome)
             }
         }
         return nil
+    }
+
+    /// The contact was deleted, or merged into another, in BottleCRM.
+    private struct ContactGone: Error {
+        let contact: String
     }
 
     /// How far back a look for an earlier write reads a contact's interactions.
