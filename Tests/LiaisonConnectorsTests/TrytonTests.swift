@@ -17,6 +17,19 @@ struct TrytonTests {
         #expect(TrytonParties.decodeDate(nil) == nil)
     }
 
+    @Test(
+        "a time is written with every field in range, before 1970 too (a poll's overlap past a cursor at its start: Tryton answered 500 for good)",
+        arguments: [-9.999_999, -86_400.5, 0, 1_795_514_401.25])
+    func encodedDates(seconds: Double) throws {
+        let value = TrytonParties.encode(Date(timeIntervalSince1970: seconds))
+        for (field, range) in [("month", 1...12), ("day", 1...31), ("hour", 0...23), ("minute", 0...59), ("second", 0...59), ("microsecond", 0...999_999)] {
+            let number = try #require(value[field]?.number)
+            #expect(range.contains(Int(number)), "\(field) = \(number)")
+        }
+        let back = try #require(TrytonParties.decodeDate(value))
+        #expect(abs(back.timeIntervalSince1970 - seconds) < 0.000_002)
+    }
+
     static func party(_ fields: String, baseline: Bool = false) -> InboundRecord {
         let body = #"{"model":"party.party","baseline":\#(baseline),"record":{"id":7,"name":"Alice Smith",\#(fields)}}"#
         return InboundRecord(source: "tryton", dedupeKey: "party.party:7:1", receivedAt: Date(), body: Array(body.utf8))

@@ -171,17 +171,20 @@ public struct TrytonParties: Sendable {
     }
 
     /// Tryton's JSON datetime: `{"__class__": "datetime", "year": …, "microsecond": …}`, UTC.
-    static func encode(_ date: Date) -> JSONValue {
+    public static func encode(_ date: Date) -> JSONValue {
         let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
-        let seconds = micros / 1_000_000
-        let days = Int(seconds / 86_400)
+        // Floored, not truncated: before 1970 (a poll's overlap reaching back past a cursor at
+        // its start) every field stays in range, as Python's datetime requires.
+        func floorDivide(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
+        let seconds = floorDivide(micros, 1_000_000)
+        let days = Int(floorDivide(seconds, 86_400))
         let (year, month, day) = ISO8601.civilFromDays(days)
         let inDay = Int(seconds - Int64(days) * 86_400)
         return .object([
             ("__class__", .string("datetime")), ("year", .number(Double(year))), ("month", .number(Double(month))),
             ("day", .number(Double(day))), ("hour", .number(Double(inDay / 3600))),
             ("minute", .number(Double(inDay / 60 % 60))), ("second", .number(Double(inDay % 60))),
-            ("microsecond", .number(Double(micros % 1_000_000))),
+            ("microsecond", .number(Double(micros - seconds * 1_000_000))),
         ])
     }
 
