@@ -121,8 +121,8 @@ public struct ArchiveScheduler: Service {
         for _ in 0..<3 {
             for customer in named { Self.name(customer, in: &pending) }
             guard let last = pending.entries.last else { return false }
-            let deliveries = Self.plan(pending, trigger: trigger, target: target)
-                .filter { !unnamed.contains($0.partition) }
+            let deliveries = try oncePerPerson(
+                Self.plan(pending, trigger: trigger, target: target).filter { !unnamed.contains($0.partition) })
             if try store.scheduleArchive(
                 of: conversation, throughMessage: last.sequence, deliveries: deliveries, now: now,
                 revision: pending.revision)
@@ -146,6 +146,26 @@ public struct ArchiveScheduler: Service {
             pending = again
         }
         return false  // deletions keep coming: the next pass
+    }
+
+    /// The deliveries of a group's stretch, one a person: a customer that identity resolution
+    /// counts as one already filed under (two accounts of one person), or whose CRM contact is
+    /// one already filed to, is left out, so that no record holds the stretch twice.
+    private func oncePerPerson(_ deliveries: [NewDelivery]) throws -> [NewDelivery] {
+        guard deliveries.count > 1 else { return deliveries }
+        var kept: [NewDelivery] = []
+        var people: Set<String> = []
+        var contacts: Set<String> = []
+        for delivery in deliveries {
+            let ref = delivery.partition
+            let contact = try store.ledgerEntry(BottleCRMArchiver.contactKey(ref: ref))
+            guard !people.contains(ref), !(contact.map(contacts.contains) ?? false) else { continue }
+            kept.append(delivery)
+            people.insert(ref)
+            people.formUnion(try store.sameCustomer(as: ref))
+            if let contact { contacts.insert(contact) }
+        }
+        return kept
     }
 
     /// Whom a stretch is filed under: the conversation's customer, then each other customer

@@ -52,6 +52,8 @@ struct RunningHub {
             profiles: [
                 "@alice:x": ProfileOverride(name: "Alice Smith", email: "alice@example.com"),
                 "@bob:x": ProfileOverride(name: "Bob Li", email: "bob@example.com"),
+                // Bob's second account: identity resolution makes it the same customer.
+                "@bob.mobile:x": ProfileOverride(name: "Bob Li", email: "bob@example.com"),
             ],
             closeCommand: "!close"
         )
@@ -445,7 +447,7 @@ struct MatrixHubTests {
     }
 
     @Test(
-        "a group with several customers is filed under each who speaks, once; one the hub knows nothing of does not hold it back"
+        "a group with several customers is filed under each who speaks, once a person; one the hub knows nothing of does not hold it back"
     )
     func groupOfCustomers() async throws {
         let crm = try BottleCRMSimulator()
@@ -458,6 +460,7 @@ struct MatrixHubTests {
                     Self.event("$1", sender: "@alice:x", body: "we need 20 seats"),
                     Self.event("$2", sender: "@carol:x", body: "and SSO"),
                     Self.event("$3", sender: "@bob:x", body: "budget is 50k"),
+                    Self.event("$3m", sender: "@bob.mobile:x", body: "(from my phone) 50k max"),
                     Self.event("$4", sender: "@agent:x", body: "noted, quote tomorrow"),
                     Self.event("$5", sender: "@agent:x", body: "!close"),
                 ]

@@ -268,9 +268,10 @@ public struct BottleCRMArchiver: OutboundConnector {
     static let echoLifetime = Duration.seconds(9 * 3600)
 
     /// Where the customer's contact id is recorded.
-    static func contactKey(_ customer: Participant) -> IdempotencyKey {
-        IdempotencyKey("bottlecrm:contact:\(customer.ref)")
-    }
+    static func contactKey(_ customer: Participant) -> IdempotencyKey { contactKey(ref: customer.ref.description) }
+
+    /// Where the contact id of the customer known by `ref` is recorded.
+    public static func contactKey(ref: String) -> IdempotencyKey { IdempotencyKey("bottlecrm:contact:\(ref)") }
 
     /// BottleCRM's answer for a record that does not exist (not a 404 for a wrong path, which
     /// says nothing about the contact).
