@@ -83,6 +83,25 @@ public struct ChangeRouter: Sendable {
     }
 
     /// A digest of waiting lines for one recipient.
+    /// A digest's lines in groups that each fit one Matrix event (65,536 bytes, its plain
+    /// and HTML bodies and JSON framing included): a bulk edit of a thousand records is
+    /// several digests, not one the homeserver refuses for good.
+    public static func digestGroups(_ lines: [DigestLine], budget: Int = 40_000) -> [[DigestLine]] {
+        var groups: [[DigestLine]] = []
+        var size = budget
+        for line in lines {
+            // Plain and escaped HTML, with room for bullets, tags and JSON escapes.
+            let cost = line.line.utf8.count + ChangeNotice.escape(line.line).utf8.count + 32
+            if size + cost > budget || groups.isEmpty {
+                groups.append([])
+                size = 0
+            }
+            groups[groups.count - 1].append(line)
+            size += cost
+        }
+        return groups
+    }
+
     public func digest(for recipient: String, lines: [DigestLine]) -> NewDelivery? {
         guard let target = MatrixNotifier.Recipient(recipient), !lines.isEmpty else { return nil }
         let notice = ChangeNotice.digest(lines.map(\.line), language: settings.language)

@@ -54,10 +54,13 @@ public struct DigestService: Service {
     public func flush() throws -> Int {
         var count = 0
         for (recipient, lines) in try store.pendingDigests() {
-            guard let last = lines.last, let delivery = router.digest(for: recipient, lines: lines) else { continue }
-            try store.flushDigest(recipient: recipient, throughID: last.id, delivery: delivery, now: now())
-            logger.info("digest planned", ["recipient": recipient, "changes": "\(lines.count)"])
-            count += 1
+            // In log order, group by group: each flush takes its lines out with its delivery.
+            for group in ChangeRouter.digestGroups(lines) {
+                guard let last = group.last, let delivery = router.digest(for: recipient, lines: group) else { continue }
+                try store.flushDigest(recipient: recipient, throughID: last.id, delivery: delivery, now: now())
+                logger.info("digest planned", ["recipient": recipient, "changes": "\(group.count)"])
+                count += 1
+            }
         }
         return count
     }

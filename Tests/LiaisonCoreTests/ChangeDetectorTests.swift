@@ -60,6 +60,16 @@ struct ChangeDetectorTests {
         #expect(ChangeDetector.detect(previous: nil, created: false, record: record([:], deleted: true)) == nil)
     }
 
+    @Test("a long value is shown up to 500 characters, so that a notice fits a Matrix event")
+    func longValue() throws {
+        let change = try #require(
+            ChangeDetector.detect(
+                previous: Self.before, created: false, record: record(["status": String(repeating: "x", count: 70_000)])))
+        let notice = ChangeNotice.render(change, language: .en, link: nil)
+        #expect(notice.body.hasSuffix(String(repeating: "x", count: 500) + "…"))
+        #expect(notice.body.utf8.count + notice.html.utf8.count < 2_000)
+    }
+
     @Test("notices render in English and Chinese, plain and HTML, with the change and a link")
     func render() throws {
         let change = try #require(

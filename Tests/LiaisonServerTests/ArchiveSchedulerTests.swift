@@ -226,6 +226,35 @@ struct DigestServiceTests {
         }
     }
 
+    @Test("a bulk edit's digest is several, each fitting one Matrix event, every line in one of them once")
+    func largeDigest() async throws {
+        try await withStore { store in
+            let lines = (0..<1_000).map { n in
+                DigestItem(
+                    key: "k\(n)", recipient: "room:!team:x",
+                    line: "Customer updated: 客户\(n) <Acme & Co> (notes: " + String(repeating: "长", count: 120) + ")")
+            }
+            _ = try store.apply(
+                [DecodedRecord(sequence: 1, meaning: .events([], channel: "BottleCRM"), digest: lines)], cursor: nil,
+                now: Date())
+            var settings = NotifySettings(room: "!team:x")
+            settings.digestSeconds = 3600
+            let digest = DigestService(store: store, router: ChangeRouter(settings: settings), logger: .silent) {}
+            let planned = try digest.flush()
+            #expect(planned > 1)
+            let deliveries = try store.deliveries(status: .pending, limit: 100)
+            #expect(deliveries.count == planned)
+            var seen: [String] = []
+            for delivery in deliveries {
+                #expect(delivery.payload.count < 60_000, "\(delivery.payload.count) bytes")
+                let payload = try JSONDecoder().decode(MatrixNotifier.Payload.self, from: Data(delivery.payload))
+                seen += payload.notice.body.split(separator: "\n").dropFirst().map(String.init)
+            }
+            #expect(seen.count == 1_000 && Set(seen).count == 1_000)
+            #expect(try store.pendingDigests().isEmpty)
+        }
+    }
+
     @Test("the first start ever begins the clock: nothing is sent before an interval")
     func firstStart() async throws {
         try await withStore { store in

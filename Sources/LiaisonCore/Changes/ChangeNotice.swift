@@ -82,10 +82,13 @@ private struct Words {
     /// `status: assigned → in process`; nil when neither side has a value.
     func describe(_ item: FieldChange) -> String? {
         let name = field(item.field)
+        // A value is shown up to 500 characters: a notice is read in a chat, and must fit one
+        // Matrix event (64 KiB) however long a description field grows.
+        func shown(_ value: String) -> String { value.count > 500 ? value.prefix(500) + "…" : value }
         switch (item.old, item.new) {
-        case let (old?, new?): return "\(name): \(old) → \(new)"
-        case let (nil, new?): return "\(name): \(new)"
-        case let (old?, nil): return "\(name): \(old) → \(none)"
+        case let (old?, new?): return "\(name): \(shown(old)) → \(shown(new))"
+        case let (nil, new?): return "\(name): \(shown(new))"
+        case let (old?, nil): return "\(name): \(shown(old)) → \(none)"
         case (nil, nil): return nil
         }
     }
