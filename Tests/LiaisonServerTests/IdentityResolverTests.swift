@@ -97,7 +97,17 @@ struct IdentityResolverTests {
             #expect(try store.review(id: review.id)?.status == .open)
             #expect(throws: IdentityError.self) { try store.unmerge(merge.id, actor: "ops", now: now) }
 
-            _ = try store.decide(review: review.id, accept: false, actor: "ops", now: now)
+            // Reopened by the unmerge, it can be decided again later: the move changed no
+            // record's data, so its evidence holds (accepted again, it merges again).
+            let later = now.addingTimeInterval(120)
+            let remerge = try #require(try store.decide(review: review.id, accept: true, actor: "ops", now: later))
+            #expect(try store.person("im:user:jh")?.customer == a.customer)
+            _ = try store.unmerge(remerge.id, actor: "ops", now: later.addingTimeInterval(60))
+            let again3 = try #require(
+                try store.decide(review: review.id, accept: true, actor: "ops", now: later.addingTimeInterval(120)))
+            _ = try store.unmerge(again3.id, actor: "ops", now: later.addingTimeInterval(180))
+
+            _ = try store.decide(review: review.id, accept: false, actor: "ops", now: later.addingTimeInterval(240))
             #expect(try store.review(id: review.id)?.status == .rejected)
             #expect(try store.person("im:user:jh")?.customer == b.customer)
         }

@@ -155,6 +155,11 @@ final class SQLiteStatement {
 
     @discardableResult
     func bind(_ values: [SQLiteValue]) -> SQLiteStatement {
+        // SQLite ignores a value past the last parameter and leaves a missing one NULL: a
+        // statement changed without its values would write the wrong thing without a word.
+        assert(
+            values.count == Int(sqlite3_bind_parameter_count(raw)),
+            "\(values.count) values for \(sqlite3_bind_parameter_count(raw)) parameters: \(String(cString: sqlite3_sql(raw)))")
         var needed = 0
         for value in values {
             switch value {

@@ -147,9 +147,11 @@ extension SQLiteStore {
                     "merge \(id) cannot be undone exactly: merge \(blocking.id) joined the same customer since (undo it first)"
                 )
             }
-            let move = try db.statement("UPDATE people SET customer = ?, updated_at = ? WHERE ref = ? AND customer = ?")
+            // `updated_at` is when a record's data last changed, which a move does not change:
+            // a review of it, reopened by this unmerge, must still be acceptable.
+            let move = try db.statement("UPDATE people SET customer = ? WHERE ref = ? AND customer = ?")
             for step in merge.moves {
-                try move.run([.text(step.from), .real(now.timeIntervalSince1970), .text(step.ref), .text(step.to)])
+                try move.run([.text(step.from), .text(step.ref), .text(step.to)])
                 // A record a later merge moved on cannot go back exactly: undo that one first.
                 // Throwing rolls back the steps already taken.
                 guard db.changes == 1 else {
@@ -162,7 +164,7 @@ extension SQLiteStore {
             // (or to one of those) are that person's too: they go back with it.
             let followers = try Self.followers(of: merge, in: db)
             for step in followers {
-                try move.run([.text(step.from), .real(now.timeIntervalSince1970), .text(step.ref), .text(step.to)])
+                try move.run([.text(step.from), .text(step.ref), .text(step.to)])
             }
             merge.moves += followers
             try db.statement("UPDATE identity_merges SET undone_at = ?, undone_by = ? WHERE id = ?")
@@ -227,8 +229,7 @@ extension SQLiteStore {
             $0.text(0) ?? ""
         }
         let moves = refs.map { IdentityMerge.Move(ref: $0, from: source, to: target) }
-        try db.statement("UPDATE people SET customer = ?, updated_at = ? WHERE customer = ?")
-            .run([.text(target), .real(now.timeIntervalSince1970), .text(source)])
+        try db.statement("UPDATE people SET customer = ? WHERE customer = ?").run([.text(target), .text(source)])
         try db.statement("INSERT INTO identity_merges (at, actor, moves) VALUES (?, ?, ?)").run([
             .real(now.timeIntervalSince1970), .text(actor),
             .text(String(decoding: try JSONEncoder().encode(moves), as: UTF8.self)),
