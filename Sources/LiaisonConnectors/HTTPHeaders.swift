@@ -43,6 +43,17 @@ public struct HTTPHeaders: Sendable, ExpressibleByDictionaryLiteral, CustomStrin
         bytes.append(contentsOf: value.prefix(valueCount))
     }
 
+    /// The credentials of `Authorization: Bearer <token>`; the scheme's name is
+    /// case-insensitive (RFC 9110 §11.1). Nil without one, or for any other scheme.
+    public var bearerToken: String? {
+        guard let authorization = self["authorization"] else { return nil }
+        let scheme = "bearer "
+        guard authorization.utf8.count > scheme.utf8.count,
+            authorization.prefix(scheme.count).lowercased() == scheme
+        else { return nil }
+        return String(authorization.dropFirst(scheme.count).drop { $0 == " " })
+    }
+
     /// The last value given for `name` (any case), or nil.
     public subscript(name: String) -> String? {
         withValue(of: name) { value in value.map { String(decoding: $0, as: UTF8.self) } }

@@ -162,6 +162,13 @@ struct IdentityOptions {
             matcher = settings.matcher
             region = settings.defaultRegion
         }
-        region = flags.value("region") ?? region
+        if let given = flags.value("region") {
+            // As the configuration's identity.default_region: libphonenumber knows `CN`, not `cn`,
+            // and would read every national number as invalid.
+            guard given.count == 2, given.allSatisfy({ $0.isASCII && $0.isLetter }) else {
+                throw UsageError(description: "--region: '\(given)' is not a two-letter region code such as CN or US")
+            }
+            region = given.uppercased()
+        }
     }
 }

@@ -117,8 +117,8 @@ struct BinaryTests {
         generic_webhooks:
           load: {secret: \(Self.secret)}
         """.write(to: url, atomically: true, encoding: .utf8)
-        // The CRM takes the contact and answers 30 s later: the attempt is in flight.
-        crm.inject([.saveThenDelay(seconds: 30)])
+        // The contact looked for, then taken, and the answer comes 30 s later: the attempt is in flight.
+        crm.inject([.pass, .saveThenDelay(seconds: 30)])
         let liaison = try await serve(url, port: port, log: directory.appendingPathComponent("log"))
         let body = Data(#"{"id":"m1","conversation":"c","text":"hi","sender":{"id":"u","email":"u@example.com"}}"#.utf8)
         let client = HTTPTestClient(base: URL(string: "http://127.0.0.1:\(port)")!)
@@ -312,6 +312,10 @@ struct LinkCommandTests {
         let bad = try LiaisonProcess.run(["link", "--left", left.path, "--right", right.path, "--out", out.path])
         #expect(bad.code == 2)
         #expect(bad.output.contains("b.csv: line 2: unbalanced quotes"), "\(bad.output)")
+        // A region libphonenumber does not know would make every national number invalid.
+        let region = try LiaisonProcess.run(
+            ["link", "--left", left.path, "--right", left.path, "--out", out.path, "--region", "china"])
+        #expect(region.code == 2 && region.output.contains("--region: 'china' is not a two-letter region code"))
     }
 }
 

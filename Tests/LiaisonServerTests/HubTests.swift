@@ -325,6 +325,12 @@ struct HubTests {
         }
         #expect(try await hub.client.send("GET", "/api/v1/customers/lookup?foo=bar", headers: auth).status == 400)
         #expect(try await hub.client.send("GET", "/api/v1/customers/lookup?email=li.na@example.com").status == 401)
+        // The scheme's name in any case (RFC 9110 §11.1).
+        #expect(
+            try await hub.client.send(
+                "GET", "/api/v1/customers/lookup?email=li.na@example.com",
+                headers: ["Authorization": "bearer \(RunningHub.apiToken)"]
+            ).status == 200)
         #expect(
             try await hub.client.send(
                 "GET", "/api/v1/customers/lookup?email=li.na@example.com",

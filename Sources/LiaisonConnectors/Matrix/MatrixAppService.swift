@@ -46,20 +46,10 @@ public final class MatrixAppService: InboundConnector {
         return .success(Admission(source: source, dedupeKey: txnID))
     }
 
-    /// The credentials of `Authorization: Bearer <token>`; the scheme's name is
-    /// case-insensitive (RFC 9110 §11.1). Nil for any other scheme.
-    static func bearerToken(_ authorization: String) -> String? {
-        let scheme = "bearer "
-        guard authorization.utf8.count > scheme.utf8.count,
-            authorization.prefix(scheme.count).lowercased() == scheme
-        else { return nil }
-        return String(authorization.dropFirst(scheme.count).drop { $0 == " " })
-    }
-
     /// The homeserver proves itself with the `hs_token` from the registration file, as
     /// `Authorization: Bearer …` or, from homeservers that predate it, `?access_token=…`.
     public func authenticate(_ headers: HTTPHeaders, query: [String: String]) -> InboundRejection? {
-        let given = headers["authorization"].flatMap(Self.bearerToken) ?? query["access_token"]
+        let given = headers.bearerToken ?? query["access_token"]
         guard let given, constantTimeEquals(Array(given.utf8), Array(settings.hsToken.utf8)) else {
             return InboundRejection(
                 status: 403, code: "M_FORBIDDEN", message: "Bad or missing homeserver token", reason: "unauthenticated")

@@ -10,7 +10,10 @@ public struct CSVTable: Sendable {
 
     public init(bytes: [UInt8], skipBad: Bool = false) throws(CSVError) {
         guard String(validating: bytes, as: UTF8.self) != nil else {
-            throw CSVError(line: Self.lineOfFirstInvalidUTF8(bytes), problem: "not valid UTF-8")
+            throw CSVError(
+                line: Self.lineOfFirstInvalidUTF8(bytes),
+                problem: "not valid UTF-8 (a file Excel saved as \"CSV\" in Chinese Windows is GBK: save it as "
+                    + "\"CSV UTF-8\", or convert it with iconv -f GB18030 -t UTF-8)")
         }
         // On the bytes: every byte CSV cares about is ASCII, and valid UTF-8 never has an
         // ASCII byte inside a multi-byte character, so fields are sliced, not rebuilt.

@@ -197,8 +197,8 @@ struct APIRoutes {
         guard !tokens.isEmpty else {
             return .error(403, code: "api_disabled", message: "the API is off: set api.tokens in the configuration")
         }
-        guard let header = request.headers["authorization"], header.hasPrefix("Bearer "),
-            tokens.contains(where: { constantTimeEquals(Array($0.utf8), Array(header.dropFirst(7).utf8)) })
+        guard let given = request.headers.bearerToken,
+            tokens.contains(where: { constantTimeEquals(Array($0.utf8), Array(given.utf8)) })
         else {
             var response = HTTPResponse.error(401, code: "unauthorized", message: "a valid bearer token is required")
             response.headers["WWW-Authenticate"] = "Bearer"
