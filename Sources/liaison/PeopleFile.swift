@@ -81,13 +81,30 @@ enum PeopleFile {
                     "\(path): none of the columns \(PeopleColumns.fields.dropFirst().joined(separator: ", ")) (see --column)"
             )
         }
+        // Every row needs an id of its own: a blank one (Excel's trailing ",,,," rows) or one
+        // said twice would join unrelated rows into one cluster, or one id to two people.
+        var seen: [String: Int] = [:]
+        var rows: [(line: Int, fields: [String])] = []
+        for row in table.rows {
+            let key = row.fields[id].trimmedWhitespace
+            let problem =
+                key.isEmpty
+                ? "line \(row.line): no id" : seen[key].map { "line \(row.line): id '\(key)' is also on line \($0)" }
+            if let problem {
+                guard skipBad else { throw UsageError(description: "\(path): \(problem) (or give --skip-bad)") }
+                Output.err("skipped \(path) \(problem)")
+                continue
+            }
+            seen[key] = row.line
+            rows.append(row)
+        }
         // Column lists in a fixed order, looked up once, not per row.
         let order = ["name", "company", "phone", "email", "birth_date", "national_id", "postcode", "address"]
         let lists = order.map { found[$0] ?? [] }
         let hasExtra = lists[4...].contains { !$0.isEmpty }
         let phones = PhoneNumber.Cache()
-        progress.phase("normalising \(path)", total: table.rows.count)
-        return Parallel.map(chunksOf: table.rows) { rows in
+        progress.phase("normalising \(path)", total: rows.count)
+        return Parallel.map(chunksOf: rows) { rows in
             defer { progress.advance(rows.count) }
             return rows.map { row in
                 func value(_ field: Int) -> String? {

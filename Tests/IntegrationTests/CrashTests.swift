@@ -316,6 +316,13 @@ struct LinkCommandTests {
         let region = try LiaisonProcess.run(
             ["link", "--left", left.path, "--right", left.path, "--out", out.path, "--region", "china"])
         #expect(region.code == 2 && region.output.contains("--region: 'china' is not a two-letter region code"))
+        // An id said twice, or none (Excel's trailing ",,," rows), would join rows that are not one person.
+        try "id,name,email\n1,Li Na,li@x.org\n1,Wang Wei,wang@x.org\n,,\n".write(to: right, atomically: true, encoding: .utf8)
+        let twice = try LiaisonProcess.run(["dedupe", "--input", right.path, "--out", clusters.path])
+        #expect(twice.code == 2 && twice.output.contains("b.csv: line 3: id '1' is also on line 2"), "\(twice.output)")
+        let skipped = try LiaisonProcess.run(["dedupe", "--input", right.path, "--out", clusters.path, "--skip-bad"])
+        #expect(skipped.code == 0 && skipped.output.contains("line 4: no id"), "\(skipped.output)")
+        #expect(try String(contentsOf: clusters, encoding: .utf8) == "id,cluster_id\n1,1\n")
     }
 }
 
