@@ -41,6 +41,8 @@ enum Audit {
         var missingEmails: Int
         var missingKeyFields: [Issue]
         var stale: [Issue]
+        /// Activity dates that could not be read (not counted as stale: unknown is not old).
+        var unreadableDates: [Issue] = []
         var skippedRows: [String]
     }
 
@@ -135,11 +137,12 @@ enum Audit {
                 report.missingKeyFields.append(issue("missing \(fields.joined(separator: ", "))"))
             }
             if let activityColumn, let text = value(row.fields, "activity") {
-                let date = ISO8601.parse(text) ?? ISO8601.parse(text + "T00:00:00Z")
-                if let date, now.timeIntervalSince(date) > Double(staleDays) * 86_400 {
-                    report.stale.append(issue("no activity since \(text)"))
-                } else if date == nil {
-                    report.stale.append(issue("\(activityColumn) '\(text)' is not a date"))
+                if let date = Self.activityDate(text) {
+                    if now.timeIntervalSince(date) > Double(staleDays) * 86_400 {
+                        report.stale.append(issue("no activity since \(text)"))
+                    }
+                } else {
+                    report.unreadableDates.append(issue("\(activityColumn) '\(text)' is not a date"))
                 }
             }
             records.append(
@@ -162,6 +165,20 @@ enum Audit {
         return report
     }
 
+    /// A date as exports write them: RFC 3339; a database's `2024-01-05 10:00:00` (no zone:
+    /// UTC); a bare date; Excel's `2024/1/5` (with or without a time); dots for dashes.
+    static func activityDate(_ text: String) -> Date? {
+        if let date = ISO8601.parse(text) ?? ISO8601.parse(text + "Z") { return date }
+        let parts = text.split(separator: " ", maxSplits: 1)
+        let day = parts[0].split(whereSeparator: { $0 == "-" || $0 == "/" || $0 == "." }).compactMap { Int($0) }
+        guard day.count == 3, (1000...9999).contains(day[0]) else { return nil }
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        var clock = parts.count > 1 ? String(parts[1]) : "00:00:00"
+        if clock.split(separator: ":").count == 2 { clock += ":00" }
+        if clock.count == 7 { clock = "0" + clock }  // 9:30:00
+        return ISO8601.parse("\(day[0])-\(two(day[1]))-\(two(day[2]))T\(clock)Z")
+    }
+
     static func summary(_ r: Report, path: String) -> String {
         """
         \(path): \(r.records) records
@@ -171,7 +188,8 @@ enum Audit {
           e-mails        \(r.invalidEmails.count) invalid, \(r.missingEmails) missing
           key fields     \(r.missingKeyFields.count) records missing some
           stale          \(r.stale.count) records
-        """ + (r.skippedRows.isEmpty ? "" : "\n  skipped        \(r.skippedRows.count) malformed rows")
+        """ + (r.unreadableDates.isEmpty ? "" : "\n  dates          \(r.unreadableDates.count) not readable as dates")
+            + (r.skippedRows.isEmpty ? "" : "\n  skipped        \(r.skippedRows.count) malformed rows")
     }
 
     static func page(_ r: Report, path: String) -> String {
@@ -220,7 +238,7 @@ enum Audit {
             <svg width="640" height="\(bars.count * 28)" role="img" aria-label="Problems by kind">\(chart)</svg>
             \(clusters.isEmpty ? "" : "<h2>Duplicate clusters (\(r.duplicateClusters.count))</h2><table><tr><th>records</th><th>score</th><th>why</th></tr>\(clusters)</table>")
             \(possible.isEmpty ? "" : "<h2>Possible duplicates to review (\(r.possibleDuplicates.count))</h2><table><tr><th>records</th><th>score</th><th>why</th></tr>\(possible)</table>")
-            \(list("Invalid phones", r.invalidPhones))\(list("Invalid e-mails", r.invalidEmails))\(list("Missing key fields", r.missingKeyFields))\(list("Stale records", r.stale))
+            \(list("Invalid phones", r.invalidPhones))\(list("Invalid e-mails", r.invalidEmails))\(list("Missing key fields", r.missingKeyFields))\(list("Stale records", r.stale))\(list("Unreadable dates", r.unreadableDates))
             </body></html>
             """
     }

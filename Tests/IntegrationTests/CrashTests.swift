@@ -472,14 +472,19 @@ struct AuditCommandTests {
         func daysAgo(_ days: Double) -> String {
             String(ISO8601.format(Date().addingTimeInterval(-days * 86_400)).prefix(10))
         }
+        // As Excel writes it: 2026/1/5 9:30.
+        func excel(_ days: Double) -> String {
+            daysAgo(days).split(separator: "-").map { String(Int($0)!) }.joined(separator: "/") + " 9:30"
+        }
         try """
         id,name,company,phone,email,last_activity
         1,李娜,北京字节跳动科技有限公司,+86 138-0013-8000,li.na@example.com,\(daysAgo(20))
         2,Li Na,字节跳动科技有限公司,13800138000,LI.NA@example.com,\(daysAgo(3))
-        3,Wang Fang,Acme Inc.,12345,wang.fang@example,\(daysAgo(400))
+        3,Wang Fang,Acme Inc.,12345,wang.fang@example,\(excel(400))
         4,,,,,\(daysAgo(1))
-        5,Zhang Wei,,13900139000,,\(daysAgo(2))
-        6,张伟,,,zhang.wei@example.com,\(daysAgo(2))
+        5,Zhang Wei,,13900139000,,\(excel(2))
+        6,张伟,,,zhang.wei@example.com,\(daysAgo(2)) 10:00:00
+        7,Zhao Lei,Zhao Co,+86 137 0013 7000,zhao.lei@example.com,last spring
         """.write(to: input, atomically: true, encoding: .utf8)
         let json = directory.appendingPathComponent("report.json")
         let html = directory.appendingPathComponent("report.html")
@@ -487,7 +492,7 @@ struct AuditCommandTests {
         #expect(result.code == 0, "\(result.output)")
         #expect(result.output.contains("duplicates     1 clusters holding 2 records"), "\(result.output)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any])
-        #expect(report["records"] as? Int == 6)
+        #expect(report["records"] as? Int == 7)
         // One name and nothing else shared: not a duplicate, a pair for a person to look at.
         #expect(result.output.contains("to review      1 pairs that may be one person"), "\(result.output)")
         let possible = report["possible_duplicates"] as? [[String: Any]] ?? []
@@ -498,7 +503,9 @@ struct AuditCommandTests {
         #expect((report["invalid_emails"] as? [[String: Any]])?.map { $0["id"] as? String } == ["3"])
         #expect(report["missing_phones"] as? Int == 2)
         #expect((report["missing_key_fields"] as? [[String: Any]])?.map { $0["id"] as? String } == ["4", "5", "6"])
+        // Dates as exports write them are read; one that is not a date is not taken for old.
         #expect((report["stale"] as? [[String: Any]])?.map { $0["id"] as? String } == ["3"])
+        #expect((report["unreadable_dates"] as? [[String: Any]])?.map { $0["id"] as? String } == ["7"])
         let page = try String(contentsOf: html, encoding: .utf8)
         #expect(page.contains("<svg") && page.contains("Duplicate clusters (1)") && page.contains("email exact"))
         #expect(page.contains("Possible duplicates to review (1)"))
