@@ -128,6 +128,19 @@ struct BottleCRMArchiverTests {
         await simulator.stop()
     }
 
+    @Test("a phone BottleCRM will not take as written does not refuse the customer's transcripts: the contact is made without it")
+    func malformedPhone() async throws {
+        let simulator = try BottleCRMSimulator()
+        var customer = Self.customer
+        customer.phone = "138-0013-8000 转 801"
+        let outcome = await archiver(simulator).perform(try delivery(customer: customer), ledger: MemoryLedger(), now: Date())
+        guard case .delivered = outcome else { Issue.record("\(outcome)"); return }
+        #expect(simulator.contacts.map(\.phone) == [nil])
+        #expect(simulator.contacts.first?.email == customer.email)
+        #expect(simulator.interactions.count == 1)
+        await simulator.stop()
+    }
+
     @Test("the contact identity resolution links the customer to is used, without searching or creating")
     func usesResolvedContact() async throws {
         let simulator = try BottleCRMSimulator()

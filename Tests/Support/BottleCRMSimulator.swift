@@ -147,6 +147,17 @@ public final class BottleCRMSimulator: Sendable {
                 return .json(400, ["error": true])
             }
             let email = body["email"] as? String
+            var invalid: [String: [String]] = [:]
+            // As BottleCRM validates them (its notes: 7-25 characters, digits and separators only).
+            if let phone = body["phone"] as? String,
+                !(7...25).contains(phone.count) || !phone.allSatisfy({ $0.isASCII && ($0.isNumber || " -+().".contains($0)) })
+            {
+                invalid["phone"] = ["Enter a valid phone number (7-25 characters, digits and separators only)"]
+            }
+            if let email, !email.contains("@") || email.hasSuffix("@") || email.contains(" ") {
+                invalid["email"] = ["Enter a valid email address."]
+            }
+            if !invalid.isEmpty { return HTTPResponse.json(400, ErrorBody(errors: invalid)) }
             return state.withLock { state in
                 if let email, state.contacts.contains(where: { $0.email?.lowercased() == email.lowercased() }) {
                     return HTTPResponse.json(

@@ -251,17 +251,41 @@ public struct BottleCRMArchiver: OutboundConnector {
         } else {
             try? await ledger.expectEcho(kind: "contact", keys: keys, for: Self.echoLifetime)
         }
-        let created = await client.createContact(
-            BottleCRMClient.NewContact(
-                firstName: first, lastName: last, email: customer.email, phone: customer.phone,
-                sourceRef: customer.ref.description
-            )
-        )
+        var contact = BottleCRMClient.NewContact(
+            firstName: first, lastName: last, email: customer.email, phone: customer.phone,
+            sourceRef: customer.ref.description)
+        var created = await client.createContact(contact)
+        // An e-mail or a phone BottleCRM will not take as written (a generic webhook's free text:
+        // "138-0013-8000 转 801") would refuse every transcript of the customer for good: the
+        // contact is created without it. (An e-mail that exists is no such refusal: the
+        // contact is there, and the next attempt finds it.)
+        if case .failed(.response(400, _, let body)) = created {
+            let refused = Self.refusedFields(body)
+            if !refused.isEmpty, refused.isSubset(of: ["email", "phone"]) {
+                if refused.contains("email") { contact.email = nil }
+                if refused.contains("phone") { contact.phone = nil }
+                created = await client.createContact(contact)
+            }
+        }
         if case .ok(let id) = created {
             try? await ledger.expectEcho(kind: "contact", keys: EchoKeys.of(id: id), for: Self.echoLifetime)
             try await ledger.record(key, remoteID: id)
         }
         return created
+    }
+
+    /// The fields a 400 refused as malformed (`{"errors": {"phone": ["Enter a valid …"]}}`);
+    /// a duplicate e-mail is not malformed.
+    static func refusedFields(_ body: Data) -> Set<String> {
+        guard case .object(let errors)? = (try? JSONValue.parse(Array(body)))?["errors"] else { return [] }
+        var fields: Set<String> = []
+        for (field, messages) in errors {
+            guard case .array(let list) = messages else { continue }
+            let text = list.compactMap(\.string).joined(separator: " ")
+            if text.contains("already exists") { return [] }
+            fields.insert(field)
+        }
+        return fields
     }
 
     /// How long the webhook of a contact we created may still come: BottleCRM's retries.
