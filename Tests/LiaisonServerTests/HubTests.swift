@@ -324,6 +324,11 @@ struct HubTests {
                 "\(unknown)")
         }
         #expect(try await hub.client.send("GET", "/api/v1/customers/lookup?foo=bar", headers: auth).status == 400)
+        let plus = try await hub.client.send("GET", "/api/v1/customers/lookup?email=li.na+crm@example.com", headers: auth)
+        #expect(plus.status == 400 && plus.text.contains("%2B"), "\(plus.text)")
+        #expect(
+            try await hub.client.send("GET", "/api/v1/customers/lookup?email=%20LI.NA@example.com%20", headers: auth)
+                .status == 200)
         #expect(try await hub.client.send("GET", "/api/v1/customers/lookup?email=li.na@example.com").status == 401)
         // The scheme's name in any case (RFC 9110 §11.1).
         #expect(

@@ -210,7 +210,17 @@ struct APIRoutes {
     struct Problem: Error { let message: String }
 
     static func lookup(_ query: [String: String]) -> Result<CustomerLookup, Problem> {
-        if let email = query["email"], !email.isEmpty { return .success(.email(email)) }
+        if let given = query["email"], !given.isEmpty {
+            let email = given.trimmingCharacters(in: .whitespaces)
+            guard EmailAddress(email) != nil else {
+                // A "+" sent unencoded arrives as a space: say so, rather than answer 404.
+                return .failure(
+                    Problem(
+                        message: "email: '\(given)' is not an e-mail address"
+                            + (email.contains(" ") ? " (a + in a query must be sent as %2B)" : "")))
+            }
+            return .success(.email(email))
+        }
         if let phone = query["phone"], !phone.isEmpty {
             guard phone.filter(\.isNumber).count >= 5 else {
                 return .failure(Problem(message: "phone: too few digits"))
