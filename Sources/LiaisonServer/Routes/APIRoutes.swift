@@ -19,7 +19,8 @@ import LiaisonStore
 ///     POST /api/v1/identity/merges/{id}/unmerge     restores every record it moved
 ///
 /// A POST may carry `{"by": "name"}`, recorded as who decided. An unknown id is 404; a
-/// review already decided or a merge already undone is 409, and changes nothing.
+/// review decided the other way is 409, and changes nothing; the same decision again, or
+/// undoing an undone merge (a client retrying after a lost answer), is answered as the first.
 struct APIRoutes {
     let store: any Store
     let tokens: [String]
@@ -102,7 +103,13 @@ struct APIRoutes {
                 }
                 respond(
                     Self.answer {
-                        let merge = try people.decide(review: id, accept: action == "accept", actor: actor, now: now())
+                        let accept = action == "accept"
+                        // The same decision again (a client retrying after a lost answer) is
+                        // answered as the first was; only the other decision is a conflict.
+                        if let review = try people.review(id: id), review.status == (accept ? .accepted : .rejected) {
+                            return .json(200, Decision(review: review, merge: try review.mergeID.flatMap(people.merge(id:))))
+                        }
+                        let merge = try people.decide(review: id, accept: accept, actor: actor, now: now())
                         return .json(200, Decision(review: try people.review(id: id), merge: merge))
                     })
             }
@@ -124,6 +131,8 @@ struct APIRoutes {
             }
             respond(
                 Self.answer {
+                    // Undone already (a retry): answered as the first time.
+                    if let merge = try people.merge(id: id), merge.undoneAt != nil { return .json(200, ["merge": merge]) }
                     return .json(200, ["merge": try people.unmerge(id, actor: actor, now: now())])
                 })
         }
