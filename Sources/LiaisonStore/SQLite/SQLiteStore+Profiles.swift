@@ -58,17 +58,23 @@ extension SQLiteStore {
                 let digits = phone.filter(\.isNumber)
                 guard digits.count >= 5 else { return nil }
                 let wanted = PhoneNumber(phone)
+                // Narrowed in SQL by the last digits, separators taken out, then compared in
+                // E.164: not every CRM record through libphonenumber on each request.
                 let tail = "%" + digits.suffix(8)
+                func digitsOf(_ column: String) -> String {
+                    ["' '", "'-'", "'+'", "'('", "')'", "'.'"].reduce(column) { "replace(\($0), \($1), '')" }
+                }
                 imRefs.formUnion(
-                    try db.statement(
-                        "SELECT ref, phone FROM participants WHERE replace(replace(replace(phone, ' ', ''), '-', ''), '+', '') LIKE ?"
-                    )
-                    .rows([.text(tail)]) { row in Self.samePhone(row.text(1), wanted, digits) ? row.text(0) ?? "" : "" }
+                    try db.statement("SELECT ref, phone FROM participants WHERE \(digitsOf("phone")) LIKE ?")
+                        .rows([.text(tail)]) { row in Self.samePhone(row.text(1), wanted, digits) ? row.text(0) ?? "" : "" }
                 )
                 snapshotRefs += try db.statement(
-                    "SELECT ref, json_extract(fields, '$.phone') FROM crm_snapshots WHERE deleted = 0 AND json_extract(fields, '$.phone') IS NOT NULL"
+                    """
+                    SELECT ref, json_extract(fields, '$.phone') FROM crm_snapshots
+                    WHERE deleted = 0 AND \(digitsOf("json_extract(fields, '$.phone')")) LIKE ?
+                    """
                 )
-                .rows { row in Self.samePhone(row.text(1), wanted, digits) ? row.text(0) ?? "" : "" }
+                .rows([.text(tail)]) { row in Self.samePhone(row.text(1), wanted, digits) ? row.text(0) ?? "" : "" }
             }
             // A BottleCRM contact joins the ledger's links; any other record (a lead, a
             // Tryton party) keeps its own system and kind.
