@@ -175,6 +175,25 @@ extension IdentityMatcherTests {
         let clusters = Dictionary(uniqueKeysWithValues: matcher.dedupe(records).map { ($0.id, $0.cluster) })
         #expect(clusters == ["1": "1", "2": "1", "3": "1", "4": "4", "5": "5"])
     }
+
+    @Test("a placeholder e-mail on more records than any person has (noemail@…) joins none of them")
+    func placeholders() {
+        let shared = (0...BlockIndex.commonLimit).map { n in
+            record("p\(n)", "Person \(n) Surname\(n % 97)", email: "noemail@company.com")
+        }
+        let records = shared + [record("a", "Li Na", email: "li.na@example.com"), record("b", "Li Na", email: "LI.NA@example.com")]
+        let clusters = Dictionary(uniqueKeysWithValues: matcher.dedupe(records).map { ($0.id, $0.cluster) })
+        #expect(Set(shared.map { clusters[$0.id] }).count == shared.count, "each its own")
+        #expect(clusters["b"] == "a", "a real shared e-mail still links")
+        // Online, as the hub's resolver meets them one by one.
+        var index = IdentityIndex()
+        for person in shared { index.insert(person) }
+        let newcomer = record("q", "Person 5 Surname5", email: "noemail@company.com")
+        #expect(!index.matches(for: newcomer, using: matcher).contains { $0.decision == .link })
+        let twin = record("r", "Li Na", email: "li.na@example.com")
+        index.insert(record("a", "Li Na", email: "li.na@example.com"))
+        #expect(index.matches(for: twin, using: matcher).first?.decision == .link)
+    }
 }
 
 @Suite("CSV")

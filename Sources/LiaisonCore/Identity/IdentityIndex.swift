@@ -47,11 +47,16 @@ public struct IdentityIndex: Sendable {
     public func matches(for record: IdentityRecord, using matcher: IdentityMatcher) -> [MatchResult] {
         var found = Set<Int32>()
         IdentityMatcher.blockKeys(record) { key, isRare in
-            guard let block = blocks[key], !isRare || block.count <= BlockIndex.rareLimit else { return }
+            guard let block = blocks[key], block.count <= BlockIndex.limit(rare: isRare) else { return }
             found.formUnion(block)
         }
         if let own = positions[record.id] { found.remove(Int32(own)) }
-        return found.map { matcher.compare(record, records[Int($0)]) }
+        // A placeholder e-mail or phone (more records share it than any person has) says
+        // nothing of who this is: compared without it.
+        func common(_ key: Int?) -> Bool { key.map { (blocks[$0]?.count ?? 0) > BlockIndex.commonLimit } ?? false }
+        let (email, phone) = (common(record.email.map(IdentityMatcher.blockKey)), common(record.phone.map(IdentityMatcher.blockKey)))
+        let probe = email || phone ? IdentityRecord(record, droppingEmail: email, droppingPhone: phone) : record
+        return found.map { matcher.compare(probe, records[Int($0)]) }
             .filter { $0.decision != .distinct }
             .sorted { ($0.score, $1.right) > ($1.score, $0.right) }
     }

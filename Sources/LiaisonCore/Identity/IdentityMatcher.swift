@@ -30,6 +30,42 @@ public final class IdentityRecord: Sendable {
         self.emailName = self.email == nil ? nil : email.flatMap(EmailAddress.nameHint)
         self.extra = extra.flatMap { $0.isEmpty ? nil : $0 }
     }
+
+    /// `other` without its e-mail or its phone: what matching sees of a record whose value
+    /// is a placeholder.
+    init(_ other: IdentityRecord, droppingEmail: Bool, droppingPhone: Bool) {
+        id = other.id
+        name = other.name
+        company = other.company
+        phone = droppingPhone ? nil : other.phone
+        email = droppingEmail ? nil : other.email
+        emailName = droppingEmail ? nil : other.emailName
+        extra = other.extra
+    }
+}
+
+extension IdentityMatcher {
+    /// The records as matching should see them: an e-mail or phone that more than
+    /// `BlockIndex.commonLimit` of `population` share (`noemail@company.com`, a switchboard)
+    /// is a placeholder, not a person's, and left out: it would link every pair of strangers
+    /// that meet through another key.
+    public static func withoutPlaceholders(_ records: [IdentityRecord], population: [IdentityRecord]) -> [IdentityRecord] {
+        var emails: [String: Int] = [:]
+        var phones: [String: Int] = [:]
+        for record in population {
+            if let email = record.email { emails[email.normalized, default: 0] += 1 }
+            if let phone = record.phone { phones[phone.e164, default: 0] += 1 }
+        }
+        let limit = BlockIndex.commonLimit
+        guard emails.values.contains(where: { $0 > limit }) || phones.values.contains(where: { $0 > limit }) else {
+            return records
+        }
+        return records.map { record in
+            let email = record.email.map { emails[$0.normalized, default: 0] > limit } ?? false
+            let phone = record.phone.map { phones[$0.e164, default: 0] > limit } ?? false
+            return email || phone ? IdentityRecord(record, droppingEmail: email, droppingPhone: phone) : record
+        }
+    }
 }
 
 /// Date of birth, national id, postcode and address, normalised: digits of the date
@@ -249,15 +285,8 @@ public struct IdentityMatcher: Sendable, Equatable {
     /// (a collision costs one more comparison, never a wrong answer), so an index of a
     /// million records holds numbers, not strings.
     public static func blockKeys(_ record: IdentityRecord, _ visit: (_ key: Int, _ rare: Bool) -> Void) {
-        func key(_ tag: StaticString, _ first: String, _ second: String? = nil) -> Int {
-            var hasher = Hasher()
-            hasher.combine(bytes: UnsafeRawBufferPointer(start: tag.utf8Start, count: tag.utf8CodeUnitCount))
-            hasher.combine(first)
-            if let second { hasher.combine(second) }
-            return hasher.finalize()
-        }
-        if let email = record.email { visit(key("e", email.normalized), false) }
-        if let phone = record.phone { visit(key("p", phone.e164), false) }
+        if let email = record.email { visit(blockKey(email), false) }
+        if let phone = record.phone { visit(blockKey(phone), false) }
         if let extra = record.extra {
             if let id = extra.nationalID { visit(key("i", id), false) }
             if let date = extra.birthDate { visit(key("b", date), true) }
@@ -279,12 +308,28 @@ public struct IdentityMatcher: Sendable, Equatable {
         }
     }
 
+    private static func key(_ tag: StaticString, _ first: String, _ second: String? = nil) -> Int {
+        var hasher = Hasher()
+        hasher.combine(bytes: UnsafeRawBufferPointer(start: tag.utf8Start, count: tag.utf8CodeUnitCount))
+        hasher.combine(first)
+        if let second { hasher.combine(second) }
+        return hasher.finalize()
+    }
+
+    /// The block of records with this e-mail.
+    static func blockKey(_ email: EmailAddress) -> Int { key("e", email.normalized) }
+    /// The block of records with this phone.
+    static func blockKey(_ phone: PhoneNumber) -> Int { key("p", phone.e164) }
+
     /// Links `left` to `right`: per left record, its best link (at most one) and every
     /// pair worth a review. Sorted by left id order, then score. Spread over the cores.
     /// - Parameter progress: told how many left records each finished chunk held.
     public func link(
         _ left: [IdentityRecord], _ right: [IdentityRecord], progress: (@Sendable (Int) -> Void)? = nil
     ) -> [MatchResult] {
+        let population = left + right
+        let left = Self.withoutPlaceholders(left, population: population)
+        let right = Self.withoutPlaceholders(right, population: population)
         let index = BlockIndex(right)
         return Parallel.map(chunksOf: left) { records in
             defer { progress?(records.count) }
@@ -309,6 +354,7 @@ public struct IdentityMatcher: Sendable, Equatable {
     /// The pairs of one file a person should look at: those scored `review`, each pair
     /// once, best first.
     public func reviewPairs(_ records: [IdentityRecord]) -> [MatchResult] {
+        let records = Self.withoutPlaceholders(records, population: records)
         let index = BlockIndex(records)
         return Parallel.map(chunksOf: Array(records.indices)) { positions in
             positions.flatMap { position in
@@ -325,6 +371,7 @@ public struct IdentityMatcher: Sendable, Equatable {
     public func dedupe(
         _ records: [IdentityRecord], progress: (@Sendable (Int) -> Void)? = nil
     ) -> [(id: String, cluster: String)] {
+        let records = Self.withoutPlaceholders(records, population: records)
         var parent = Array(records.indices)
         func root(_ i: Int) -> Int {
             var i = i
@@ -362,6 +409,13 @@ public struct IdentityMatcher: Sendable, Equatable {
 public struct BlockIndex: Sendable {
     /// How many records a name alone may block together; beyond, only its combinations count.
     public static let rareLimit = 32
+    /// How many records an e-mail, a phone or a name with a company may block together: a
+    /// value more share is a placeholder (`noemail@company.com`, a switchboard), not a
+    /// person's, and comparing all its records pairwise would link strangers, quadratically.
+    public static let commonLimit = 1_000
+
+    /// The most records a block of this kind is used for.
+    public static func limit(rare: Bool) -> Int { rare ? rareLimit : commonLimit }
     private let keys: [Int]
     private let positions: [Int32]
 
@@ -398,7 +452,7 @@ public struct BlockIndex: Sendable {
         var found: [Int] = []
         IdentityMatcher.blockKeys(record) { key, rare in
             let block = block(key)
-            guard !rare || block.count <= Self.rareLimit else { return }
+            guard block.count <= Self.limit(rare: rare) else { return }
             found.append(contentsOf: block.lazy.map(Int.init))
         }
         guard found.count > 1 else { return found }
