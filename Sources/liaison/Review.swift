@@ -5,7 +5,9 @@ import LiaisonStore
 /// The review queue of uncertain identity pairs, and merges, on the hub's store.
 enum Review {
     static let help = """
-        Usage: liaison review list   --config FILE [--status open|accepted|rejected|all] [--output text|json]
+        Usage: liaison review list   --config FILE [--status open|accepted|rejected|all] [--after ID] [--limit N]
+                                     [--output text|json]
+               liaison review merges --config FILE [--before ID] [--limit N] [--output text|json]
                liaison review show   --config FILE ID [--output text|json]
                liaison review accept --config FILE ID [--by NAME]
                liaison review reject --config FILE ID [--by NAME]
@@ -16,15 +18,27 @@ enum Review {
         record of the second moves to the first) and prints the merge id; reject keeps them
         apart for good; unmerge undoes a merge exactly and opens its review again. A review
         already decided, or an unknown id, is an error that changes nothing (exit 1).
+        list shows reviews by id, merges the merges newest first, --limit (1000) at a time:
+        when a page is full, the last line says how to ask for the next.
         """
 
     static func run(_ arguments: [String]) throws -> Int32 {
         if CLI.help(arguments, help) { return 0 }
         let flags = try Arguments(
-            arguments, valued: ["config", "status", "output", "by"], switches: [], positional: 2)
+            arguments, valued: ["config", "status", "output", "by", "after", "before", "limit"], switches: [],
+            positional: 2)
         guard let action = flags.positional.first else {
-            throw UsageError(description: "review needs an action: list, show, accept, reject or unmerge")
+            throw UsageError(description: "review needs an action: list, merges, show, accept, reject or unmerge")
         }
+        func number(_ flag: String, default fallback: Int64) throws -> Int64 {
+            guard let text = flags.value(flag) else { return fallback }
+            guard let value = Int64(text), value >= 0 else {
+                throw UsageError(description: "--\(flag) must be a number, not '\(text)'")
+            }
+            return value
+        }
+        let limit = Int(try number("limit", default: 1000))
+        guard (1...100_000).contains(limit) else { throw UsageError(description: "--limit must be from 1 to 100000") }
         let format = try OutputFormat.parse(flags.value("output"))
         let configuration = try ConfigLoader.load(try flags.required("config"))
         let store = try SQLiteStore(directory: configuration.store.directory, access: .existing)
@@ -48,13 +62,30 @@ enum Review {
                 } else {
                     throw UsageError(description: "--status must be open, accepted, rejected or all, not '\(status)'")
                 }
-                let reviews = try store.reviews(status: filter, limit: 1000)
+                let reviews = try store.reviews(status: filter, after: try number("after", default: 0), limit: limit)
                 if format == .json {
                     Output.json(reviews)
                 } else if reviews.isEmpty {
                     Output.out(status == "all" ? "no reviews" : "no \(status) reviews")
                 } else {
                     reviews.forEach { Output.out(line($0)) }
+                    if reviews.count == limit, let last = reviews.last {
+                        Output.out("… more: --after \(last.id)")
+                    }
+                }
+            case "merges":
+                let merges = try store.merges(before: try number("before", default: .max), limit: limit)
+                if format == .json {
+                    Output.json(merges)
+                } else if merges.isEmpty {
+                    Output.out("no merges")
+                } else {
+                    for merge in merges {
+                        Output.out(
+                            "merge \(merge.id) \(merge.at.iso8601Milliseconds) by \(merge.actor): \(merge.moves.count) record(s)"
+                                + (merge.undoneAt.map { ", undone \($0.iso8601Milliseconds)" } ?? ""))
+                    }
+                    if merges.count == limit, let last = merges.last { Output.out("… more: --before \(last.id)") }
                 }
             case "show":
                 guard let review = try store.review(id: try id()) else {

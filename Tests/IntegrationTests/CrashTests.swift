@@ -367,6 +367,14 @@ struct ReviewCommandTests {
         #expect(unmerge.code == 0, "\(unmerge.output)")
         let open = try LiaisonProcess.run(["review", "list", "--config", config.path, "--output", "json"])
         #expect(open.output.contains("\"status\" : \"open\""), "\(open.output)")
+        // Merges can be listed (newest first), and lists go page by page.
+        let merges = try LiaisonProcess.run(["review", "merges", "--config", config.path])
+        #expect(merges.code == 0 && merges.output.contains("merge 1 ") && merges.output.contains("undone"), "\(merges.output)")
+        let page = try LiaisonProcess.run(["review", "list", "--config", config.path, "--status", "all", "--limit", "1"])
+        #expect(page.output.contains("#1 ") && page.output.contains("… more: --after 1"), "\(page.output)")
+        let next = try LiaisonProcess.run(["review", "list", "--config", config.path, "--status", "all", "--after", "1"])
+        #expect(next.output.contains("no reviews"), "\(next.output)")
+        #expect(try LiaisonProcess.run(["review", "list", "--config", config.path, "--limit", "x"]).code == 2)
 
         // Other headers, mapped with --column; a mapping to a missing header is refused.
         let left = directory.appendingPathComponent("a.csv")

@@ -364,6 +364,12 @@ struct CRMChangeTests {
         #expect(Set([review.left, review.right]) == ["bottlecrm:contact:c-1", "bottlecrm:lead:l-9"])
         #expect(
             try await running.client.send("GET", "/api/v1/identity/reviews?status=maybe", headers: auth).status == 400)
+        // Page by page: the next page starts after the last id of this one.
+        let after = try await running.client.send(
+            "GET", "/api/v1/identity/reviews?status=all&after=\(review.id)", headers: auth)
+        #expect(after.status == 200 && (after.json["reviews"] as? [Any])?.isEmpty == true, "\(after.text)")
+        #expect(try await running.client.send("GET", "/api/v1/identity/reviews?after=x", headers: auth).status == 400)
+        #expect(try await running.client.send("GET", "/api/v1/identity/merges?before=-1", headers: auth).status == 400)
         #expect(
             try await running.client.send("POST", "/api/v1/identity/reviews/999/accept", headers: auth).status == 404)
 

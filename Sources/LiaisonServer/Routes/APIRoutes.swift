@@ -11,11 +11,11 @@ import LiaisonStore
 ///
 /// and the identity review queue (`liaison review` on the command line):
 ///
-///     GET  /api/v1/identity/reviews?status=open|accepted|rejected|all&limit=100
+///     GET  /api/v1/identity/reviews?status=open|accepted|rejected|all&limit=100[&after=ID]   by id; the next page after its last id
 ///     GET  /api/v1/identity/reviews/{id}            the pair, its explanation, both records
 ///     POST /api/v1/identity/reviews/{id}/accept     merges the two customers → the merge
 ///     POST /api/v1/identity/reviews/{id}/reject
-///     GET  /api/v1/identity/merges?limit=100
+///     GET  /api/v1/identity/merges?limit=100[&before=ID]   newest first; the next page before its last id
 ///     POST /api/v1/identity/merges/{id}/unmerge     restores every record it moved
 ///
 /// A POST may carry `{"by": "name"}`, recorded as who decided. An unknown id is 404; a
@@ -70,11 +70,17 @@ struct APIRoutes {
             guard let limit = Self.limit(request) else {
                 return respond(.error(400, code: "bad_query", message: "limit: a number from 1 to 10000"))
             }
+            guard let after = Self.position(request, "after", default: 0) else {
+                return respond(.error(400, code: "bad_query", message: "after: a review id"))
+            }
             respond(
                 Self.answer {
                     .json(
                         200,
-                        ["reviews": try people.reviews(status: IdentityReview.Status(rawValue: status), limit: limit)])
+                        [
+                            "reviews": try people.reviews(
+                                status: IdentityReview.Status(rawValue: status), after: after, limit: limit)
+                        ])
                 })
         }
         router.on("GET", "/api/v1/identity/reviews/{id}") { request, parameters, respond in
@@ -119,7 +125,10 @@ struct APIRoutes {
             guard let limit = Self.limit(request) else {
                 return respond(.error(400, code: "bad_query", message: "limit: a number from 1 to 10000"))
             }
-            respond(Self.answer { .json(200, ["merges": try people.merges(limit: limit)]) })
+            guard let before = Self.position(request, "before", default: .max) else {
+                return respond(.error(400, code: "bad_query", message: "before: a merge id"))
+            }
+            respond(Self.answer { .json(200, ["merges": try people.merges(before: before, limit: limit)]) })
         }
         router.on("POST", "/api/v1/identity/merges/{id}/unmerge") { request, parameters, respond in
             if let refusal = authenticate(request) { return respond(refusal) }
@@ -136,6 +145,13 @@ struct APIRoutes {
                     return .json(200, ["merge": try people.unmerge(id, actor: actor, now: now())])
                 })
         }
+    }
+
+    /// A page's start (`after` or `before` an id), `fallback` when not given; nil when not an id.
+    static func position(_ request: HTTPRequest, _ name: String, default fallback: Int64) -> Int64? {
+        guard let text = request.query[name] else { return fallback }
+        guard let id = Int64(text), id >= 0 else { return nil }
+        return id
     }
 
     struct ReviewDetail: Encodable {

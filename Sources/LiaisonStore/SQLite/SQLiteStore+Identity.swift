@@ -67,14 +67,17 @@ extension SQLiteStore {
         }
     }
 
-    public func reviews(status: IdentityReview.Status?, limit: Int) throws -> [IdentityReview] {
+    /// Reviews in id order, from after `after`: a page of `limit`, the next one from its last id.
+    public func reviews(status: IdentityReview.Status?, after: Int64 = 0, limit: Int) throws -> [IdentityReview] {
         try read { db in
-            let sql = "SELECT \(Self.reviewColumns) FROM identity_reviews"
+            let sql = "SELECT \(Self.reviewColumns) FROM identity_reviews WHERE id > ?"
             if let status {
-                return try db.statement(sql + " WHERE status = ? ORDER BY id LIMIT ?")
-                    .rows([.text(status.rawValue), .integer(Int64(limit))]) { Self.review($0) }
+                return try db.statement(sql + " AND status = ? ORDER BY id LIMIT ?")
+                    .rows([.integer(after), .text(status.rawValue), .integer(Int64(limit))]) { Self.review($0) }
             }
-            return try db.statement(sql + " ORDER BY id LIMIT ?").rows([.integer(Int64(limit))]) { Self.review($0) }
+            return try db.statement(sql + " ORDER BY id LIMIT ?").rows([.integer(after), .integer(Int64(limit))]) {
+                Self.review($0)
+            }
         }
     }
 
@@ -215,10 +218,13 @@ extension SQLiteStore {
         }
     }
 
-    public func merges(limit: Int) throws -> [IdentityMerge] {
+    /// Merges newest first, from before `before`: a page of `limit`, the next one from its last id.
+    public func merges(before: Int64 = .max, limit: Int) throws -> [IdentityMerge] {
         try read { db in
-            try db.statement("SELECT id, at, actor, moves, undone_at FROM identity_merges ORDER BY id DESC LIMIT ?")
-                .rows([.integer(Int64(limit))]) { Self.merge($0) }
+            try db.statement(
+                "SELECT id, at, actor, moves, undone_at FROM identity_merges WHERE id < ? ORDER BY id DESC LIMIT ?"
+            )
+            .rows([.integer(before), .integer(Int64(limit))]) { Self.merge($0) }
         }
     }
 
