@@ -19,6 +19,8 @@ public protocol Store: AnyObject, Sendable {
     func cursor(_ name: String) throws -> Int64
     /// Moves a named cursor forward (never back).
     func moveCursor(_ name: String, to position: Int64) throws
+    /// Sets a named cursor, back too: for a clock, not for a position in the log.
+    func resetCursor(_ name: String, to position: Int64) throws
 
     // MARK: Pipeline
 

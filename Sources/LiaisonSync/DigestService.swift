@@ -31,11 +31,19 @@ public struct DigestService: Service {
         let interval = TimeInterval(router.settings.digestSeconds)
         while !Task.isCancelled {
             do {
-                let last = try store.cursor(Self.cursor)
+                var last = try store.cursor(Self.cursor)
                 let time = now().timeIntervalSince1970
-                // The first start begins the clock; later ones go on from the last round.
-                if last == 0 { try store.moveCursor(Self.cursor, to: Int64(time)) }
-                let wait = (last == 0 ? time : TimeInterval(last)) + interval - time
+                // The first start begins the clock; later ones go on from the last round. A
+                // round dated in the future (the clock was set back since) starts the clock
+                // again: waiting for that date would hold every digest until then.
+                if last == 0 || TimeInterval(last) > time + 60 {
+                    if last != 0 {
+                        logger.warning("the digest clock was ahead of this one: started again from now")
+                    }
+                    try store.resetCursor(Self.cursor, to: Int64(time))
+                    last = Int64(time)
+                }
+                let wait = TimeInterval(last) + interval - time
                 if wait > 0 {
                     try? await Task.sleep(for: .seconds(min(wait, interval)))
                     continue

@@ -51,6 +51,25 @@ public struct TrytonPoller: Service {
         return key
     }
 
+    /// How far ahead of this clock a Tryton write date may be and still move the cursor.
+    static let clockTolerance: TimeInterval = 600
+
+    /// Where the cursor goes after a poll that read changes written at `changed` (µs since
+    /// 1970; never back). A write date further ahead of `now` than `clockTolerance` (Tryton's
+    /// clock was wrong for a while) moves it only that far, and is returned: there, every
+    /// later change written before it would go unseen until then.
+    static func nextCursor(position: Int64, changed: [Date], baseline: Bool, now: Date) -> (Int64, ahead: Date?) {
+        func micros(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }
+        var latest = changed.map(micros).max()
+        var ahead: Date?
+        let ceiling = micros(now.addingTimeInterval(clockTolerance))
+        if let found = latest, found > ceiling {
+            ahead = Date(timeIntervalSince1970: Double(found) / 1_000_000)
+            latest = ceiling
+        }
+        return (max(position, latest ?? 0, baseline ? 1 : 0), ahead)
+    }
+
     /// One poll; returns how many changes were new to the log.
     public func poll() async throws -> Int {
         let position = try store.cursor(Self.cursor)  // microseconds since 1970; 0: never polled
@@ -67,8 +86,13 @@ public struct TrytonPoller: Service {
             if case .stored = try await store.append(record) { appended += 1 }
         }
         // Move the cursor only once the changes are durable in the log.
-        let latest = changed.map { Int64(($0.changedAt.timeIntervalSince1970 * 1_000_000).rounded()) }.max()
-        let next = max(position, latest ?? 0, baseline ? 1 : 0)
+        let (next, ahead) = Self.nextCursor(
+            position: position, changed: changed.map(\.changedAt), baseline: baseline, now: now())
+        if let ahead {
+            logger.warning(
+                "a Tryton write date is ahead of this clock; the poll goes on from now",
+                ["write_date": ISO8601.format(ahead)])
+        }
         if next != position { try store.moveCursor(Self.cursor, to: next) }
         logger.debug("tryton polled", ["read": "\(changed.count)", "new": "\(appended)", "baseline": "\(baseline)"])
         return appended + (try await sweepIfDue())

@@ -255,6 +255,18 @@ struct DigestServiceTests {
         }
     }
 
+    @Test("a digest clock left ahead of this one (the clock was set back) starts again from now, not from then")
+    func clockSetBack() async throws {
+        try await withStore { store in
+            let ahead = Int64(Date().timeIntervalSince1970) + 365 * 86_400
+            try store.moveCursor(DigestService.cursor, to: ahead)
+            await run(store) {
+                await eventually { ((try? store.cursor(DigestService.cursor)) ?? ahead) < ahead }
+            }
+            #expect(try store.cursor(DigestService.cursor) <= Int64(Date().timeIntervalSince1970) + 1)
+        }
+    }
+
     @Test("the first start ever begins the clock: nothing is sent before an interval")
     func firstStart() async throws {
         try await withStore { store in

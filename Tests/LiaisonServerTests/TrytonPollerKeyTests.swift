@@ -25,4 +25,19 @@ struct TrytonPollerKeyTests {
         // Without a later mechanism change, the key is the party's time alone (as logged before).
         #expect(TrytonPoller.logKey(polled(own: 100, latest: 100)) == "party.party:7:100000000")
     }
+
+    @Test("a write date a year ahead (Tryton's clock wrong for a while) moves the cursor no further than now and a little")
+    func clockAhead() {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let normal = TrytonPoller.nextCursor(
+            position: 5, changed: [now.addingTimeInterval(-30)], baseline: false, now: now)
+        #expect(normal.0 == Int64((now.timeIntervalSince1970 - 30) * 1_000_000) && normal.ahead == nil)
+        let wrong = now.addingTimeInterval(365 * 86_400)
+        let clamped = TrytonPoller.nextCursor(position: 5, changed: [wrong], baseline: false, now: now)
+        #expect(clamped.0 == Int64((now.timeIntervalSince1970 + TrytonPoller.clockTolerance) * 1_000_000))
+        #expect(clamped.ahead == wrong)
+        // Never back, and a first poll of nothing still marks the baseline as taken.
+        #expect(TrytonPoller.nextCursor(position: 9, changed: [], baseline: false, now: now).0 == 9)
+        #expect(TrytonPoller.nextCursor(position: 0, changed: [], baseline: true, now: now).0 == 1)
+    }
 }

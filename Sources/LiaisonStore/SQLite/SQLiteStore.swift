@@ -272,6 +272,14 @@ public final class SQLiteStore: Store {
         try write { db in try Self.advance(name, to: position, in: db) }
     }
 
+    public func resetCursor(_ name: String, to position: Int64) throws {
+        try write { db in
+            try db.statement(
+                "INSERT INTO cursors (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position"
+            ).run([.text(name), .integer(position)])
+        }
+    }
+
     public func cursor(_ name: String) throws -> Int64 {
         try read { db in try Self.cursor(name, in: db) }
     }
