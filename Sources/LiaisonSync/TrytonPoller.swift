@@ -18,6 +18,8 @@ public struct TrytonPoller: Service {
     private let store: any Store
     private let logger: Logger
     private let sweeps = SweepClock()
+    /// Write dates ahead of this clock already reported.
+    private let warnedAhead = SeenDates()
     /// The hub's clock: when a change was logged.
     private let now: @Sendable () -> Date
 
@@ -55,19 +57,15 @@ public struct TrytonPoller: Service {
     static let clockTolerance: TimeInterval = 600
 
     /// Where the cursor goes after a poll that read changes written at `changed` (µs since
-    /// 1970; never back). A write date further ahead of `now` than `clockTolerance` (Tryton's
-    /// clock was wrong for a while) moves it only that far, and is returned: there, every
-    /// later change written before it would go unseen until then.
+    /// 1970; never back): the latest of them, but for a write date further ahead of `now`
+    /// than `clockTolerance` (Tryton's clock was wrong for a while), which is left out and
+    /// returned. The cursor there, every change written before that date would go unseen
+    /// until then; left out, that party is read again each poll (and logged once).
     static func nextCursor(position: Int64, changed: [Date], baseline: Bool, now: Date) -> (Int64, ahead: Date?) {
         func micros(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }
-        var latest = changed.map(micros).max()
-        var ahead: Date?
-        let ceiling = micros(now.addingTimeInterval(clockTolerance))
-        if let found = latest, found > ceiling {
-            ahead = Date(timeIntervalSince1970: Double(found) / 1_000_000)
-            latest = ceiling
-        }
-        return (max(position, latest ?? 0, baseline ? 1 : 0), ahead)
+        let ceiling = now.addingTimeInterval(clockTolerance)
+        let latest = changed.filter { $0 <= ceiling }.map(micros).max()
+        return (max(position, latest ?? 0, baseline ? 1 : 0), changed.filter { $0 > ceiling }.max())
     }
 
     /// One poll; returns how many changes were new to the log.
@@ -88,9 +86,10 @@ public struct TrytonPoller: Service {
         // Move the cursor only once the changes are durable in the log.
         let (next, ahead) = Self.nextCursor(
             position: position, changed: changed.map(\.changedAt), baseline: baseline, now: now())
-        if let ahead {
+        // Said once a run for each such date, not every poll.
+        if let ahead, warnedAhead.first(ahead) {
             logger.warning(
-                "a Tryton write date is ahead of this clock; the poll goes on from now",
+                "a Tryton write date is ahead of this clock; the poll goes on from the changes before it",
                 ["write_date": ISO8601.format(ahead)])
         }
         if next != position { try store.moveCursor(Self.cursor, to: next) }
@@ -135,4 +134,10 @@ public struct TrytonPoller: Service {
 /// When the last deletion sweep ran (shared by copies of the poller).
 private final class SweepClock: Sendable {
     let last = Mutex<ContinuousClock.Instant?>(nil)
+}
+
+private final class SeenDates: Sendable {
+    private let seen = Mutex<Set<Date>>([])
+    /// True the first time `date` is given.
+    func first(_ date: Date) -> Bool { seen.withLock { $0.insert(date).inserted } }
 }

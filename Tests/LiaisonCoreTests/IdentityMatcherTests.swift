@@ -193,6 +193,12 @@ extension IdentityMatcherTests {
         let twin = record("r", "Li Na", email: "li.na@example.com")
         index.insert(record("a", "Li Na", email: "li.na@example.com"))
         #expect(index.matches(for: twin, using: matcher).first?.decision == .link)
+        // A stored record's placeholder does not count against a newcomer's real e-mail either.
+        index.insert(record("p-zw", "Zhang Wei", "Acme", phone: "+86 139 0013 9000", email: "noemail@company.com"))
+        let real = record("zw", "Zhang Wei", "Acme", phone: "+86 139 0013 9000", email: "zhang.wei@acme.example")
+        let found = index.matches(for: real, using: matcher).first { $0.right == "p-zw" }
+        #expect(found?.decision == .link, "\(String(describing: found))")
+        #expect(found?.evidence.first { $0.field == "email" }?.level == "missing")
     }
 }
 

@@ -26,16 +26,22 @@ struct TrytonPollerKeyTests {
         #expect(TrytonPoller.logKey(polled(own: 100, latest: 100)) == "party.party:7:100000000")
     }
 
-    @Test("a write date a year ahead (Tryton's clock wrong for a while) moves the cursor no further than now and a little")
+    @Test("a write date a year ahead (Tryton's clock wrong for a while) does not move the cursor: the changes before it do")
     func clockAhead() {
         let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let micros = { (date: Date) in Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }
         let normal = TrytonPoller.nextCursor(
             position: 5, changed: [now.addingTimeInterval(-30)], baseline: false, now: now)
-        #expect(normal.0 == Int64((now.timeIntervalSince1970 - 30) * 1_000_000) && normal.ahead == nil)
+        #expect(normal.0 == micros(now.addingTimeInterval(-30)) && normal.ahead == nil)
         let wrong = now.addingTimeInterval(365 * 86_400)
-        let clamped = TrytonPoller.nextCursor(position: 5, changed: [wrong], baseline: false, now: now)
-        #expect(clamped.0 == Int64((now.timeIntervalSince1970 + TrytonPoller.clockTolerance) * 1_000_000))
-        #expect(clamped.ahead == wrong)
+        let beside = TrytonPoller.nextCursor(
+            position: 5, changed: [wrong, now.addingTimeInterval(-20)], baseline: false, now: now)
+        #expect(beside.0 == micros(now.addingTimeInterval(-20)), "the cursor follows the change in range")
+        #expect(beside.ahead == wrong)
+        // The next poll, a minute on, still reads a change written then: the cursor is not past it.
+        let later = now.addingTimeInterval(60)
+        #expect(Double(beside.0) / 1_000_000 - 10 < later.timeIntervalSince1970)
+        #expect(TrytonPoller.nextCursor(position: 5, changed: [wrong], baseline: false, now: now).0 == 5)
         // Never back, and a first poll of nothing still marks the baseline as taken.
         #expect(TrytonPoller.nextCursor(position: 9, changed: [], baseline: false, now: now).0 == 9)
         #expect(TrytonPoller.nextCursor(position: 0, changed: [], baseline: true, now: now).0 == 1)

@@ -289,6 +289,19 @@ struct SQLiteStoreTests {
         try SQLiteStore(directory: path, access: .existing).close()
     }
 
+    @Test("a profile lookup by phone finds the number however it was written", arguments: [
+        "(010) 6552.9988", "010-6552-9988", "+86 10 6552 9988", "+86 10 6552 9988 ext. 12", "0086/10/65529988",
+    ])
+    func phoneWritten(stored: String) async throws {
+        try await withStore { store in
+            let person = Participant(
+                ref: SystemRef(system: "matrix", kind: "user", id: "@w:x"), role: .customer, displayName: "Wang", phone: stored)
+            try store.save(person, now: t0)
+            let found = try store.customerProfile(.phone("+861065529988"), interactions: 1)
+            #expect(found?.name == "Wang", "\(stored)")
+        }
+    }
+
     @Test("a relative store directory is named in full when it is missing")
     func missingRelative() {
         let message = "\(StoreMissing(directory: "no-such-store-\(UUID().uuidString)"))"

@@ -53,10 +53,16 @@ public struct IdentityIndex: Sendable {
         if let own = positions[record.id] { found.remove(Int32(own)) }
         // A placeholder e-mail or phone (more records share it than any person has) says
         // nothing of who this is: compared without it.
+        // On either side: a stored record's placeholder would count against a newcomer's
+        // real e-mail as much as the newcomer's for a stored one's.
         func common(_ key: Int?) -> Bool { key.map { (blocks[$0]?.count ?? 0) > BlockIndex.commonLimit } ?? false }
-        let (email, phone) = (common(record.email.map(IdentityMatcher.blockKey)), common(record.phone.map(IdentityMatcher.blockKey)))
-        let probe = email || phone ? IdentityRecord(record, droppingEmail: email, droppingPhone: phone) : record
-        return found.map { matcher.compare(probe, records[Int($0)]) }
+        func seen(_ record: IdentityRecord) -> IdentityRecord {
+            let email = common(record.email.map(IdentityMatcher.blockKey))
+            let phone = common(record.phone.map(IdentityMatcher.blockKey))
+            return email || phone ? IdentityRecord(record, droppingEmail: email, droppingPhone: phone) : record
+        }
+        let probe = seen(record)
+        return found.map { matcher.compare(probe, seen(records[Int($0)])) }
             .filter { $0.decision != .distinct }
             .sorted { ($0.score, $1.right) > ($1.score, $0.right) }
     }

@@ -109,13 +109,10 @@ struct APIRoutes {
                 }
                 respond(
                     Self.answer {
-                        let accept = action == "accept"
                         // The same decision again (a client retrying after a lost answer) is
                         // answered as the first was; only the other decision is a conflict.
-                        if let review = try people.review(id: id), review.status == (accept ? .accepted : .rejected) {
-                            return .json(200, Decision(review: review, merge: try review.mergeID.flatMap(people.merge(id:))))
-                        }
-                        let merge = try people.decide(review: id, accept: accept, actor: actor, now: now())
+                        let merge = try people.decide(
+                            review: id, accept: action == "accept", actor: actor, now: now(), again: true)
                         return .json(200, Decision(review: try people.review(id: id), merge: merge))
                     })
             }
@@ -141,8 +138,7 @@ struct APIRoutes {
             respond(
                 Self.answer {
                     // Undone already (a retry): answered as the first time.
-                    if let merge = try people.merge(id: id), merge.undoneAt != nil { return .json(200, ["merge": merge]) }
-                    return .json(200, ["merge": try people.unmerge(id, actor: actor, now: now())])
+                    return .json(200, ["merge": try people.unmerge(id, actor: actor, now: now(), again: true)])
                 })
         }
     }

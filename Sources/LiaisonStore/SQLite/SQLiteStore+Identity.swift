@@ -90,14 +90,24 @@ extension SQLiteStore {
 
     /// Decides an open review. Accepting merges the right record's customer into the
     /// left's (every record of that customer moves) and returns the merge.
+    /// - Parameter again: the same decision made already (a client retrying after a lost
+    ///   answer) returns what it returned, instead of being refused; the other one still is.
     @discardableResult
-    public func decide(review id: Int64, accept: Bool, actor: String, now: Date) throws -> IdentityMerge? {
+    public func decide(review id: Int64, accept: Bool, actor: String, now: Date, again: Bool = false) throws
+        -> IdentityMerge?
+    {
         try write { db in
             guard
                 let review = try db.statement("SELECT \(Self.reviewColumns) FROM identity_reviews WHERE id = ?")
                     .first([.integer(id)], { Self.review($0) })
             else { throw IdentityError("no review \(id)", kind: .notFound) }
             guard review.status == .open else {
+                if again, review.status == (accept ? .accepted : .rejected) {
+                    return try review.mergeID.flatMap { id in
+                        try db.statement("SELECT id, at, actor, moves, undone_at FROM identity_merges WHERE id = ?")
+                            .first([.integer(id)], { Self.merge($0) })
+                    }
+                }
                 throw IdentityError("review \(id) is already \(review.status.rawValue)")
             }
             var merge: IdentityMerge?
@@ -130,13 +140,18 @@ extension SQLiteStore {
 
     /// Undoes a merge: every record it moved goes back to the customer it came from.
     /// The review that made it (if any) is open again.
-    public func unmerge(_ id: Int64, actor: String, now: Date) throws -> IdentityMerge {
+    /// - Parameter again: a merge undone already (a retry after a lost answer) is returned as
+    ///   it was undone, instead of refused.
+    public func unmerge(_ id: Int64, actor: String, now: Date, again: Bool = false) throws -> IdentityMerge {
         try write { db in
             guard
                 var merge = try db.statement("SELECT id, at, actor, moves, undone_at FROM identity_merges WHERE id = ?")
                     .first([.integer(id)], { Self.merge($0) })
             else { throw IdentityError("no merge \(id)", kind: .notFound) }
-            guard merge.undoneAt == nil else { throw IdentityError("merge \(id) was already undone") }
+            guard merge.undoneAt == nil else {
+                if again { return merge }
+                throw IdentityError("merge \(id) was already undone")
+            }
             // A later merge that joined either customer again was decided on this one's
             // result (a record matched while it belonged here): undo that one first.
             let customers = Set(merge.moves.flatMap { [$0.from, $0.to] })
@@ -170,8 +185,11 @@ extension SQLiteStore {
                 try move.run([.text(step.from), .text(step.ref), .text(step.to)])
             }
             merge.moves += followers
-            try db.statement("UPDATE identity_merges SET undone_at = ?, undone_by = ? WHERE id = ?")
-                .run([.real(now.timeIntervalSince1970), .text(actor), .integer(id)])
+            // With the records that went back alongside: what the undoing did, as it is told.
+            try db.statement("UPDATE identity_merges SET undone_at = ?, undone_by = ?, moves = ? WHERE id = ?").run([
+                .real(now.timeIntervalSince1970), .text(actor),
+                .text(String(decoding: try JSONEncoder().encode(merge.moves), as: UTF8.self)), .integer(id),
+            ])
             try db.statement(
                 """
                 UPDATE identity_reviews SET status = 'open', decided_at = NULL, decided_by = NULL, merge_id = NULL

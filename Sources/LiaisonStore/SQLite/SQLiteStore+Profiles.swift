@@ -58,23 +58,20 @@ extension SQLiteStore {
                 let digits = phone.filter(\.isNumber)
                 guard digits.count >= 5 else { return nil }
                 let wanted = PhoneNumber(phone)
-                // Narrowed in SQL by the last digits, separators taken out, then compared in
-                // E.164: not every CRM record through libphonenumber on each request.
-                let tail = "%" + digits.suffix(8)
-                func digitsOf(_ column: String) -> String {
-                    ["' '", "'-'", "'+'", "'('", "')'", "'.'"].reduce(column) { "replace(\($0), \($1), '')" }
-                }
+                // Narrowed in SQL, then compared in E.164: not every CRM record through
+                // libphonenumber on each request. The pattern is the number's last 8 digits
+                // with anything between and around them, so that no way of writing it
+                // (separators, a country code, an extension after) is left out.
+                let national = wanted.map { String($0.e164.filter(\.isNumber).suffix(8)) } ?? String(digits.suffix(8))
+                let pattern = "%" + national.map { "\($0)%" }.joined()
                 imRefs.formUnion(
-                    try db.statement("SELECT ref, phone FROM participants WHERE \(digitsOf("phone")) LIKE ?")
-                        .rows([.text(tail)]) { row in Self.samePhone(row.text(1), wanted, digits) ? row.text(0) ?? "" : "" }
+                    try db.statement("SELECT ref, phone FROM participants WHERE phone LIKE ?")
+                        .rows([.text(pattern)]) { row in Self.samePhone(row.text(1), wanted, digits) ? row.text(0) ?? "" : "" }
                 )
                 snapshotRefs += try db.statement(
-                    """
-                    SELECT ref, json_extract(fields, '$.phone') FROM crm_snapshots
-                    WHERE deleted = 0 AND \(digitsOf("json_extract(fields, '$.phone')")) LIKE ?
-                    """
+                    "SELECT ref, json_extract(fields, '$.phone') FROM crm_snapshots WHERE deleted = 0 AND json_extract(fields, '$.phone') LIKE ?"
                 )
-                .rows([.text(tail)]) { row in Self.samePhone(row.text(1), wanted, digits) ? row.text(0) ?? "" : "" }
+                .rows([.text(pattern)]) { row in Self.samePhone(row.text(1), wanted, digits) ? row.text(0) ?? "" : "" }
             }
             // A BottleCRM contact joins the ledger's links; any other record (a lead, a
             // Tryton party) keeps its own system and kind.
