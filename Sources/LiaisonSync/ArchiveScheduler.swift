@@ -53,7 +53,7 @@ public struct ArchiveScheduler: Service {
         var next: Date?
         var count = 0
         // Once the profile source fails, this tick asks it nothing more (one timeout, not one a conversation).
-        var profilesDown = false
+        var profilesDown: ProfileUnavailable?
         for state in try store.conversationsWithPendingMessages() {
             if let trigger = schedule.trigger(for: state, now: time) {
                 // A close files the stretch it ended; what came after waits for its own trigger.
@@ -73,7 +73,8 @@ public struct ArchiveScheduler: Service {
 
     /// Archives a conversation's pending messages now, whatever the mode (the close command).
     private func archive(
-        _ conversation: ConversationID, trigger: ArchiveTrigger, through: Int64?, profilesDown: inout Bool, now: Date
+        _ conversation: ConversationID, trigger: ArchiveTrigger, through: Int64?, profilesDown: inout ProfileUnavailable?,
+        now: Date
     ) async throws -> Bool {
         guard var pending = try store.pendingTranscript(for: conversation, through: through),
             !pending.entries.isEmpty
@@ -85,18 +86,20 @@ public struct ArchiveScheduler: Service {
             guard let profiles, profiles.mightEnrich(customer) else { continue }
             var enriched = customer
             do {
-                guard !profilesDown else { throw ProfileUnavailable(reason: "it failed earlier in this round") }
+                // Failed earlier in this round: not asked again, and the same failure.
+                if let down = profilesDown { throw down }
                 enriched = try await profiles.enrich(customer)
             } catch {
-                profilesDown = true
+                profilesDown =
+                    profilesDown ?? (error as? ProfileUnavailable) ?? ProfileUnavailable(reason: "\(error)")
                 // With neither e-mail nor phone the CRM contact could only be created by name,
                 // and would stay the customer's contact for good: wait for the profile instead.
                 if customer.email == nil && customer.phone == nil {
                     // A refusal lasts until the configuration is fixed: said as an error.
                     let refused = (error as? ProfileUnavailable)?.refused == true
-                    // Another customer of a group does not hold the conversation's own back:
-                    // the stretch is filed without them.
-                    guard index == 0 else {
+                    // Another customer of a group does not hold the conversation's own back for
+                    // that long: the stretch is filed without them. An outage passes: it waits.
+                    guard index == 0 || !refused else {
                         unnamed.insert(customer.ref.description)
                         (refused ? logger.error : logger.warning)(
                             "customer profile unavailable; transcript not filed under this customer",

@@ -59,6 +59,50 @@ struct ArchiveSchedulerTests {
         #expect(ArchiveScheduler.plan(pending, trigger: .closed, target: "bottlecrm") == planned)
     }
 
+    /// A profile source that cannot be asked: down for a while, or refusing the token.
+    struct Unavailable: ProfileSource {
+        let refused: Bool
+        func mightEnrich(_ participant: Participant) -> Bool { true }
+        func enrich(_ participant: Participant) async throws -> Participant {
+            throw ProfileUnavailable(reason: refused ? "HTTP 401" : "connection refused", refused: refused)
+        }
+    }
+
+    @Test(
+        "a group's other customer the profile source cannot name: an outage makes the stretch wait, a refused token files it without them"
+    )
+    func groupWithoutProfile() async throws {
+        for refused in [false, true] {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("liaison-sched-\(UUID())")
+            let store = try SQLiteStore(directory: directory.path)
+            defer {
+                store.close()
+                try? FileManager.default.removeItem(at: directory)
+            }
+            let known = Participant(
+                ref: SystemRef(system: "matrix", kind: "user", id: "@li:corp"), role: .customer, email: "li@example.com")
+            let unknown = Participant(ref: SystemRef(system: "matrix", kind: "user", id: "@anon:corp"), role: .customer)
+            let room = ConversationID("matrix:!g")
+            _ = try store.apply(
+                [
+                    DecodedRecord(
+                        sequence: 1,
+                        meaning: .events(
+                            [
+                                .participant(agent, conversation: room), .participant(known, conversation: room),
+                                .message(Message(id: "$1", conversation: room, sender: known.ref, sentAt: t0, text: "hi")),
+                                .participant(unknown, conversation: room),
+                                .message(Message(id: "$2", conversation: room, sender: unknown.ref, sentAt: t0, text: "me too")),
+                                .close(room, at: t0),
+                            ], channel: "Matrix"))
+                ], cursor: nil, now: t0)
+            _ = try await scheduler(store, profiles: Unavailable(refused: refused)).tick()
+            let planned = try store.deliveries(status: .pending, limit: 10).map(\.partition)
+            #expect(planned == (refused ? [known.ref.description] : []), "refused: \(refused)")
+            #expect(try store.conversationsWithPendingMessages().isEmpty == refused)
+        }
+    }
+
     /// A profile source during whose lookup the customer deletes their message, as a
     /// redaction applied by the pipeline while the scheduler waits on the homeserver.
     struct DeletingWhileAsked: ProfileSource {
