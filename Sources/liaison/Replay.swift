@@ -15,10 +15,10 @@ enum Replay {
                   happen is not repeated.
         --events  re-applies logged events received in [since, until): ISO 8601 times, or dates
                   meaning midnight UTC (until: the command's start if not given), read page by
-                  page. With identity resolution on, and no hub running, it resolves identities
-                  too and holds the store as a hub does meanwhile. Events already applied change nothing;
-                  events refused before are tried again, and the command exits 1 if some are
-                  still unusable.
+                  page. Events already applied change nothing; events refused before are tried
+                  again, and the command exits 1 if some are still unusable. With identity
+                  resolution on and no hub running, it resolves identities too, and holds the
+                  store as a hub does meanwhile.
         A running 'liaison serve' picks the work up; otherwise the next start does.
         """
 
@@ -119,7 +119,7 @@ enum Replay {
         } else {
             Output.out(
                 "re-applied \(events) events: \(newMessages) new messages"
-                    + (unusable > 0 ? ", \(unusable) still unusable (liaison status --config … shows why)" : ""))
+                    + (unusable > 0 ? ", \(unusable) still unusable (the warnings above say why)" : ""))
         }
         return unusable > 0 ? 1 : 0
     }
