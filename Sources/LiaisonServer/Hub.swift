@@ -37,11 +37,7 @@ public final class Hub: Sendable {
         self.metrics = metrics
 
         let connectors = Connectors(configuration)
-        let identity =
-            configuration.identity.enabled
-            ? try IdentityResolver(
-                store: store, matcher: configuration.identity.matcher, region: configuration.identity.defaultRegion)
-            : nil
+        let identity = try IdentityResolver(store: store, settings: configuration.identity)
         self.identity = identity
 
         let schedulerWakeup = Wakeup()

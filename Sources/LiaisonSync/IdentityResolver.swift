@@ -37,6 +37,12 @@ public final class IdentityResolver: Sendable {
         }
     }
 
+    /// As `settings` say: their matcher and default region; nil when resolution is off.
+    public convenience init?(store: SQLiteStore, settings: IdentitySettings) throws {
+        guard settings.enabled else { return nil }
+        try self.init(store: store, matcher: settings.matcher, region: settings.defaultRegion)
+    }
+
     /// How many people the index holds.
     public var count: Int { index.withLock { $0.count } }
 

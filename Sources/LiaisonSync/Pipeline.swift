@@ -21,7 +21,7 @@ public struct Pipeline: Service {
     private let logger: Logger
     private let now: @Sendable () -> Date
     /// Conversations already reported for messages the hub cannot read (once a run each).
-    private let reportedUnreadable = ReportedOnce()
+    private let reportedUnreadable = FirstTimes<ConversationID>()
 
     /// - Parameters:
     ///   - changes: who hears about CRM changes; nil announces nothing (snapshots are still kept).
@@ -207,11 +207,11 @@ public struct Pipeline: Service {
     }
 }
 
-/// What has been reported already, to say each thing once.
-private final class ReportedOnce: Sendable {
-    private let seen = Mutex<Set<ConversationID>>([])
-    /// True the first time `conversation` is given.
-    func first(_ conversation: ConversationID) -> Bool { seen.withLock { $0.insert(conversation).inserted } }
+/// What has been reported already, to say each thing once a run.
+final class FirstTimes<Value: Hashable & Sendable>: Sendable {
+    private let seen = Mutex<Set<Value>>([])
+    /// True the first time `value` is given.
+    func first(_ value: Value) -> Bool { seen.withLock { $0.insert(value).inserted } }
 }
 
 /// Record snapshots as of the record being decoded: the batch's own changes first, the

@@ -19,7 +19,7 @@ public struct TrytonPoller: Service {
     private let logger: Logger
     private let sweeps = SweepClock()
     /// Write dates ahead of this clock already reported.
-    private let warnedAhead = SeenDates()
+    private let warnedAhead = FirstTimes<Date>()
     /// The hub's clock: when a change was logged.
     private let now: @Sendable () -> Date
 
@@ -134,10 +134,4 @@ public struct TrytonPoller: Service {
 /// When the last deletion sweep ran (shared by copies of the poller).
 private final class SweepClock: Sendable {
     let last = Mutex<ContinuousClock.Instant?>(nil)
-}
-
-private final class SeenDates: Sendable {
-    private let seen = Mutex<Set<Date>>([])
-    /// True the first time `date` is given.
-    func first(_ date: Date) -> Bool { seen.withLock { $0.insert(date).inserted } }
 }

@@ -94,11 +94,7 @@ enum Replay {
         if configuration.identity.enabled && !resolve {
             Output.err("a hub is running on this store: identities are left to it (replay with it stopped to resolve them)")
         }
-        let identity =
-            resolve
-            ? try IdentityResolver(
-                store: store, matcher: configuration.identity.matcher, region: configuration.identity.defaultRegion)
-            : nil
+        let identity = resolve ? try IdentityResolver(store: store, settings: configuration.identity) : nil
         let pipeline = Pipeline(
             store: store, connectors: Connectors(configuration).inbound,
             changes: configuration.notify.map(ChangeRouter.init), identity: identity,

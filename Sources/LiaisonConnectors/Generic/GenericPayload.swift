@@ -73,8 +73,7 @@ struct GenericPayload {
                             ? "sent_at: Unix milliseconds expected; this reads as 1970–1973 (seconds?)"
                             : "sent_at: Unix milliseconds out of range (years 1973 to 9999)")
                 }
-                let writable = ISO8601.writable
-                sentAt = Date(timeIntervalSince1970: min(max(millis / 1000, writable.lowerBound), writable.upperBound))
+                sentAt = ISO8601.writableDate(millis / 1000)
             } else if let text = value.string {
                 guard let date = ISO8601.parse(text) else {
                     throw Problem(problem: "sent_at: not an RFC 3339 time (2026-11-24T10:00:00Z) or Unix milliseconds")

@@ -70,6 +70,7 @@ public final class MatrixAppService: InboundConnector {
     private func events(from event: MatrixEvent) -> [CanonicalEvent] {
         guard let room = event.roomID else { return [] }
         let conversation = ConversationID(system: "matrix", id: room)
+        let sentAt = Date(timeIntervalSince1970: Double(event.originServerTS ?? 0) / 1000)
         switch event.type {
         case "m.room.member":
             guard let user = event.stateKey, ["join", "invite"].contains(event.content?.membership) else { return [] }
@@ -79,7 +80,6 @@ public final class MatrixAppService: InboundConnector {
             guard let sender = event.sender, let eventID = event.eventID, let content = event.content else { return [] }
             let person = participant(sender, displayName: nil)
             guard person.role != .other, let text = Self.text(of: content) else { return [] }
-            let sentAt = Date(timeIntervalSince1970: Double(event.originServerTS ?? 0) / 1000)
             if person.role == .employee, text.trimmingCharacters(in: .whitespacesAndNewlines) == settings.closeCommand {
                 return [.close(conversation, at: sentAt)]
             }
@@ -95,7 +95,7 @@ public final class MatrixAppService: InboundConnector {
             else { return [] }
             let message = Message(
                 id: eventID, conversation: conversation, sender: person.ref,
-                sentAt: Date(timeIntervalSince1970: Double(event.originServerTS ?? 0) / 1000), text: "[sticker: \(body)]")
+                sentAt: sentAt, text: "[sticker: \(body)]")
             return [.participant(person, conversation: conversation), .message(message)]
         case "m.room.redaction":
             guard let redacted = event.redacts ?? event.content?.redacts else { return [] }

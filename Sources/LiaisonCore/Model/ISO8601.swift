@@ -64,10 +64,15 @@ public enum ISO8601 {
     /// The times RFC 3339 can write: years 0001 to 9999 (Unix seconds).
     public static let writable: ClosedRange<Double> = -62_135_596_800...253_402_300_799.999
 
+    /// The nearest time RFC 3339 can write to `unix` seconds.
+    public static func writableDate(_ unix: Double) -> Date {
+        Date(timeIntervalSince1970: min(max(unix, writable.lowerBound), writable.upperBound))
+    }
+
     /// `2026-11-24T10:00:00.123Z`. A time outside `writable` (a remote clock's nonsense) is
     /// written as the nearest one inside it.
     public static func format(_ date: Date) -> String {
-        let unix = min(max(date.timeIntervalSince1970, writable.lowerBound), writable.upperBound)
+        let unix = writableDate(date.timeIntervalSince1970).timeIntervalSince1970
         let totalMillis = Int((unix * 1000).rounded())
         let millis = ((totalMillis % 1000) + 1000) % 1000
         var seconds = (totalMillis - millis) / 1000
